@@ -4,6 +4,18 @@
 //! I/O reaches the core only through the [`effects`] traits that each host implements.
 #![allow(async_fn_in_trait)] // The browser host's futures are not `Send`; no auto-trait bounds wanted.
 
+pub mod config;
 pub mod digest;
+pub mod effects;
+pub mod error;
+pub mod gojson;
+pub mod gotime;
+pub mod inspect;
+pub mod layout;
+pub mod manifest;
 pub mod reference;
+pub mod source;
+pub mod template;
 pub mod transport;
+
+pub use error::{Error, Result};

@@ -1,0 +1,75 @@
+//! The host's I/O surface. The core never touches files, sockets, threads or clocks itself: it
+//! asks the host through these traits, which every host (native CLI, WASI component, browser)
+//! implements. Operations are `async fn`s so that a blocking host can complete them at once
+//! (and drive the core with a trivial executor) while the browser awaits real promises.
+
+use std::fmt;
+
+/// What kind of failure an effect reported, for decisions the core makes on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectErrorKind {
+    NotFound,
+    PermissionDenied,
+    Other,
+}
+
+/// A failed effect, with the host's message (already naming the operation and path, Go-style:
+/// `open /x/index.json: no such file or directory`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EffectError {
+    pub kind: EffectErrorKind,
+    pub message: String,
+}
+
+impl EffectError {
+    /// An error of `kind` with `message`.
+    pub fn new(kind: EffectErrorKind, message: impl Into<String>) -> Self {
+        EffectError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for EffectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for EffectError {}
+
+/// A stream of bytes from the host (a file, an HTTP body). Chunks are the host's buffers, so
+/// memory stays bounded by buffer size, never by blob size.
+pub trait ByteStream {
+    /// Fills `buf` with up to `buf.len()` bytes; `Ok(0)` at the end.
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError>;
+}
+
+/// Read access to the host's files. Paths are the user's, `/`-separated.
+pub trait Filesystem {
+    /// The stream [`Filesystem::open`] returns.
+    type Reader: ByteStream;
+
+    /// Reads a whole small file (manifests, index.json, configs).
+    async fn read_file(&self, path: &str) -> Result<Vec<u8>, EffectError>;
+
+    /// Opens a file for streaming (layers and other large blobs).
+    async fn open(&self, path: &str) -> Result<Self::Reader, EffectError>;
+}
+
+/// Drains `stream` into `sink`, chunk by chunk, using a buffer of `buf_size` bytes.
+pub async fn for_each_chunk<S: ByteStream>(
+    stream: &mut S,
+    buf_size: usize,
+    mut sink: impl FnMut(&[u8]) -> Result<(), crate::Error>,
+) -> Result<(), crate::Error> {
+    let mut buf = vec![0u8; buf_size];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        sink(&buf[..n])?;
+    }
+}

@@ -1,0 +1,35 @@
+//! The core's error type.
+
+use crate::effects::EffectError;
+
+/// Everything that can go wrong in a core operation. Messages read like skopeo's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The host failed to do something the core asked for.
+    #[error("{0}")]
+    Effect(#[from] EffectError),
+    /// Input (a name, a manifest, a layout) is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// Content did not match its digest or size.
+    #[error("{0}")]
+    Verification(String),
+    /// The input is valid but asks for something not supported.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl Error {
+    /// Adds context in front of the message, as Go's `fmt.Errorf("…: %w", err)` does.
+    pub fn context(self, what: impl std::fmt::Display) -> Self {
+        match self {
+            Error::Effect(e) => Error::Effect(EffectError::new(e.kind, format!("{what}: {e}"))),
+            Error::Invalid(m) => Error::Invalid(format!("{what}: {m}")),
+            Error::Verification(m) => Error::Verification(format!("{what}: {m}")),
+            Error::Unsupported(m) => Error::Unsupported(format!("{what}: {m}")),
+        }
+    }
+}
+
+/// The core's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,165 @@
+//! Timestamps as Go's `time.Time` reads and writes them: RFC 3339 in, RFC 3339 with trimmed
+//! nanoseconds out (JSON), and Go's `String()` form for templates.
+
+use std::fmt;
+
+/// An RFC 3339 timestamp with nanosecond precision and its original UTC offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GoTime {
+    year: i32,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    nanos: u32,
+    /// Offset from UTC in seconds; `None` for `Z`.
+    offset: Option<i32>,
+}
+
+impl GoTime {
+    /// Go's zero time, `0001-01-01T00:00:00Z`.
+    pub const ZERO: GoTime = GoTime {
+        year: 1,
+        month: 1,
+        day: 1,
+        hour: 0,
+        minute: 0,
+        second: 0,
+        nanos: 0,
+        offset: None,
+    };
+
+    /// Parses RFC 3339 as Go's `time.Time.UnmarshalJSON` does.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let err = || format!("parsing time {s:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse");
+        let b = s.as_bytes();
+        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+            return Err(err());
+        }
+        let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
+            let part = &s[r];
+            if part.bytes().all(|c| c.is_ascii_digit()) {
+                part.parse().map_err(|_| err())
+            } else {
+                Err(err())
+            }
+        };
+        let mut t = GoTime {
+            year: num(0..4)? as i32,
+            month: num(5..7)? as u8,
+            day: num(8..10)? as u8,
+            hour: num(11..13)? as u8,
+            minute: num(14..16)? as u8,
+            second: num(17..19)? as u8,
+            nanos: 0,
+            offset: None,
+        };
+        let mut i = 19;
+        if b[i] == b'.' {
+            let start = i + 1;
+            i = start;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            let digits = &s[start..i];
+            if digits.is_empty() || digits.len() > 9 {
+                return Err(err());
+            }
+            t.nanos = digits.parse::<u32>().map_err(|_| err())? * 10u32.pow(9 - digits.len() as u32);
+        }
+        match &s[i..] {
+            "Z" | "z" => {}
+            zone if zone.len() == 6 && matches!(zone.as_bytes()[0], b'+' | b'-') && zone.as_bytes()[3] == b':' => {
+                let h = num(i + 1..i + 3)? as i32;
+                let m = num(i + 4..i + 6)? as i32;
+                let sign = if zone.starts_with('-') { -1 } else { 1 };
+                t.offset = Some(sign * (h * 3600 + m * 60));
+            }
+            _ => return Err(err()),
+        }
+        if !(1..=12).contains(&t.month) || t.day == 0 || t.day > 31 || t.hour > 23 || t.minute > 59 || t.second > 59 {
+            return Err(format!("parsing time {s:?}: month, day or time out of range"));
+        }
+        Ok(t)
+    }
+
+    fn fraction(&self) -> String {
+        if self.nanos == 0 {
+            return String::new();
+        }
+        let digits = format!("{:09}", self.nanos);
+        format!(".{}", digits.trim_end_matches('0'))
+    }
+
+    fn offset_parts(&self) -> (char, i32, i32) {
+        let off = self.offset.unwrap_or(0);
+        let sign = if off < 0 { '-' } else { '+' };
+        (sign, off.abs() / 3600, off.abs() % 3600 / 60)
+    }
+
+    /// Go's `time.RFC3339Nano` form, as JSON carries it.
+    pub fn rfc3339_nano(&self) -> String {
+        let zone = match self.offset {
+            None => "Z".to_owned(),
+            Some(_) => {
+                let (sign, h, m) = self.offset_parts();
+                format!("{sign}{h:02}:{m:02}")
+            }
+        };
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{zone}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second, self.fraction()
+        )
+    }
+
+    /// Go's `time.Time.String()`: `2006-01-02 15:04:05.999999999 -0700 MST`.
+    pub fn go_string(&self) -> String {
+        let (sign, h, m) = self.offset_parts();
+        let zone_name = match self.offset {
+            None => "UTC".to_owned(),
+            Some(_) => format!("{sign}{h:02}{m:02}"),
+        };
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{} {sign}{h:02}{m:02} {zone_name}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second, self.fraction()
+        )
+    }
+}
+
+impl fmt::Display for GoTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339_nano())
+    }
+}
+
+impl serde::Serialize for GoTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339_nano())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GoTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        GoTime::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_like_go() {
+        let t = GoTime::parse("2016-09-19T18:23:54.994921300Z").unwrap();
+        assert_eq!(t.rfc3339_nano(), "2016-09-19T18:23:54.9949213Z");
+        assert_eq!(t.go_string(), "2016-09-19 18:23:54.9949213 +0000 UTC");
+        let t = GoTime::parse("2020-01-02T03:04:05+02:00").unwrap();
+        assert_eq!(t.rfc3339_nano(), "2020-01-02T03:04:05+02:00");
+        assert_eq!(t.go_string(), "2020-01-02 03:04:05 +0200 +0200");
+        assert_eq!(GoTime::ZERO.rfc3339_nano(), "0001-01-01T00:00:00Z");
+        assert!(GoTime::parse("yesterday").is_err());
+        assert!(GoTime::parse("2020-13-02T03:04:05Z").is_err());
+    }
+}

@@ -1,0 +1,62 @@
+//! The `dir:` transport: `manifest.json`, blobs named by their hex digest, `version`, and
+//! per-instance `<hex>.manifest.json` files.
+
+use crate::digest::Digest;
+use crate::effects::Filesystem;
+use crate::manifest::{guess_mime_type, matches_digest};
+use crate::reference::Reference;
+use crate::source::{join_path, read_verified, ImageSource};
+use crate::{Error, Result};
+
+/// Reads an image from a `dir:` directory.
+pub struct DirSource<'a, F: Filesystem> {
+    fs: &'a F,
+    path: String,
+}
+
+impl<'a, F: Filesystem> DirSource<'a, F> {
+    /// A source for the directory `path`.
+    pub fn new(fs: &'a F, path: &str) -> Self {
+        DirSource {
+            fs,
+            path: path.to_owned(),
+        }
+    }
+
+    /// Where the manifest (or an instance's manifest) lives.
+    pub fn manifest_path(&self, instance: Option<&Digest>) -> String {
+        match instance {
+            None => join_path(&self.path, "manifest.json"),
+            Some(d) => join_path(&self.path, &format!("{}.manifest.json", d.hex())),
+        }
+    }
+
+    /// Where a blob lives.
+    pub fn blob_path(&self, digest: &Digest) -> String {
+        join_path(&self.path, digest.hex())
+    }
+}
+
+impl<F: Filesystem> ImageSource for DirSource<'_, F> {
+    async fn manifest(&self, instance: Option<&Digest>) -> Result<(Vec<u8>, String)> {
+        let path = self.manifest_path(instance);
+        let bytes = self.fs.read_file(&path).await?;
+        if let Some(expected) = instance {
+            if !matches_digest(&bytes, expected).map_err(Error::Invalid)? {
+                return Err(Error::Verification(format!(
+                    "{path}: manifest does not match digest {expected}"
+                )));
+            }
+        }
+        let mime = guess_mime_type(&bytes).to_owned();
+        Ok((bytes, mime))
+    }
+
+    async fn small_blob(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
+        read_verified(self.fs, &self.blob_path(digest), digest, size).await
+    }
+
+    fn docker_reference(&self) -> Option<&Reference> {
+        None
+    }
+}

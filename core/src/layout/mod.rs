@@ -1,0 +1,52 @@
+//! Local image layouts (`dir:`, `oci:`) as image sources over the host's filesystem.
+
+pub mod dir;
+pub mod oci;
+
+use crate::digest::Digest;
+use crate::effects::Filesystem;
+use crate::reference::Reference;
+use crate::source::ImageSource;
+use crate::transport::ImageName;
+use crate::{Error, Result};
+
+/// An image source for any locally readable transport.
+pub enum LocalSource<'a, F: Filesystem> {
+    Dir(dir::DirSource<'a, F>),
+    Oci(oci::OciSource<'a, F>),
+}
+
+/// Opens the source `name` points at. Fails for transports that are not local layouts.
+pub async fn open_source<'a, F: Filesystem>(fs: &'a F, name: &ImageName) -> Result<LocalSource<'a, F>> {
+    match name {
+        ImageName::Dir { path } => Ok(LocalSource::Dir(dir::DirSource::new(fs, path))),
+        ImageName::Oci { path, image } => Ok(LocalSource::Oci(oci::OciSource::open(fs, path, image).await?)),
+        other => Err(Error::Unsupported(format!(
+            "the {} transport is not available here yet",
+            other.transport()
+        ))),
+    }
+}
+
+impl<F: Filesystem> ImageSource for LocalSource<'_, F> {
+    async fn manifest(&self, instance: Option<&Digest>) -> Result<(Vec<u8>, String)> {
+        match self {
+            LocalSource::Dir(s) => s.manifest(instance).await,
+            LocalSource::Oci(s) => s.manifest(instance).await,
+        }
+    }
+
+    async fn small_blob(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
+        match self {
+            LocalSource::Dir(s) => s.small_blob(digest, size).await,
+            LocalSource::Oci(s) => s.small_blob(digest, size).await,
+        }
+    }
+
+    fn docker_reference(&self) -> Option<&Reference> {
+        match self {
+            LocalSource::Dir(s) => s.docker_reference(),
+            LocalSource::Oci(s) => s.docker_reference(),
+        }
+    }
+}
