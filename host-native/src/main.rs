@@ -1,0 +1,125 @@
+//! `skopeo`: inspect, copy and manage container images. The native host of `skopeo-core`.
+
+mod fatal;
+mod fs;
+mod inspect;
+mod manifest_digest;
+
+use clap::{Args, Parser, Subcommand};
+use skopeo_core::manifest::platform::{go_arch, PlatformChoice};
+
+/// The skopeo release whose behaviour this tool reproduces.
+const COMPATIBLE_SKOPEO: &str = "1.9.3";
+
+#[derive(Parser)]
+#[command(
+    name = "skopeo",
+    about = "Various operations with container images and container image registries",
+    disable_version_flag = true
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalOptions,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Flags every command accepts.
+#[derive(Args, Debug, Default)]
+pub struct GlobalOptions {
+    /// enable debug output
+    #[arg(long, global = true)]
+    debug: bool,
+    /// Path to a trust policy file
+    #[arg(long, global = true, value_name = "string")]
+    policy: Option<String>,
+    /// run the tool without any policy check
+    #[arg(long, global = true)]
+    insecure_policy: bool,
+    /// use ARCH instead of the architecture of the machine for choosing images
+    #[arg(long, global = true, value_name = "ARCH")]
+    override_arch: Option<String>,
+    /// use OS instead of the running OS for choosing images
+    #[arg(long, global = true, value_name = "OS")]
+    override_os: Option<String>,
+    /// use VARIANT instead of the running architecture variant for choosing images
+    #[arg(long, global = true, value_name = "VARIANT")]
+    override_variant: Option<String>,
+    /// use registry configuration files in DIR (e.g. for container signature storage)
+    #[arg(long = "registries.d", global = true, value_name = "DIR")]
+    registries_d: Option<String>,
+    /// directory used to store temporary files
+    #[arg(long, global = true, value_name = "string")]
+    tmpdir: Option<String>,
+    /// timeout for the command execution
+    #[arg(long, global = true, value_name = "duration")]
+    command_timeout: Option<String>,
+    /// Version for Skopeo
+    #[arg(short = 'v', long)]
+    version: bool,
+}
+
+impl GlobalOptions {
+    /// The platform to pick from manifest lists: the host's, with any overrides.
+    pub fn platform_choice(&self) -> PlatformChoice {
+        PlatformChoice {
+            host_os: std::env::consts::OS.to_owned(),
+            host_arch: go_arch(std::env::consts::ARCH).to_owned(),
+            host_variant: String::new(),
+            override_os: self.override_os.clone(),
+            override_arch: self.override_arch.clone(),
+            override_variant: self.override_variant.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect image IMAGE-NAME
+    Inspect(inspect::InspectArgs),
+    /// Compute a manifest digest of a file
+    ManifestDigest(manifest_digest::ManifestDigestArgs),
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            | clap::error::ErrorKind::DisplayVersion => e.exit(),
+            _ => {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or("invalid arguments");
+                fatal::fatal(first.trim_start_matches("error: "))
+            }
+        },
+    };
+    if cli.global.version {
+        println!("skopeo version {COMPATIBLE_SKOPEO} (skopeo-rs {})", env!("CARGO_PKG_VERSION"));
+        return;
+    }
+    let result = match cli.command {
+        Some(Command::Inspect(args)) => inspect::run(&cli.global, args),
+        Some(Command::ManifestDigest(args)) => manifest_digest::run(args),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(())
+        }
+    };
+    if let Err(msg) = result {
+        fatal::fatal(&msg);
+    }
+}
+
+/// Writes command output to standard output; a closed pipe is not an error worth a message.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("writing to standard output: {e}")),
+    }
+}
