@@ -54,6 +54,9 @@ pub trait Filesystem {
     /// Reads a whole small file (manifests, index.json, configs).
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, EffectError>;
 
+    /// Whether `path` exists (without following a final symlink).
+    async fn exists(&self, path: &str) -> Result<bool, EffectError>;
+
     /// Opens a file for streaming (layers and other large blobs).
     async fn open(&self, path: &str) -> Result<Self::Reader, EffectError>;
 }

@@ -52,6 +52,14 @@ impl Filesystem for NativeFs {
         Ok(out)
     }
 
+    async fn exists(&self, path: &str) -> Result<bool, EffectError> {
+        match std::fs::symlink_metadata(path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(go_io_error("lstat", path, &e)),
+        }
+    }
+
     async fn open(&self, path: &str) -> Result<Self::Reader, EffectError> {
         let file = std::fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
         Ok(FileStream {

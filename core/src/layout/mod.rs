@@ -19,12 +19,40 @@ pub enum LocalSource<'a, F: Filesystem> {
 /// Opens the source `name` points at. Fails for transports that are not local layouts.
 pub async fn open_source<'a, F: Filesystem>(fs: &'a F, name: &ImageName) -> Result<LocalSource<'a, F>> {
     match name {
-        ImageName::Dir { path } => Ok(LocalSource::Dir(dir::DirSource::new(fs, path))),
-        ImageName::Oci { path, image } => Ok(LocalSource::Oci(oci::OciSource::open(fs, path, image).await?)),
+        ImageName::Dir { path } => {
+            check_parent_exists(fs, path).await?;
+            Ok(LocalSource::Dir(dir::DirSource::new(fs, path)))
+        }
+        ImageName::Oci { path, image } => {
+            check_parent_exists(fs, path).await?;
+            Ok(LocalSource::Oci(oci::OciSource::open(fs, path, image).await?))
+        }
         other => Err(Error::Unsupported(format!(
             "the {} transport is not available here yet",
             other.transport()
         ))),
+    }
+}
+
+/// containers/image resolves a layout path up front: it may be missing, but its parent must
+/// exist (the error names the parent, as `lstat PARENT: no such file or directory`).
+async fn check_parent_exists<F: Filesystem>(fs: &F, path: &str) -> Result<()> {
+    let cleaned = crate::source::clean_path(path);
+    if fs.exists(&cleaned).await? {
+        return Ok(());
+    }
+    let parent = match cleaned.rfind('/') {
+        Some(0) => "/".to_owned(),
+        Some(i) => cleaned[..i].to_owned(),
+        None => ".".to_owned(),
+    };
+    if fs.exists(&parent).await? {
+        Ok(())
+    } else {
+        Err(Error::Effect(crate::effects::EffectError::new(
+            crate::effects::EffectErrorKind::NotFound,
+            format!("lstat {parent}: no such file or directory"),
+        )))
     }
 }
 
