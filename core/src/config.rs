@@ -50,11 +50,19 @@ pub struct ImageConfig {
     pub cmd: Option<Vec<String>>,
     #[serde(rename = "Volumes", default, skip_serializing_if = "is_empty_map")]
     pub volumes: Option<BTreeMap<String, Empty>>,
-    #[serde(rename = "WorkingDir", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "WorkingDir",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub working_dir: String,
     #[serde(rename = "Labels", default, skip_serializing_if = "is_empty_map")]
     pub labels: Option<BTreeMap<String, String>>,
-    #[serde(rename = "StopSignal", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "StopSignal",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub stop_signal: String,
 }
 
@@ -96,7 +104,11 @@ pub struct OciImage {
     pub variant: String,
     #[serde(default)]
     pub os: String,
-    #[serde(rename = "os.version", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
     #[serde(rename = "os.features", default, skip_serializing_if = "is_empty_vec")]
     pub os_features: Option<Vec<String>>,

@@ -341,7 +341,10 @@ mod tests {
         assert!(s.starts_with("sha512:ddaf35a193617aba"), "{s}");
         let mut d = Digester::new(Algorithm::Sha384);
         d.update(b"abc");
-        assert!(d.finish().to_string().starts_with("sha384:cb00753f45a35e8b"));
+        assert!(d
+            .finish()
+            .to_string()
+            .starts_with("sha384:cb00753f45a35e8b"));
     }
 
     #[test]
@@ -365,7 +368,10 @@ mod tests {
         );
         assert!(matches!(
             verify_bytes(b"hell", &good, Some(5)),
-            Err(VerifyError::SizeMismatch { expected: 5, actual: 4 })
+            Err(VerifyError::SizeMismatch {
+                expected: 5,
+                actual: 4
+            })
         ));
         assert!(matches!(
             verify_bytes(b"jello", &good, Some(5)),

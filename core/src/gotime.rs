@@ -34,7 +34,13 @@ impl GoTime {
     pub fn parse(s: &str) -> Result<Self, String> {
         let err = || format!("parsing time {s:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse");
         let b = s.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(err());
         }
         let num = |r: std::ops::Range<usize>| -> Result<u32, String> {
@@ -66,11 +72,15 @@ impl GoTime {
             if digits.is_empty() || digits.len() > 9 {
                 return Err(err());
             }
-            t.nanos = digits.parse::<u32>().map_err(|_| err())? * 10u32.pow(9 - digits.len() as u32);
+            t.nanos =
+                digits.parse::<u32>().map_err(|_| err())? * 10u32.pow(9 - digits.len() as u32);
         }
         match &s[i..] {
             "Z" | "z" => {}
-            zone if zone.len() == 6 && matches!(zone.as_bytes()[0], b'+' | b'-') && zone.as_bytes()[3] == b':' => {
+            zone if zone.len() == 6
+                && matches!(zone.as_bytes()[0], b'+' | b'-')
+                && zone.as_bytes()[3] == b':' =>
+            {
                 let h = num(i + 1..i + 3)? as i32;
                 let m = num(i + 4..i + 6)? as i32;
                 let sign = if zone.starts_with('-') { -1 } else { 1 };
@@ -78,8 +88,16 @@ impl GoTime {
             }
             _ => return Err(err()),
         }
-        if !(1..=12).contains(&t.month) || t.day == 0 || t.day > 31 || t.hour > 23 || t.minute > 59 || t.second > 59 {
-            return Err(format!("parsing time {s:?}: month, day or time out of range"));
+        if !(1..=12).contains(&t.month)
+            || t.day == 0
+            || t.day > 31
+            || t.hour > 23
+            || t.minute > 59
+            || t.second > 59
+        {
+            return Err(format!(
+                "parsing time {s:?}: month, day or time out of range"
+            ));
         }
         Ok(t)
     }
@@ -109,7 +127,13 @@ impl GoTime {
         };
         format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{zone}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second, self.fraction()
+            self.year,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            self.fraction()
         )
     }
 
@@ -122,7 +146,13 @@ impl GoTime {
         };
         format!(
             "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{} {sign}{h:02}{m:02} {zone_name}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second, self.fraction()
+            self.year,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            self.fraction()
         )
     }
 }

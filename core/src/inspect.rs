@@ -50,7 +50,11 @@ impl InspectOutput {
             ("Tag", string(&self.tag)),
             ("Digest", string(&self.digest.to_string())),
             ("RepoTags", strings(Some(&self.repo_tags))),
-            ("Created", self.created.map_or(gotmpl::Value::Nil, |t| string(&t.go_string()))),
+            (
+                "Created",
+                self.created
+                    .map_or(gotmpl::Value::Nil, |t| string(&t.go_string())),
+            ),
             ("DockerVersion", string(&self.docker_version)),
             ("Labels", string_map(self.labels.as_ref())),
             ("Architecture", string(&self.architecture)),
@@ -65,7 +69,11 @@ impl InspectOutput {
 pub fn config_template_value(c: &OciImage) -> gotmpl::Value {
     use template::{map, string, string_map, strings};
     let set = |m: &Option<BTreeMap<String, config::Empty>>| {
-        map(m.iter().flatten().map(|(k, _)| (k.as_str(), template::map(vec![]))).collect())
+        map(m
+            .iter()
+            .flatten()
+            .map(|(k, _)| (k.as_str(), template::map(vec![])))
+            .collect())
     };
     let time = |t: &Option<GoTime>| t.map_or(gotmpl::Value::Nil, |t| string(&t.go_string()));
     let history: Vec<gotmpl::Value> = c
@@ -139,14 +147,16 @@ pub async fn resolve_image<S: ImageSource>(
     platform: &PlatformChoice,
 ) -> Result<ResolvedImage> {
     let wrap = |e: Error| e.context("Error parsing manifest for image");
-    let parsed = Manifest::parse(&top_manifest, top_mime).map_err(|e| wrap(Error::Invalid(e.to_string())))?;
+    let parsed = Manifest::parse(&top_manifest, top_mime)
+        .map_err(|e| wrap(Error::Invalid(e.to_string())))?;
     let manifest = match &parsed {
         Manifest::DockerList(list) | Manifest::OciIndex(list) => {
             let is_oci = matches!(parsed, Manifest::OciIndex(_));
             let chosen = choose_instance(&list.manifests, platform, is_oci)
                 .map_err(|e| wrap(Error::Invalid(format!("choosing image instance: {e}"))))?;
             let (bytes, child_mime) = src.manifest(Some(&chosen)).await.map_err(wrap)?;
-            let child = Manifest::parse(&bytes, &child_mime).map_err(|e| wrap(Error::Invalid(e.to_string())))?;
+            let child = Manifest::parse(&bytes, &child_mime)
+                .map_err(|e| wrap(Error::Invalid(e.to_string())))?;
             if mime::is_multi_image(child.mime_type()) {
                 return Err(wrap(Error::Invalid(format!(
                     "Internal error: {chosen} is a manifest list, not an image"
@@ -189,14 +199,22 @@ pub async fn oci_config<S: ImageSource>(src: &S, manifest: &Manifest) -> Result<
 pub async fn inspect_info<S: ImageSource>(src: &S, image: &ResolvedImage) -> Result<InspectOutput> {
     let digest = manifest_digest(&image.top_manifest)
         .map_err(|e| Error::Invalid(format!("Error computing manifest digest: {e}")))?;
-    let layers = image.manifest.layer_digests().iter().map(|d| d.to_string()).collect();
+    let layers = image
+        .manifest
+        .layer_digests()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
     let name = src.docker_reference().map(|r| r.name()).unwrap_or_default();
     let docker_info = |bytes: &[u8]| -> Result<DockerImageInfo> {
         serde_json::from_slice(bytes).map_err(|e| Error::Invalid(e.to_string()))
     };
     let (tag, info, created) = match &image.manifest {
         Manifest::Schema1(m) => {
-            let first = m.history.first().ok_or_else(|| Error::Invalid("image has no layers".into()))?;
+            let first = m
+                .history
+                .first()
+                .ok_or_else(|| Error::Invalid("image has no layers".into()))?;
             let info = docker_info(first.v1_compatibility.as_bytes())?;
             let created = Some(info.created.unwrap_or(GoTime::ZERO));
             (m.tag.clone(), info, created)
@@ -250,9 +268,15 @@ pub async fn inspect_info<S: ImageSource>(src: &S, image: &ResolvedImage) -> Res
 
 /// Runs `inspect` on an opened source and returns what goes to standard output.
 /// `repo_tags` fills `RepoTags` (registries list them; other transports have none).
-pub async fn run<S: ImageSource>(src: &S, opts: &InspectOptions, repo_tags: Vec<String>) -> Result<Vec<u8>> {
+pub async fn run<S: ImageSource>(
+    src: &S,
+    opts: &InspectOptions,
+    repo_tags: Vec<String>,
+) -> Result<Vec<u8>> {
     if opts.raw && opts.format.is_some() {
-        return Err(Error::Invalid("raw output does not support format option".into()));
+        return Err(Error::Invalid(
+            "raw output does not support format option".into(),
+        ));
     }
     let (top, top_mime) = read_top_manifest(src).await?;
     if opts.raw && !opts.config {
@@ -273,7 +297,11 @@ pub async fn run<S: ImageSource>(src: &S, opts: &InspectOptions, repo_tags: Vec<
         return match format {
             Some(f) if !wants_json => template::render(f, config_template_value(&cfg))
                 .map(String::into_bytes)
-                .map_err(|e| Error::Invalid(format!("Error writing OCI-formatted configuration data to standard output: {e}"))),
+                .map_err(|e| {
+                    Error::Invalid(format!(
+                        "Error writing OCI-formatted configuration data to standard output: {e}"
+                    ))
+                }),
             _ => Ok(with_newline(gojson::to_indented(&cfg))),
         };
     }

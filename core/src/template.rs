@@ -25,7 +25,9 @@ pub fn is_json_format(format: &str) -> bool {
 /// tabs), unescapes `\t` and `\n`, and ends the format with a newline.
 pub fn normalize_format(format: &str) -> String {
     let mut f = if let Some(rest) = format.strip_prefix("table ") {
-        rest.replace("\\t", "\t").replace(' ', "\t").replace("\\n", "\n")
+        rest.replace("\\t", "\t")
+            .replace(' ', "\t")
+            .replace("\\n", "\n")
     } else {
         format.replace("\\t", "\t").replace("\\n", "\n")
     };
@@ -55,15 +57,27 @@ pub fn render(format: &str, value: Value) -> Result<String, String> {
             Ok(Value::String(items.join(&sep).into()))
         })
         .func("lower", |args: &[Value]| {
-            Ok(Value::String(args.first().map(|v| v.to_string().to_lowercase()).unwrap_or_default().into()))
+            Ok(Value::String(
+                args.first()
+                    .map(|v| v.to_string().to_lowercase())
+                    .unwrap_or_default()
+                    .into(),
+            ))
         })
         .func("upper", |args: &[Value]| {
-            Ok(Value::String(args.first().map(|v| v.to_string().to_uppercase()).unwrap_or_default().into()))
+            Ok(Value::String(
+                args.first()
+                    .map(|v| v.to_string().to_uppercase())
+                    .unwrap_or_default()
+                    .into(),
+            ))
         })
         .parse(&source)
         .map_err(|e| format!("template: {e}"))?;
     let data = Value::List(Arc::from(vec![value]));
-    let out = tmpl.execute_to_string(&data).map_err(|e| format!("template: {e}"))?;
+    let out = tmpl
+        .execute_to_string(&data)
+        .map_err(|e| format!("template: {e}"))?;
     Ok(tabwrite(&out, 8, 2, 2))
 }
 
@@ -74,17 +88,25 @@ fn to_json(v: &Value) -> serde_json::Value {
         Value::Bool(b) => (*b).into(),
         Value::Int(i) => (*i).into(),
         Value::Uint(u) => (*u).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
         Value::String(s) => serde_json::Value::String(s.to_string()),
         Value::List(l) => l.iter().map(to_json).collect(),
-        Value::Map(m) => m.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect::<serde_json::Map<_, _>>().into(),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| (k.to_string(), to_json(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
         _ => serde_json::Value::Null,
     }
 }
 
 /// Builds a template map from `(key, value)` pairs.
 pub fn map(entries: Vec<(&str, Value)>) -> Value {
-    let m: BTreeMap<Arc<str>, Value> = entries.into_iter().map(|(k, v)| (Arc::from(k), v)).collect();
+    let m: BTreeMap<Arc<str>, Value> = entries
+        .into_iter()
+        .map(|(k, v)| (Arc::from(k), v))
+        .collect();
     Value::Map(Arc::new(m))
 }
 
@@ -95,12 +117,23 @@ pub fn string(s: &str) -> Value {
 
 /// A list of strings (`nil` prints as `[]` in Go, so `None` becomes an empty list).
 pub fn strings(items: Option<&[String]>) -> Value {
-    Value::List(items.unwrap_or_default().iter().map(|s| string(s)).collect::<Vec<_>>().into())
+    Value::List(
+        items
+            .unwrap_or_default()
+            .iter()
+            .map(|s| string(s))
+            .collect::<Vec<_>>()
+            .into(),
+    )
 }
 
 /// A string map (`nil` prints as `map[]` in Go).
 pub fn string_map(m: Option<&BTreeMap<String, String>>) -> Value {
-    map(m.into_iter().flatten().map(|(k, v)| (k.as_str(), string(v))).collect())
+    map(m
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.as_str(), string(v)))
+        .collect())
 }
 
 /// Go's `text/tabwriter` (no flags, space padding): tab-terminated cells are aligned in
@@ -109,10 +142,21 @@ pub fn tabwrite(text: &str, min_width: usize, _tab_width: usize, padding: usize)
     if !text.contains('\t') {
         return text.to_owned();
     }
-    let lines: Vec<Vec<&str>> = text.split_inclusive('\n').map(|l| l.split('\t').collect()).collect();
+    let lines: Vec<Vec<&str>> = text
+        .split_inclusive('\n')
+        .map(|l| l.split('\t').collect())
+        .collect();
     let mut out = String::with_capacity(text.len() * 2);
     let mut widths = Vec::new();
-    format_block(&lines, 0, lines.len(), &mut widths, min_width, padding, &mut out);
+    format_block(
+        &lines,
+        0,
+        lines.len(),
+        &mut widths,
+        min_width,
+        padding,
+        &mut out,
+    );
     out
 }
 
@@ -174,16 +218,31 @@ mod tests {
 
     #[test]
     fn renders_fields_and_ranges() {
-        let v = map(vec![("Name", string("x")), ("Layers", strings(Some(&["a".into(), "b".into()])))]);
-        assert_eq!(render("{{.Name}} {{.Layers}}", v.clone()).unwrap(), "x [a b]\n");
-        assert_eq!(render("{{range .Layers}}{{.}},{{end}}", v.clone()).unwrap(), "a,b,\n");
+        let v = map(vec![
+            ("Name", string("x")),
+            ("Layers", strings(Some(&["a".into(), "b".into()]))),
+        ]);
+        assert_eq!(
+            render("{{.Name}} {{.Layers}}", v.clone()).unwrap(),
+            "x [a b]\n"
+        );
+        assert_eq!(
+            render("{{range .Layers}}{{.}},{{end}}", v.clone()).unwrap(),
+            "a,b,\n"
+        );
         assert_eq!(render("{{index .Layers 1}}", v.clone()).unwrap(), "b\n");
-        assert_eq!(render("{{json .Layers}}", v.clone()).unwrap(), "[\"a\",\"b\"]\n");
+        assert_eq!(
+            render("{{json .Layers}}", v.clone()).unwrap(),
+            "[\"a\",\"b\"]\n"
+        );
         assert!(render("{{.Nope}}", v).is_err());
     }
 
     #[test]
     fn aligns_tabs() {
-        assert_eq!(tabwrite("a\tb\nlonger cell\tc\n", 8, 2, 2), "a            b\nlonger cell  c\n");
+        assert_eq!(
+            tabwrite("a\tb\nlonger cell\tc\n", 8, 2, 2),
+            "a            b\nlonger cell  c\n"
+        );
     }
 }

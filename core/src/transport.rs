@@ -348,7 +348,10 @@ fn parse_storage(within: &str) -> Result<StorageImage, ImageNameError> {
     let mut rest = within;
     let mut store = None;
     if let Some(spec_and_rest) = rest.strip_prefix('[') {
-        let close = spec_and_rest.find(']').filter(|&i| i > 0).ok_or_else(invalid)?;
+        let close = spec_and_rest
+            .find(']')
+            .filter(|&i| i > 0)
+            .ok_or_else(invalid)?;
         let spec = &spec_and_rest[..close];
         rest = &spec_and_rest[close + 1..];
         let (driver, spec) = match spec.split_once('@') {
@@ -387,7 +390,9 @@ fn parse_storage(within: &str) -> Result<StorageImage, ImageNameError> {
             )));
         }
         if Digest::parse(possible).is_err() {
-            let is_hex = possible.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+            let is_hex = possible
+                .bytes()
+                .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
             if !(is_hex && (grammar::is_identifier(possible) || possible.len() >= 3)) {
                 return Err(ImageNameError(format!(
                     "\"{possible}\" does not look like an image ID or digest: {INVALID_REFERENCE}"
@@ -400,9 +405,8 @@ fn parse_storage(within: &str) -> Result<StorageImage, ImageNameError> {
     let reference = if rest.is_empty() {
         None
     } else {
-        let named = Reference::parse_normalized_named(rest).map_err(|e| {
-            ImageNameError(format!("parsing named reference \"{rest}\": {e}"))
-        })?;
+        let named = Reference::parse_normalized_named(rest)
+            .map_err(|e| ImageNameError(format!("parsing named reference \"{rest}\": {e}")))?;
         Some(named.tag_name_only())
     };
     if reference.is_none() && id.is_none() {

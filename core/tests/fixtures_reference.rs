@@ -32,18 +32,26 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 }
 
 fn err_of(v: &Value) -> Option<&str> {
-    v.get("err").and_then(|e| e.get("symbol")).and_then(Value::as_str)
+    v.get("err")
+        .and_then(|e| e.get("symbol"))
+        .and_then(Value::as_str)
 }
 
 #[test]
 fn reference_parse_table() {
     let Some(t) = tables() else { return };
-    let cases = t["reference_test"]["TestReferenceParse"]["referenceTestcases"].as_array().unwrap();
+    let cases = t["reference_test"]["TestReferenceParse"]["referenceTestcases"]
+        .as_array()
+        .unwrap();
     for c in cases {
         let input = s(c, "input");
         let got = Reference::parse(input);
         match err_of(c) {
-            Some(sym) => assert_eq!(got.as_ref().map_err(error_symbol).err(), Some(sym), "{input}"),
+            Some(sym) => assert_eq!(
+                got.as_ref().map_err(error_symbol).err(),
+                Some(sym),
+                "{input}"
+            ),
             None => {
                 let r = got.unwrap_or_else(|e| panic!("{input}: {e}"));
                 assert_eq!(r.to_string(), input);
@@ -98,14 +106,20 @@ fn with_name_split_hostname_and_parse_named() {
         if !s(c, "digest").is_empty() {
             r = r.with_digest(s(c, "digest")).unwrap();
         }
-        assert_eq!(r.with_tag(s(c, "tag")).unwrap().to_string(), s(c, "combined"));
+        assert_eq!(
+            r.with_tag(s(c, "tag")).unwrap().to_string(),
+            s(c, "combined")
+        );
     }
     for c in rt["TestWithDigest"]["testcases"].as_array().unwrap() {
         let mut r = Reference::with_name(s(c, "name")).unwrap();
         if !s(c, "tag").is_empty() {
             r = r.with_tag(s(c, "tag")).unwrap();
         }
-        assert_eq!(r.with_digest(s(c, "digest")).unwrap().to_string(), s(c, "combined"));
+        assert_eq!(
+            r.with_digest(s(c, "digest")).unwrap().to_string(),
+            s(c, "combined")
+        );
     }
 }
 
@@ -114,7 +128,11 @@ fn normalize_tables() {
     let Some(t) = tables() else { return };
     let nt = &t["normalize_test"];
     let strs = |v: &Value| -> Vec<String> {
-        v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().to_owned())
+            .collect()
     };
     for n in strs(&nt["TestValidateReferenceName"]["validRepoNames"]) {
         Reference::parse_normalized_named(&n).unwrap_or_else(|e| panic!("{n}: {e}"));
@@ -155,13 +173,20 @@ fn normalize_tables() {
             assert!(got.is_err(), "{c}");
         }
     }
-    for c in nt["TestNormalizedSplitHostname"]["testcases"].as_array().unwrap() {
+    for c in nt["TestNormalizedSplitHostname"]["testcases"]
+        .as_array()
+        .unwrap()
+    {
         let r = Reference::parse_normalized_named(s(c, "input")).unwrap();
         assert_eq!((r.domain(), r.path()), (s(c, "domain"), s(c, "name")));
     }
     for c in nt["TestMatch"]["matchCases"].as_array().unwrap() {
         let r = Reference::parse_normalized_named(s(c, "reference")).unwrap();
-        assert_eq!(r.familiar_match(s(c, "pattern")), c["expected"].as_bool().unwrap(), "{c}");
+        assert_eq!(
+            r.familiar_match(s(c, "pattern")),
+            c["expected"].as_bool().unwrap(),
+            "{c}"
+        );
     }
     for c in nt["TestParseDockerRef"]["testcases"].as_array().unwrap() {
         let r = Reference::parse_docker_ref(s(c, "input")).unwrap();
@@ -174,7 +199,11 @@ fn regexp_tables() {
     let Some(t) = tables() else { return };
     let xt = &t["regexp_test"];
     for c in xt["TestDomainRegexp"]["hostcases"].as_array().unwrap() {
-        assert_eq!(grammar::is_domain(s(c, "input")), c["match"].as_bool().unwrap(), "{c}");
+        assert_eq!(
+            grammar::is_domain(s(c, "input")),
+            c["match"].as_bool().unwrap(),
+            "{c}"
+        );
     }
     for c in xt["TestFullNameRegexp"]["testcases"].as_array().unwrap() {
         let got = grammar::split_name(s(c, "input"));
@@ -194,6 +223,9 @@ fn regexp_tables() {
         }
     }
     for c in xt["TestIdentifierRegexp"]["fullCases"].as_array().unwrap() {
-        assert_eq!(grammar::is_identifier(s(c, "input")), c["match"].as_bool().unwrap());
+        assert_eq!(
+            grammar::is_identifier(s(c, "input")),
+            c["match"].as_bool().unwrap()
+        );
     }
 }

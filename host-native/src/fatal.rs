@@ -9,7 +9,11 @@ pub fn fatal(msg: &str) -> ! {
     let line = if std::io::stderr().is_terminal() {
         format!("FATA[0000] {msg}\n")
     } else {
-        format!("time=\"{}\" level=fatal msg={}\n", now_rfc3339(), quote_if_needed(msg))
+        format!(
+            "time=\"{}\" level=fatal msg={}\n",
+            now_rfc3339(),
+            quote_if_needed(msg)
+        )
     };
     let _ = err.write_all(line.as_bytes());
     let _ = err.flush();
@@ -19,7 +23,8 @@ pub fn fatal(msg: &str) -> ! {
 /// logrus quotes a value unless it is made only of `[A-Za-z0-9-._/@^+]`.
 fn quote_if_needed(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
     if plain {
         return s.to_owned();
     }
@@ -32,7 +37,9 @@ fn quote_if_needed(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -42,10 +49,17 @@ fn quote_if_needed(s: &str) -> String {
 
 /// The current UTC time as RFC 3339 seconds (`2006-01-02T15:04:05Z`).
 fn now_rfc3339() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).

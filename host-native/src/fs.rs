@@ -38,7 +38,9 @@ pub struct FileStream {
 
 impl ByteStream for FileStream {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
-        self.file.read(buf).map_err(|e| go_io_error("read", &self.path, &e))
+        self.file
+            .read(buf)
+            .map_err(|e| go_io_error("read", &self.path, &e))
     }
 }
 
@@ -48,7 +50,8 @@ impl Filesystem for NativeFs {
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, EffectError> {
         let mut file = std::fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
         let mut out = Vec::new();
-        file.read_to_end(&mut out).map_err(|e| go_io_error("read", path, &e))?;
+        file.read_to_end(&mut out)
+            .map_err(|e| go_io_error("read", path, &e))?;
         Ok(out)
     }
 

@@ -58,11 +58,14 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
     };
     let fs = NativeFs;
     let out = pollster::block_on(async {
-        let parsed = ImageName::parse(name).map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
+        let parsed = ImageName::parse(name)
+            .map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
         let src = layout::open_source(&fs, &parsed)
             .await
             .map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
-        inspect::run(&src, &opts, Vec::new()).await.map_err(|e| e.to_string())
+        inspect::run(&src, &opts, Vec::new())
+            .await
+            .map_err(|e| e.to_string())
     })?;
     crate::write_stdout(&out)
 }

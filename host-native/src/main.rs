@@ -96,7 +96,10 @@ fn main() {
         },
     };
     if cli.global.version {
-        println!("skopeo version {COMPATIBLE_SKOPEO} (skopeo-rs {})", env!("CARGO_PKG_VERSION"));
+        println!(
+            "skopeo version {COMPATIBLE_SKOPEO} (skopeo-rs {})",
+            env!("CARGO_PKG_VERSION")
+        );
         return;
     }
     let result = match cli.command {

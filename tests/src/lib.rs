@@ -10,19 +10,31 @@ pub fn our_skopeo() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(Path::parent).expect("target directory");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
     let bin = dir.join("skopeo");
-    assert!(bin.exists(), "{} is missing: run `cargo build` first", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build` first",
+        bin.display()
+    );
     bin
 }
 
 /// The reference skopeo 1.9.3, or `None` (with a message) when it is not installed.
 pub fn reference_skopeo() -> Option<PathBuf> {
-    let p = PathBuf::from(std::env::var_os("REFERENCE_SKOPEO").unwrap_or_else(|| "/usr/bin/skopeo".into()));
+    let p = PathBuf::from(
+        std::env::var_os("REFERENCE_SKOPEO").unwrap_or_else(|| "/usr/bin/skopeo".into()),
+    );
     if p.exists() {
         Some(p)
     } else {
-        eprintln!("skipping side-by-side check: reference skopeo not found at {}", p.display());
+        eprintln!(
+            "skipping side-by-side check: reference skopeo not found at {}",
+            p.display()
+        );
         None
     }
 }
@@ -66,7 +78,8 @@ impl TempDir {
     pub fn new(label: &str) -> Self {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let p = std::env::temp_dir().join(format!("skopeo-test-{label}-{}-{n}", std::process::id()));
+        let p =
+            std::env::temp_dir().join(format!("skopeo-test-{label}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
@@ -89,7 +102,11 @@ pub struct RunResult {
 
 /// Runs `bin args…` in `cwd`.
 pub fn run(bin: &Path, args: &[&str], cwd: &Path) -> RunResult {
-    let out: Output = Command::new(bin).args(args).current_dir(cwd).output().expect("spawn skopeo");
+    let out: Output = Command::new(bin)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("spawn skopeo");
     RunResult {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -100,18 +117,27 @@ pub fn run(bin: &Path, args: &[&str], cwd: &Path) -> RunResult {
 /// Removes logrus's `time="…" ` prefix so two runs' logs compare equal.
 pub fn strip_log_time(s: &str) -> String {
     s.lines()
-        .map(|l| match l.strip_prefix("time=\"").and_then(|r| r.split_once("\" ")) {
-            Some((_, rest)) => rest.to_owned(),
-            None => l.to_owned(),
-        })
+        .map(
+            |l| match l.strip_prefix("time=\"").and_then(|r| r.split_once("\" ")) {
+                Some((_, rest)) => rest.to_owned(),
+                None => l.to_owned(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 /// Runs the same command with ours and the reference and asserts identical results.
 pub fn assert_same(args: &[&str], cwd: &Path) {
-    let Some(reference) = reference_skopeo() else { return };
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
     let ours = run(&our_skopeo(), args, cwd);
     let theirs = run(&reference, args, cwd);
-    assert_eq!(ours, theirs, "skopeo {} differs from the reference", args.join(" "));
+    assert_eq!(
+        ours,
+        theirs,
+        "skopeo {} differs from the reference",
+        args.join(" ")
+    );
 }

@@ -7,7 +7,8 @@ use std::fs;
 fn expected_digests_from_the_reference_table() {
     let Some(fx) = fixtures_dir() else { return };
     let table: serde_json::Value =
-        serde_json::from_slice(&fs::read(fx.join("manifests/expected-digests.json")).unwrap()).unwrap();
+        serde_json::from_slice(&fs::read(fx.join("manifests/expected-digests.json")).unwrap())
+            .unwrap();
     for (file, want) in table.as_object().unwrap() {
         let r = run(&our_skopeo(), &["manifest-digest", file], &fx);
         match want["skopeo_1.9.3_manifest_digest"].as_str() {
@@ -24,19 +25,34 @@ fn expected_digests_from_the_reference_table() {
 #[test]
 fn recorded_reference_outputs_on_layouts() {
     let Some(fx) = fixtures_dir() else { return };
-    let table: serde_json::Value =
-        serde_json::from_slice(&fs::read(fx.join("layouts-archives/expected-skopeo-1.9.3.json")).unwrap()).unwrap();
+    let table: serde_json::Value = serde_json::from_slice(
+        &fs::read(fx.join("layouts-archives/expected-skopeo-1.9.3.json")).unwrap(),
+    )
+    .unwrap();
     let mut checked = 0;
     for case in table.as_array().unwrap() {
-        let argv: Vec<&str> = case["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        let argv: Vec<&str> = case["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
         let image = argv.last().unwrap();
         if !(image.starts_with("dir:") || image.starts_with("oci:")) {
             continue; // archive transports arrive with the copy work
         }
         let r = run(&our_skopeo(), &argv[1..], &fx.join("layouts-archives"));
-        assert_eq!(r.code, case["exit_code"].as_i64().unwrap() as i32, "{argv:?}");
+        assert_eq!(
+            r.code,
+            case["exit_code"].as_i64().unwrap() as i32,
+            "{argv:?}"
+        );
         let got = if r.code == 0 { r.stdout } else { r.stderr };
-        assert_eq!(got.trim_end(), case["output"].as_str().unwrap().trim_end(), "{argv:?}");
+        assert_eq!(
+            got.trim_end(),
+            case["output"].as_str().unwrap().trim_end(),
+            "{argv:?}"
+        );
         checked += 1;
     }
     assert!(checked >= 5);
@@ -54,14 +70,26 @@ fn bad_input_fails_with_a_clear_message() {
     fs::write(d.join("badjson/manifest.json"), b"{not json").unwrap();
     let r = run(&bin, &["inspect", "dir:badjson"], d);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("Error parsing manifest for image"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Error parsing manifest for image"),
+        "{}",
+        r.stderr
+    );
 
     // Unknown media type.
     fs::create_dir_all(d.join("unknowntype")).unwrap();
-    fs::write(d.join("unknowntype/manifest.json"), br#"{"schemaVersion":3}"#).unwrap();
+    fs::write(
+        d.join("unknowntype/manifest.json"),
+        br#"{"schemaVersion":3}"#,
+    )
+    .unwrap();
     let r = run(&bin, &["inspect", "dir:unknowntype"], d);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("Unimplemented manifest MIME type"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Unimplemented manifest MIME type"),
+        "{}",
+        r.stderr
+    );
 
     // Invalid digest in a manifest.
     fs::create_dir_all(d.join("baddigest")).unwrap();
@@ -77,17 +105,30 @@ fn bad_input_fails_with_a_clear_message() {
     // A layout whose config blob is missing names the missing file.
     let manifest = fs::read_to_string(layout.join("index.json")).unwrap();
     let idx: serde_json::Value = serde_json::from_str(&manifest).unwrap();
-    let mdigest = idx["manifests"][0]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_owned();
+    let mdigest = idx["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_owned();
     let m: serde_json::Value =
-        serde_json::from_slice(&fs::read(layout.join("blobs/sha256").join(&mdigest)).unwrap()).unwrap();
-    let config_hex = m["config"]["digest"].as_str().unwrap().trim_start_matches("sha256:").to_owned();
+        serde_json::from_slice(&fs::read(layout.join("blobs/sha256").join(&mdigest)).unwrap())
+            .unwrap();
+    let config_hex = m["config"]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_owned();
     let config_path = layout.join("blobs/sha256").join(&config_hex);
     let config_bytes = fs::read(&config_path).unwrap();
     fs::remove_file(&config_path).unwrap();
     let name = format!("oci:{}:demo", layout.display());
     let r = run(&bin, &["inspect", &name], d);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains(&config_hex) && r.stderr.contains("no such file or directory"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&config_hex) && r.stderr.contains("no such file or directory"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stdout.is_empty());
 
     // A config blob whose bytes do not match its digest is refused.
@@ -111,7 +152,12 @@ fn bad_input_fails_with_a_clear_message() {
     // A manifest file that does not exist.
     let r = run(&bin, &["manifest-digest", "missing.json"], d);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("open missing.json: no such file or directory"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("open missing.json: no such file or directory"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -139,13 +185,30 @@ fn index_platform_choice() {
         vec!["inspect", name.as_str()],
         vec!["--override-arch", "arm64", "inspect", name.as_str()],
         vec!["--override-arch", "s390x", "inspect", name.as_str()],
-        vec!["--override-arch", "arm64", "--override-variant", "v8", "inspect", "--config", name.as_str()],
+        vec![
+            "--override-arch",
+            "arm64",
+            "--override-variant",
+            "v8",
+            "inspect",
+            "--config",
+            name.as_str(),
+        ],
     ] {
         assert_same(&args, &tmp.0);
     }
-    let r = run(&our_skopeo(), &["--override-arch", "s390x", "inspect", &name], &tmp.0);
+    let r = run(
+        &our_skopeo(),
+        &["--override-arch", "s390x", "inspect", &name],
+        &tmp.0,
+    );
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("no image found in image index for architecture s390x"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("no image found in image index for architecture s390x"),
+        "{}",
+        r.stderr
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -157,5 +220,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
         .unwrap();
     child.stdin.take().unwrap().write_all(bytes).unwrap();
     let out = child.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }

@@ -28,18 +28,56 @@ fn inspect_fixture_layouts() {
         &["inspect", "dir:dir-uncompressed-image-s2"],
         &["inspect", "--raw", "dir:dir-uncompressed-image-s1"],
         &["inspect", "--config", "dir:dir-uncompressed-image-s1"],
-        &["inspect", "--config", "--raw", "dir:dir-uncompressed-image-s1"],
+        &[
+            "inspect",
+            "--config",
+            "--raw",
+            "dir:dir-uncompressed-image-s1",
+        ],
         &["inspect", "--config", "dir:dir-uncompressed-image-s2"],
-        &["inspect", "--config", "--raw", "dir:dir-uncompressed-image-s2"],
-        &["inspect", "oci:oci-layout/delete_image_only_one_image:latest"],
-        &["inspect", "--config", "oci:oci-layout/delete_image_only_one_image:latest"],
+        &[
+            "inspect",
+            "--config",
+            "--raw",
+            "dir:dir-uncompressed-image-s2",
+        ],
+        &[
+            "inspect",
+            "oci:oci-layout/delete_image_only_one_image:latest",
+        ],
+        &[
+            "inspect",
+            "--config",
+            "oci:oci-layout/delete_image_only_one_image:latest",
+        ],
         &["inspect", "--raw", "oci:oci-layout/two_images_manifest"],
         &["inspect", "--raw", "oci:oci-layout/name_lookups:a"],
         &["inspect", "--raw", "oci:oci-layout/name_lookups:nope"],
-        &["inspect", "--format", "{{.Created}} {{.Labels}} {{.Layers}} {{.Tag}}", "dir:dir-uncompressed-image-s1"],
-        &["inspect", "--format", "json", "dir:dir-uncompressed-image-s2"],
-        &["inspect", "--format", "{{range .Env}}{{.}};{{end}}", "dir:dir-uncompressed-image-s2"],
-        &["inspect", "--config", "--format", "{{.OS}}/{{.Architecture}} {{.RootFS.Type}}", "dir:dir-uncompressed-image-s2"],
+        &[
+            "inspect",
+            "--format",
+            "{{.Created}} {{.Labels}} {{.Layers}} {{.Tag}}",
+            "dir:dir-uncompressed-image-s1",
+        ],
+        &[
+            "inspect",
+            "--format",
+            "json",
+            "dir:dir-uncompressed-image-s2",
+        ],
+        &[
+            "inspect",
+            "--format",
+            "{{range .Env}}{{.}};{{end}}",
+            "dir:dir-uncompressed-image-s2",
+        ],
+        &[
+            "inspect",
+            "--config",
+            "--format",
+            "{{.OS}}/{{.Architecture}} {{.RootFS.Type}}",
+            "dir:dir-uncompressed-image-s2",
+        ],
     ];
     for args in cases {
         assert_same(args, &cwd);
@@ -56,7 +94,12 @@ fn inspect_the_bundled_example() {
         vec!["inspect", "--raw", name.as_str()],
         vec!["inspect", "--config", name.as_str()],
         vec!["inspect", "--config", "--raw", name.as_str()],
-        vec!["inspect", "--format", "{{.Digest}} {{index .Labels \"org.example.purpose\"}} {{.Env}}", name.as_str()],
+        vec![
+            "inspect",
+            "--format",
+            "{{.Digest}} {{index .Labels \"org.example.purpose\"}} {{.Env}}",
+            name.as_str(),
+        ],
         vec!["inspect", "--override-arch", "arm64", name.as_str()],
     ] {
         assert_same(&args, &tmp.0);

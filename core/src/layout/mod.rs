@@ -13,11 +13,14 @@ use crate::{Error, Result};
 /// An image source for any locally readable transport.
 pub enum LocalSource<'a, F: Filesystem> {
     Dir(dir::DirSource<'a, F>),
-    Oci(oci::OciSource<'a, F>),
+    Oci(Box<oci::OciSource<'a, F>>),
 }
 
 /// Opens the source `name` points at. Fails for transports that are not local layouts.
-pub async fn open_source<'a, F: Filesystem>(fs: &'a F, name: &ImageName) -> Result<LocalSource<'a, F>> {
+pub async fn open_source<'a, F: Filesystem>(
+    fs: &'a F,
+    name: &ImageName,
+) -> Result<LocalSource<'a, F>> {
     match name {
         ImageName::Dir { path } => {
             check_parent_exists(fs, path).await?;
@@ -25,7 +28,8 @@ pub async fn open_source<'a, F: Filesystem>(fs: &'a F, name: &ImageName) -> Resu
         }
         ImageName::Oci { path, image } => {
             check_parent_exists(fs, path).await?;
-            Ok(LocalSource::Oci(oci::OciSource::open(fs, path, image).await?))
+            let source = oci::OciSource::open(fs, path, image).await?;
+            Ok(LocalSource::Oci(Box::new(source)))
         }
         other => Err(Error::Unsupported(format!(
             "the {} transport is not available here yet",

@@ -42,7 +42,10 @@ impl<'a, F: Filesystem> OciSource<'a, F> {
 
     /// The path of a blob in this layout.
     pub fn blob_path(&self, digest: &Digest) -> String {
-        join_path(&self.path, &format!("blobs/{}/{}", digest.algorithm().name(), digest.hex()))
+        join_path(
+            &self.path,
+            &format!("blobs/{}/{}", digest.algorithm().name(), digest.hex()),
+        )
     }
 }
 
@@ -51,8 +54,12 @@ pub fn choose_descriptor(manifests: &[Descriptor], image: &str) -> Result<Descri
     if image.is_empty() {
         return match manifests {
             [only] => Ok(only.clone()),
-            [] => Err(Error::Invalid("no descriptor found for reference \"\"".into())),
-            _ => Err(Error::Invalid("more than one image in oci, choose an image".into())),
+            [] => Err(Error::Invalid(
+                "no descriptor found for reference \"\"".into(),
+            )),
+            _ => Err(Error::Invalid(
+                "more than one image in oci, choose an image".into(),
+            )),
         };
     }
     manifests

@@ -13,8 +13,8 @@ struct ParsedSignature {
 /// Strips the `signatures` of a signed schema 1 manifest, returning the payload bytes that
 /// were signed. Error texts follow libtrust's.
 pub fn payload(content: &[u8]) -> Result<Vec<u8>, String> {
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(content)
-        .map_err(|e| format!("error unmarshalling content: {e}"))?;
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(content).map_err(|e| format!("error unmarshalling content: {e}"))?;
     let sigs = map
         .get("signatures")
         .ok_or_else(|| "missing signature key".to_owned())?;
@@ -33,8 +33,8 @@ pub fn payload(content: &[u8]) -> Result<Vec<u8>, String> {
     let first = blocks
         .first()
         .ok_or_else(|| "missing signatures".to_owned())?;
-    let protected = decode_b64url(&first.protected)
-        .map_err(|e| format!("base64 decode error: {e}"))?;
+    let protected =
+        decode_b64url(&first.protected).map_err(|e| format!("base64 decode error: {e}"))?;
     let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&protected)
         .map_err(|e| format!("error unmarshalling protected header: {e}"))?;
     let format_length = header

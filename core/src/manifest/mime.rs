@@ -3,7 +3,8 @@
 use serde::Deserialize;
 
 pub const DOCKER_V2_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-pub const DOCKER_V2_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+pub const DOCKER_V2_SCHEMA1_SIGNED: &str =
+    "application/vnd.docker.distribution.manifest.v1+prettyjws";
 pub const DOCKER_V2_SCHEMA2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_V2_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const DOCKER_V2_SCHEMA2_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
@@ -88,7 +89,8 @@ pub fn guess_mime_type(manifest: &[u8]) -> &'static str {
                 DOCKER_V2_SCHEMA2_CONFIG => return DOCKER_V2_SCHEMA2,
                 _ => {}
             }
-            let has_manifests = matches!(&meta.manifests, Some(serde_json::Value::Array(a)) if !a.is_empty());
+            let has_manifests =
+                matches!(&meta.manifests, Some(serde_json::Value::Array(a)) if !a.is_empty());
             if has_manifests && config_type.is_empty() {
                 return OCI_INDEX;
             }
@@ -108,8 +110,12 @@ pub fn is_multi_image(mime: &str) -> bool {
 /// Normalises media types that mean the same thing (containers/image's `NormalizedMIMEType`).
 pub fn normalized_mime_type(input: &str) -> &str {
     match input {
-        DOCKER_V2_SCHEMA1 | DOCKER_V2_SCHEMA1_SIGNED | DOCKER_V2_SCHEMA2 | DOCKER_V2_LIST
-        | OCI_MANIFEST | OCI_INDEX => input,
+        DOCKER_V2_SCHEMA1
+        | DOCKER_V2_SCHEMA1_SIGNED
+        | DOCKER_V2_SCHEMA2
+        | DOCKER_V2_LIST
+        | OCI_MANIFEST
+        | OCI_INDEX => input,
         _ => DOCKER_V2_SCHEMA1_SIGNED,
     }
 }
@@ -121,9 +127,18 @@ mod tests {
     #[test]
     fn guesses() {
         assert_eq!(guess_mime_type(b"not json"), "");
-        assert_eq!(guess_mime_type(br#"{"schemaVersion":1}"#), DOCKER_V2_SCHEMA1);
-        assert_eq!(guess_mime_type(br#"{"schemaVersion":1,"signatures":[]}"#), DOCKER_V2_SCHEMA1_SIGNED);
-        assert_eq!(guess_mime_type(br#"{"schemaVersion":2,"manifests":[{}]}"#), OCI_INDEX);
+        assert_eq!(
+            guess_mime_type(br#"{"schemaVersion":1}"#),
+            DOCKER_V2_SCHEMA1
+        );
+        assert_eq!(
+            guess_mime_type(br#"{"schemaVersion":1,"signatures":[]}"#),
+            DOCKER_V2_SCHEMA1_SIGNED
+        );
+        assert_eq!(
+            guess_mime_type(br#"{"schemaVersion":2,"manifests":[{}]}"#),
+            OCI_INDEX
+        );
         assert_eq!(guess_mime_type(br#"{"schemaVersion":2}"#), OCI_MANIFEST);
         assert_eq!(guess_mime_type(br#"{"schemaVersion":3}"#), "");
         assert_eq!(guess_mime_type(br#"{"mediaType":5}"#), "");

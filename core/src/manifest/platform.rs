@@ -11,9 +11,17 @@ pub struct Platform {
     pub architecture: String,
     #[serde(default)]
     pub os: String,
-    #[serde(rename = "os.version", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "os.version",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub os_version: String,
-    #[serde(rename = "os.features", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "os.features",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_features: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub variant: String,
@@ -156,11 +164,23 @@ mod tests {
 
     #[test]
     fn variant_defaults() {
-        let w: Vec<String> = choice("arm64", "").wanted().into_iter().map(|p| p.variant).collect();
+        let w: Vec<String> = choice("arm64", "")
+            .wanted()
+            .into_iter()
+            .map(|p| p.variant)
+            .collect();
         assert_eq!(w, ["", "v8"]);
-        let w: Vec<String> = choice("arm", "v7").wanted().into_iter().map(|p| p.variant).collect();
+        let w: Vec<String> = choice("arm", "v7")
+            .wanted()
+            .into_iter()
+            .map(|p| p.variant)
+            .collect();
         assert_eq!(w, ["v7", "v6", "v5", ""]);
-        let w: Vec<String> = choice("riscv64", "rva23").wanted().into_iter().map(|p| p.variant).collect();
+        let w: Vec<String> = choice("riscv64", "rva23")
+            .wanted()
+            .into_iter()
+            .map(|p| p.variant)
+            .collect();
         assert_eq!(w, ["rva23", ""]);
     }
 }

@@ -115,9 +115,13 @@ impl Manifest {
                 }
                 Manifest::Schema1(m)
             }
-            mime::DOCKER_V2_SCHEMA2 => Manifest::Schema2(serde_json::from_slice(bytes).map_err(invalid)?),
+            mime::DOCKER_V2_SCHEMA2 => {
+                Manifest::Schema2(serde_json::from_slice(bytes).map_err(invalid)?)
+            }
             mime::OCI_MANIFEST => Manifest::Oci(serde_json::from_slice(bytes).map_err(invalid)?),
-            mime::DOCKER_V2_LIST => Manifest::DockerList(serde_json::from_slice(bytes).map_err(invalid)?),
+            mime::DOCKER_V2_LIST => {
+                Manifest::DockerList(serde_json::from_slice(bytes).map_err(invalid)?)
+            }
             mime::OCI_INDEX => Manifest::OciIndex(serde_json::from_slice(bytes).map_err(invalid)?),
             other => return Err(ManifestError::UnsupportedType(other.to_owned())),
         })
@@ -137,8 +141,15 @@ impl Manifest {
     /// The layer digests in application order (schema 1's are stored newest first).
     pub fn layer_digests(&self) -> Vec<Digest> {
         match self {
-            Manifest::Schema1(m) => m.fs_layers.iter().rev().map(|l| l.blob_sum.clone()).collect(),
-            Manifest::Schema2(m) | Manifest::Oci(m) => m.layers.iter().map(|l| l.digest.clone()).collect(),
+            Manifest::Schema1(m) => m
+                .fs_layers
+                .iter()
+                .rev()
+                .map(|l| l.blob_sum.clone())
+                .collect(),
+            Manifest::Schema2(m) | Manifest::Oci(m) => {
+                m.layers.iter().map(|l| l.digest.clone()).collect()
+            }
             Manifest::DockerList(_) | Manifest::OciIndex(_) => Vec::new(),
         }
     }

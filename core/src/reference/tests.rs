@@ -14,8 +14,14 @@ fn parse_splits_parts() {
 #[test]
 fn errors_name_the_problem() {
     assert_eq!(Reference::parse(""), Err(ReferenceError::NameEmpty));
-    assert_eq!(Reference::parse("Upper:tag"), Err(ReferenceError::NameContainsUppercase));
-    assert_eq!(Reference::parse("a/b:bad~tag"), Err(ReferenceError::InvalidFormat));
+    assert_eq!(
+        Reference::parse("Upper:tag"),
+        Err(ReferenceError::NameContainsUppercase)
+    );
+    assert_eq!(
+        Reference::parse("a/b:bad~tag"),
+        Err(ReferenceError::InvalidFormat)
+    );
     assert_eq!(
         Reference::parse("repo@sha256:abcdabcdabcdabcdabcdabcdabcdabcdabcd"),
         Err(ReferenceError::Digest(DigestError::InvalidLength))

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every test dependency (if missing) and runs all checks and tests.
+# Builds are cached outside the clone when a cache directory exists (CARGO_TARGET_DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /var/cache/skopeo-rs ]; then
+  export CARGO_TARGET_DIR=/var/cache/skopeo-rs/target
+fi
+
+need_apt=()
+command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  fi
+fi
+installed_targets=$(rustup target list --installed)
+for t in wasm32-unknown-unknown wasm32-wasip2; do
+  grep -qx "$t" <<<"$installed_targets" || rustup target add "$t"
+done
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+echo "== fmt";    cargo fmt --all -- --check
+echo "== clippy"; cargo clippy --workspace --all-targets -- -D warnings
+echo "== core for wasm32-unknown-unknown"; cargo build -p skopeo-core --target wasm32-unknown-unknown
+echo "== core for wasm32-wasip2";           cargo build -p skopeo-core --target wasm32-wasip2
+echo "== build";  cargo build --workspace
+echo "== tests";  cargo test --workspace
