@@ -22,6 +22,18 @@ pub struct InspectOptions {
     pub platform: PlatformChoice,
 }
 
+impl InspectOptions {
+    /// Rejects flag combinations skopeo refuses before it touches the image.
+    pub fn validate(&self) -> Result<()> {
+        if self.raw && self.format.is_some() {
+            return Err(Error::Invalid(
+                "raw output does not support format option".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// skopeo 1.9.3's inspect output, fields in its order.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]

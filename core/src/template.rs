@@ -38,7 +38,7 @@ pub fn normalize_format(format: &str) -> String {
 }
 
 /// Renders `format` over `value` as skopeo does: `{{range . }}FORMAT{{end}}` over a one-item
-/// list, then aligned by a tabwriter (min width 8, tab width 2, padding 2).
+/// list, then aligned by a tabwriter (min width 8, padding 2).
 pub fn render(format: &str, value: Value) -> Result<String, String> {
     let source = format!("{{{{range . }}}}{}{{{{end}}}}", normalize_format(format));
     let tmpl = Template::new("skopeo inspect")
@@ -78,7 +78,7 @@ pub fn render(format: &str, value: Value) -> Result<String, String> {
     let out = tmpl
         .execute_to_string(&data)
         .map_err(|e| format!("template: {e}"))?;
-    Ok(tabwrite(&out, 8, 2, 2))
+    Ok(tabwrite(&out, 8, 2))
 }
 
 /// A template value back to JSON (for the `json` function).
@@ -138,7 +138,7 @@ pub fn string_map(m: Option<&BTreeMap<String, String>>) -> Value {
 
 /// Go's `text/tabwriter` (no flags, space padding): tab-terminated cells are aligned in
 /// columns across consecutive lines; the last cell of each line is left as is.
-pub fn tabwrite(text: &str, min_width: usize, _tab_width: usize, padding: usize) -> String {
+pub fn tabwrite(text: &str, min_width: usize, padding: usize) -> String {
     if !text.contains('\t') {
         return text.to_owned();
     }
@@ -241,7 +241,7 @@ mod tests {
     #[test]
     fn aligns_tabs() {
         assert_eq!(
-            tabwrite("a\tb\nlonger cell\tc\n", 8, 2, 2),
+            tabwrite("a\tb\nlonger cell\tc\n", 8, 2),
             "a            b\nlonger cell  c\n"
         );
     }

@@ -47,15 +47,13 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
     let [name] = args.images.as_slice() else {
         return Err("Exactly one argument expected".into());
     };
-    if args.raw && args.format.is_some() {
-        return Err("raw output does not support format option".into());
-    }
     let opts = InspectOptions {
         raw: args.raw,
         config: args.config,
         format: args.format,
         platform: global.platform_choice(),
     };
+    opts.validate().map_err(|e| e.to_string())?;
     let fs = NativeFs;
     let out = pollster::block_on(async {
         let parsed = ImageName::parse(name)

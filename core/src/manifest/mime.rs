@@ -107,19 +107,6 @@ pub fn is_multi_image(mime: &str) -> bool {
     mime == DOCKER_V2_LIST || mime == OCI_INDEX
 }
 
-/// Normalises media types that mean the same thing (containers/image's `NormalizedMIMEType`).
-pub fn normalized_mime_type(input: &str) -> &str {
-    match input {
-        DOCKER_V2_SCHEMA1
-        | DOCKER_V2_SCHEMA1_SIGNED
-        | DOCKER_V2_SCHEMA2
-        | DOCKER_V2_LIST
-        | OCI_MANIFEST
-        | OCI_INDEX => input,
-        _ => DOCKER_V2_SCHEMA1_SIGNED,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
