@@ -64,6 +64,8 @@ pub struct ImageConfig {
         skip_serializing_if = "String::is_empty"
     )]
     pub stop_signal: String,
+    #[serde(rename = "ArgsEscaped", default, skip_serializing_if = "is_false")]
+    pub args_escaped: bool,
 }
 
 /// The layer list of an image configuration (uncompressed layer digests).
@@ -149,64 +151,18 @@ pub struct DockerContainerConfig {
     pub env: Option<Vec<String>>,
 }
 
-#[derive(Deserialize, Default)]
-struct V1Compatibility {
-    #[serde(default)]
-    created: Option<GoTime>,
-    #[serde(default)]
-    author: String,
-    #[serde(default)]
-    comment: String,
-    #[serde(default)]
-    throwaway: bool,
-    #[serde(default)]
-    container_config: Option<V1ContainerConfig>,
-}
-
-#[derive(Deserialize, Default)]
-struct V1ContainerConfig {
-    #[serde(rename = "Cmd", default)]
-    cmd: Option<Vec<String>>,
-}
-
 /// Parses a config blob into the OCI shape (docker configs share its field names).
 pub fn parse_oci_image(config: &[u8]) -> Result<OciImage, String> {
     serde_json::from_slice(config).map_err(|e| e.to_string())
 }
 
-/// The OCI configuration of a schema 1 image, as containers/image synthesises it: the newest
-/// `v1Compatibility` entry, with history from every entry and one (unknown, empty) diff ID per
-/// non-empty layer.
+/// The OCI configuration of a schema 1 image, as containers/image synthesises it: the schema 2
+/// config a conversion would write, with unknown (empty) diff IDs.
 pub fn oci_image_from_schema1(m: &Schema1) -> Result<OciImage, String> {
-    let first = m.history.first().ok_or("image has no layers")?;
-    let mut image: OciImage = serde_json::from_str(&first.v1_compatibility)
-        .map_err(|e| format!("decoding configuration: {e}"))?;
-    let mut history = Vec::with_capacity(m.history.len());
-    let mut non_empty_layers = 0;
-    for entry in m.history.iter().rev() {
-        let compat: V1Compatibility = serde_json::from_str(&entry.v1_compatibility)
-            .map_err(|e| format!("decoding configuration: {e}"))?;
-        if !compat.throwaway {
-            non_empty_layers += 1;
-        }
-        history.push(History {
-            created: Some(compat.created.unwrap_or(GoTime::ZERO)),
-            created_by: compat
-                .container_config
-                .and_then(|c| c.cmd)
-                .map(|c| c.join(" "))
-                .unwrap_or_default(),
-            author: compat.author,
-            comment: compat.comment,
-            empty_layer: compat.throwaway,
-        });
-    }
-    image.rootfs = RootFs {
-        kind: "layers".into(),
-        diff_ids: Some(vec![String::new(); non_empty_layers]),
-    };
-    image.history = Some(history);
-    Ok(image)
+    let non_empty_layers = m.compat.iter().filter(|c| !c.throwaway).count();
+    let config = crate::convert::schema1::schema2_config(m, &vec![String::new(); non_empty_layers])
+        .map_err(|e| e.to_string())?;
+    parse_oci_image(&config)
 }
 
 #[cfg(test)]

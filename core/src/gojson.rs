@@ -123,6 +123,61 @@ pub fn to_compact<T: Serialize + ?Sized>(value: &T, escape_html: bool) -> Vec<u8
     out
 }
 
+/// Go's `json.Compact` with HTML escaping, as `json.Marshal` applies it to a `json.RawMessage`:
+/// whitespace between tokens is dropped and `<`, `>`, `&`, U+2028, U+2029 inside strings are
+/// escaped. The input must already be valid JSON.
+pub fn compact_raw(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in json.chars() {
+        if in_string {
+            match c {
+                '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                    continue;
+                }
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            out.push(c);
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Go's `%q` for a string (`strconv.Quote`): double quotes, with backslash escapes for quotes,
+/// backslashes and control characters.
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +194,19 @@ mod tests {
             String::from_utf8(to_indented(&v)).unwrap(),
             "{\n    \"e\": [],\n    \"k\": [\n        1,\n        2\n    ]\n}"
         );
+    }
+
+    #[test]
+    fn compacts_raw_messages_like_go() {
+        let raw = "{ \"a\" : [1, 2],\n\t\"b\": \"x <y> & \\\" z\" }";
+        assert_eq!(
+            compact_raw(raw),
+            r#"{"a":[1,2],"b":"x \u003cy\u003e \u0026 \" z"}"#
+        );
+    }
+
+    #[test]
+    fn quotes_like_go() {
+        assert_eq!(go_quote("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\x01""#);
     }
 }

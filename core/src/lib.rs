@@ -5,6 +5,7 @@
 #![allow(async_fn_in_trait)] // The browser host's futures are not `Send`; no auto-trait bounds wanted.
 
 pub mod config;
+pub mod convert;
 pub mod digest;
 pub mod effects;
 pub mod error;

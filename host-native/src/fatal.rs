@@ -28,23 +28,7 @@ fn quote_if_needed(s: &str) -> String {
     if plain {
         return s.to_owned();
     }
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    skopeo_core::gojson::go_quote(s)
 }
 
 /// The current UTC time as RFC 3339 seconds (`2006-01-02T15:04:05Z`).

@@ -12,6 +12,37 @@ pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 
+/// Layer media types of docker v2 schema 2.
+pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+pub const DOCKER_FOREIGN_LAYER: &str = "application/vnd.docker.image.rootfs.foreign.diff.tar";
+pub const DOCKER_FOREIGN_LAYER_GZIP: &str =
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+/// Layer media types of the OCI image spec.
+pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+pub const OCI_NONDISTRIBUTABLE_LAYER: &str =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar";
+pub const OCI_NONDISTRIBUTABLE_LAYER_GZIP: &str =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+pub const OCI_NONDISTRIBUTABLE_LAYER_ZSTD: &str =
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd";
+
+/// Every media type a docker v2 schema 2 manifest may use (containers/image refuses others).
+pub const DOCKER_V2_SCHEMA2_KNOWN_TYPES: &[&str] = &[
+    DOCKER_V2_LIST,
+    DOCKER_V2_SCHEMA1,
+    DOCKER_V2_SCHEMA1_SIGNED,
+    DOCKER_V2_SCHEMA2_CONFIG,
+    DOCKER_FOREIGN_LAYER,
+    DOCKER_FOREIGN_LAYER_GZIP,
+    DOCKER_LAYER_GZIP,
+    DOCKER_V2_SCHEMA2,
+    DOCKER_LAYER,
+];
+
 /// Every manifest type, in the order a registry client should prefer them.
 pub const ALL_MANIFEST_TYPES: &[&str] = &[
     OCI_MANIFEST,

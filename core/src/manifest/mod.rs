@@ -1,8 +1,10 @@
 //! Image manifests of every schema: media types, digests, parsed views, platform choice.
 
+pub mod document;
 pub mod jws;
 pub mod mime;
 pub mod platform;
+pub mod schema1;
 pub mod types;
 
 pub use mime::guess_mime_type;

@@ -2,6 +2,7 @@
 
 use super::mime;
 use super::platform::Platform;
+use super::schema1::{self, V1Compatibility};
 use crate::digest::Digest;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -44,6 +45,9 @@ pub struct Schema1 {
     pub fs_layers: Vec<FsLayer>,
     #[serde(default)]
     pub history: Vec<Schema1History>,
+    /// The decoded `history` entries, filled in by [`Manifest::parse`].
+    #[serde(skip)]
+    pub compat: Vec<V1Compatibility>,
 }
 
 /// One schema 1 layer reference.
@@ -104,7 +108,7 @@ impl Manifest {
         let invalid = |e: serde_json::Error| ManifestError::Invalid(e.to_string());
         Ok(match mime_type {
             mime::DOCKER_V2_SCHEMA1 | mime::DOCKER_V2_SCHEMA1_SIGNED => {
-                let m: Schema1 = serde_json::from_slice(bytes).map_err(invalid)?;
+                let mut m: Schema1 = serde_json::from_slice(bytes).map_err(invalid)?;
                 if m.fs_layers.len() != m.history.len() {
                     return Err(ManifestError::Invalid(
                         "length of history not equal to number of layers".into(),
@@ -113,6 +117,7 @@ impl Manifest {
                 if m.fs_layers.is_empty() {
                     return Err(ManifestError::Invalid("no FSLayers in manifest".into()));
                 }
+                schema1::normalize(&mut m).map_err(ManifestError::Invalid)?;
                 Manifest::Schema1(m)
             }
             mime::DOCKER_V2_SCHEMA2 => {

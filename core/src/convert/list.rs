@@ -1,0 +1,76 @@
+//! Docker manifest list <-> OCI image index conversion. Entries keep their own media types;
+//! the copy updates them once the instances themselves are converted.
+
+use crate::manifest::document::{
+    OciDescriptor, OciIndex, OciPlatform, Schema2Descriptor, Schema2List, Schema2ListEntry,
+    Schema2PlatformSpec,
+};
+use crate::manifest::mime;
+
+/// A docker manifest list as an OCI index (platform `features` have no OCI equivalent).
+pub fn docker_list_to_oci_index(list: &Schema2List) -> OciIndex {
+    let manifests = list
+        .manifests
+        .iter()
+        .map(|entry| OciDescriptor {
+            media_type: entry.descriptor.media_type.clone(),
+            digest: entry.descriptor.digest.clone(),
+            size: entry.descriptor.size,
+            urls: entry.descriptor.urls.clone(),
+            platform: Some(OciPlatform {
+                architecture: entry.platform.architecture.clone(),
+                os: entry.platform.os.clone(),
+                os_version: entry.platform.os_version.clone(),
+                os_features: entry.platform.os_features.clone(),
+                variant: entry.platform.variant.clone(),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    OciIndex {
+        schema_version: 2,
+        media_type: mime::OCI_INDEX.into(),
+        manifests,
+        annotations: None,
+    }
+}
+
+/// An OCI index as a docker manifest list. Entries without a platform get the host's
+/// (`host_os`/`host_arch` in Go's naming), as containers/image does; annotations are dropped.
+pub fn oci_index_to_docker_list(index: &OciIndex, host_os: &str, host_arch: &str) -> Schema2List {
+    let manifests = index
+        .manifests
+        .iter()
+        .map(|d| {
+            let platform = match &d.platform {
+                Some(p) => Schema2PlatformSpec {
+                    architecture: p.architecture.clone(),
+                    os: p.os.clone(),
+                    os_version: p.os_version.clone(),
+                    os_features: p.os_features.clone(),
+                    variant: p.variant.clone(),
+                    features: None,
+                },
+                None => Schema2PlatformSpec {
+                    architecture: host_arch.into(),
+                    os: host_os.into(),
+                    ..Default::default()
+                },
+            };
+            Schema2ListEntry {
+                descriptor: Schema2Descriptor {
+                    media_type: d.media_type.clone(),
+                    size: d.size,
+                    digest: d.digest.clone(),
+                    urls: d.urls.clone(),
+                },
+                platform,
+            }
+        })
+        .collect();
+    Schema2List {
+        schema_version: 2,
+        media_type: mime::DOCKER_V2_LIST.into(),
+        manifests,
+    }
+}
