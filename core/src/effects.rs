@@ -61,6 +61,28 @@ pub trait Filesystem {
     async fn open(&self, path: &str) -> Result<Self::Reader, EffectError>;
 }
 
+/// HTTP for the registry protocol. The core builds every request (URL, headers, credentials)
+/// and decides on every response; the host only moves bytes, applying the transport settings
+/// (TLS roots, client certificates, verification, proxies) it knows for the request's host.
+/// Bodies are whole: manifests, tag lists, tokens and configs are small.
+pub trait HttpClient {
+    /// Sends `request` and returns the response whatever its status. `Err` only when no
+    /// response arrived (connection refused, TLS failure, timeout), Go-style message.
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, EffectError>;
+}
+
+/// The host's wall clock, for token expiry and retry delays.
+pub trait Clock {
+    /// Seconds since the Unix epoch.
+    fn now_unix(&self) -> i64;
+
+    /// Waits `seconds` (a registry asked to retry later).
+    async fn sleep(&self, seconds: u64);
+}
+
 /// Drains `stream` into `sink`, chunk by chunk, using a buffer of `buf_size` bytes.
 pub async fn for_each_chunk<S: ByteStream>(
     stream: &mut S,

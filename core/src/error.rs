@@ -17,6 +17,9 @@ pub enum Error {
     /// The input is valid but asks for something not supported.
     #[error("{0}")]
     Unsupported(String),
+    /// A registry answered with an error (`status` 0 when it did not answer at all).
+    #[error("{message}")]
+    Registry { status: u16, message: String },
 }
 
 impl Error {
@@ -27,6 +30,10 @@ impl Error {
             Error::Invalid(m) => Error::Invalid(format!("{what}: {m}")),
             Error::Verification(m) => Error::Verification(format!("{what}: {m}")),
             Error::Unsupported(m) => Error::Unsupported(format!("{what}: {m}")),
+            Error::Registry { status, message } => Error::Registry {
+                status,
+                message: format!("{what}: {message}"),
+            },
         }
     }
 }

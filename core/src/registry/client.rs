@@ -1,0 +1,521 @@
+//! A client for one registry, speaking the distribution protocol through the host's
+//! [`HttpClient`]: ping and challenge discovery, credentials and bearer tokens per scope,
+//! retries on 429/503 with `Retry-After`, and the operations skopeo needs.
+
+use super::auth::{self, Credentials, TokenCache};
+use super::challenge::{parse_challenges, Challenge};
+use super::errors::{response_error, status_text};
+use crate::digest::Digest;
+use crate::effects::{Clock, HttpClient};
+use crate::manifest::{self, mime};
+use crate::{Error, Result};
+use http::{Method, Request, Response};
+use std::cell::RefCell;
+
+/// How to reach one registry.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryConfig {
+    /// The registry as references name it (`docker.io`, `127.0.0.1:5000`).
+    pub registry: String,
+    /// Allow plain HTTP when HTTPS fails (`--tls-verify=false`, `insecure = true`).
+    pub insecure: bool,
+    pub credentials: Credentials,
+    pub user_agent: String,
+}
+
+/// The host a registry name is served from (Docker Hub's API lives elsewhere).
+pub fn endpoint_host(registry: &str) -> &str {
+    if registry == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        registry
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// `Some(Ok(scheme))` once pinged.
+    ping: Option<std::result::Result<&'static str, Error>>,
+    challenges: Vec<Challenge>,
+    tokens: TokenCache,
+}
+
+/// The `repository:NAME:ACTIONS` scope for a repository.
+pub fn repository_scope(repository: &str, actions: &str) -> String {
+    format!("repository:{repository}:{actions}")
+}
+
+/// Retries of a 429/503 answer, and the delays between them (seconds).
+const MAX_ATTEMPTS: u32 = 5;
+const INITIAL_DELAY: u64 = 2;
+const MAX_DELAY: u64 = 60;
+
+/// A registry client. Not `Sync`: one per task, as the core is driven single-threaded.
+pub struct RegistryClient<'h, H> {
+    host: &'h H,
+    config: RegistryConfig,
+    state: RefCell<State>,
+}
+
+fn header_values<'a>(res: &'a Response<Vec<u8>>, name: &str) -> Vec<&'a str> {
+    res.headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect()
+}
+
+/// The error a failed response means, in containers/image's words.
+pub fn error_from_response(res: &Response<Vec<u8>>) -> Error {
+    let status = res.status().as_u16();
+    let line = format!("{status} {}", status_text(status));
+    let challenges = header_values(res, "www-authenticate");
+    let mut message = response_error(status, &line, &challenges, res.body());
+    if !(400..500).contains(&status) || !message.contains(':') {
+        // Keep Go's shortening of unparseable bodies readable.
+        message = message.chars().take(400).collect();
+    }
+    Error::Registry { status, message }
+}
+
+impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
+    /// A client for `config.registry`; nothing is sent until the first operation.
+    pub fn new(host: &'h H, config: RegistryConfig) -> Self {
+        RegistryClient {
+            host,
+            config,
+            state: RefCell::new(State::default()),
+        }
+    }
+
+    /// The host name requests go to.
+    pub fn endpoint(&self) -> &str {
+        endpoint_host(&self.config.registry)
+    }
+
+    fn url(&self, scheme: &str, path: &str) -> String {
+        format!("{scheme}://{}{path}", self.endpoint())
+    }
+
+    fn base_request(&self, method: Method, url: &str) -> http::request::Builder {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(url)
+            .header("Docker-Distribution-API-Version", "registry/2.0");
+        if !self.config.user_agent.is_empty() {
+            b = b.header("User-Agent", &self.config.user_agent);
+        }
+        b
+    }
+
+    /// Sends with retries on 429 (and 503 with `Retry-After`), honouring `Retry-After`.
+    async fn send_retrying(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>> {
+        let mut delay = INITIAL_DELAY;
+        let mut attempt = 1;
+        loop {
+            let res = self.host.send(clone_request(&request)).await?;
+            let status = res.status().as_u16();
+            let retry_after = res
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let retryable = status == 429 || (status == 503 && retry_after.is_some());
+            if !retryable || attempt == MAX_ATTEMPTS || !request.body().is_empty() {
+                return Ok(res);
+            }
+            delay = retry_after.unwrap_or(delay).min(MAX_DELAY);
+            self.host.sleep(delay).await;
+            delay = (delay * 2).min(MAX_DELAY);
+            attempt += 1;
+        }
+    }
+
+    /// Pings `/v2/` (HTTPS, then HTTP when insecure) once, recording the auth challenges.
+    pub async fn ping(&self) -> Result<&'static str> {
+        if let Some(done) = &self.state.borrow().ping {
+            return done.clone();
+        }
+        let mut result = self.ping_scheme("https").await;
+        if result.is_err() && self.config.insecure {
+            result = self.ping_scheme("http").await;
+        }
+        let result = result
+            .map_err(|e| e.context(format!("pinging container registry {}", self.endpoint())));
+        self.state.borrow_mut().ping = Some(result.clone());
+        result
+    }
+
+    async fn ping_scheme(&self, scheme: &'static str) -> Result<&'static str> {
+        let url = self.url(scheme, "/v2/");
+        let req = self
+            .base_request(Method::GET, &url)
+            .body(Vec::new())
+            .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
+        let res = self.send_retrying(req).await?;
+        let status = res.status().as_u16();
+        if status != 200 && status != 401 {
+            return Err(Error::Registry {
+                status,
+                message: format!(
+                    "invalid status code from registry {status} ({})",
+                    status_text(status)
+                ),
+            });
+        }
+        self.state.borrow_mut().challenges =
+            parse_challenges(header_values(&res, "www-authenticate"));
+        Ok(scheme)
+    }
+
+    /// The `Authorization` header for a request needing `scopes`, per the ping's challenges.
+    async fn authorization(&self, scopes: &[String]) -> Result<Option<String>> {
+        let challenges = self.state.borrow().challenges.clone();
+        for challenge in &challenges {
+            match challenge.scheme.as_str() {
+                "basic" => {
+                    let (user, pass) = match &self.config.credentials {
+                        Credentials::Basic { username, password } => {
+                            (username.as_str(), password.as_str())
+                        }
+                        _ => ("", ""),
+                    };
+                    return Ok(Some(auth::basic_auth(user, pass)));
+                }
+                "bearer" => {
+                    if let Credentials::RegistryToken(t) = &self.config.credentials {
+                        return Ok(Some(format!("Bearer {t}")));
+                    }
+                    let now = self.host.now_unix();
+                    if let Some(t) = self.state.borrow().tokens.get(scopes, now) {
+                        return Ok(Some(format!("Bearer {t}")));
+                    }
+                    let token = self.fetch_token(challenge, scopes).await?;
+                    let header = format!("Bearer {}", token.value);
+                    self.state.borrow_mut().tokens.put(scopes, token);
+                    return Ok(Some(header));
+                }
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    async fn fetch_token(&self, challenge: &Challenge, scopes: &[String]) -> Result<auth::Token> {
+        let mut req = auth::token_request(challenge, scopes, &self.config.credentials)
+            .map_err(Error::Invalid)?;
+        if !self.config.user_agent.is_empty() {
+            if let Ok(v) = self.config.user_agent.parse() {
+                req.headers_mut().insert("user-agent", v);
+            }
+        }
+        let oauth = req.method() == Method::POST;
+        let res = self.host.send(req).await?;
+        let status = res.status().as_u16();
+        if status != 200 {
+            let context = if oauth {
+                "Trying to obtain access token"
+            } else {
+                "Requesting bearer token"
+            };
+            return Err(match status {
+                429 => Error::Registry {
+                    status,
+                    message: "too many requests to registry".into(),
+                },
+                401 => Error::Registry {
+                    status,
+                    message: format!(
+                        "unable to retrieve auth token: invalid username/password: {}",
+                        error_from_response(&res)
+                    ),
+                },
+                _ => Error::Registry {
+                    status,
+                    message: format!(
+                        "{context}: invalid status code from registry {status} ({})",
+                        status_text(status)
+                    ),
+                },
+            });
+        }
+        auth::parse_token_response(res.body(), self.host.now_unix()).map_err(Error::Invalid)
+    }
+
+    /// Sends an authenticated request to `path` (with query) needing `scopes`. When the
+    /// registry answers `insufficient_scope` naming another scope, retries once with it.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        scopes: &[String],
+    ) -> Result<Response<Vec<u8>>> {
+        let scheme = self.ping().await?;
+        let url = self.url(scheme, path);
+        let mut scopes = scopes.to_vec();
+        let mut retried = false;
+        loop {
+            let mut b = self.base_request(method.clone(), &url);
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            if let Some(a) = self.authorization(&scopes).await? {
+                b = b.header("Authorization", a);
+            }
+            let req = b
+                .body(body.clone())
+                .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
+            let res = self.send_retrying(req).await?;
+            if !retried && matches!(res.status().as_u16(), 401 | 403) && body.is_empty() {
+                let extra = parse_challenges(header_values(&res, "www-authenticate"))
+                    .into_iter()
+                    .filter(|c| {
+                        c.scheme == "bearer" && c.param("error") == Some("insufficient_scope")
+                    })
+                    .find_map(|c| c.param("scope").map(str::to_owned));
+                if let Some(extra) = extra.filter(|s| !scopes.contains(s)) {
+                    scopes.push(extra);
+                    retried = true;
+                    continue;
+                }
+            }
+            return Ok(res);
+        }
+    }
+
+    /// Checks that the configured credentials are accepted (`skopeo login`).
+    pub async fn check_auth(&self) -> Result<()> {
+        let res = self
+            .request(Method::GET, "/v2/", &[], Vec::new(), &[])
+            .await?;
+        match res.status().as_u16() {
+            200 => Ok(()),
+            429 => Err(Error::Registry {
+                status: 429,
+                message: "too many requests to registry".into(),
+            }),
+            401 => Err(Error::Registry {
+                status: 401,
+                message: format!(
+                    "unable to retrieve auth token: invalid username/password: {}",
+                    error_from_response(&res)
+                ),
+            }),
+            s => Err(Error::Registry {
+                status: s,
+                message: format!("invalid status code from registry {s} ({})", status_text(s)),
+            }),
+        }
+    }
+
+    /// GETs a manifest by tag or digest (accepting every manifest type). A manifest fetched
+    /// by digest must match it; one fetched by tag must match the `Docker-Content-Digest` the
+    /// registry sent, if any. Returns the bytes and the media type.
+    pub async fn get_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        name: &str,
+    ) -> Result<(Vec<u8>, String)> {
+        let accept = mime::ALL_MANIFEST_TYPES.join(", ");
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let scopes = [repository_scope(repository, "pull")];
+        let res = self
+            .request(
+                Method::GET,
+                &path,
+                &[("Accept", &accept)],
+                Vec::new(),
+                &scopes,
+            )
+            .await?;
+        if res.status() != 200 {
+            return Err(error_from_response(&res)
+                .context(format!("reading manifest {reference} in {name}")));
+        }
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_owned())
+            .unwrap_or_default();
+        let header_digest = res
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = res.into_body();
+        let expected = match reference.parse::<Digest>() {
+            Ok(d) if reference.contains(':') => Some(d),
+            _ => header_digest.and_then(|h| h.parse::<Digest>().ok()),
+        };
+        if let Some(expected) = expected {
+            let ok = manifest::matches_digest(&body, &expected).map_err(Error::Invalid)?;
+            if !ok {
+                return Err(Error::Verification(format!(
+                    "manifest {reference} in {name} does not match digest {expected} (computed {})",
+                    manifest::manifest_digest(&body)
+                        .map(|d| d.to_string())
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        Ok((body, content_type))
+    }
+
+    /// The digest of the manifest `reference` names, from a HEAD request's
+    /// `Docker-Content-Digest` (or the body, if the registry does not send it).
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        reference: &str,
+        name: &str,
+        actions: &str,
+    ) -> Result<Digest> {
+        let accept = mime::ALL_MANIFEST_TYPES.join(", ");
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let scopes = [repository_scope(repository, actions)];
+        let res = self
+            .request(
+                Method::HEAD,
+                &path,
+                &[("Accept", &accept)],
+                Vec::new(),
+                &scopes,
+            )
+            .await?;
+        if res.status() != 200 {
+            let mut err = error_from_response(&res);
+            if let Error::Registry {
+                status: 404,
+                message,
+            } = &mut err
+            {
+                if message.starts_with("error parsing HTTP 404") || message.starts_with("received")
+                {
+                    *message = "manifest unknown".into();
+                }
+            }
+            return Err(err.context(format!("reading manifest {reference} in {name}")));
+        }
+        match res
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(d) => d
+                .parse()
+                .map_err(|e| Error::Invalid(format!("invalid Docker-Content-Digest {d:?}: {e}"))),
+            None => {
+                let (body, _) = self.get_manifest(repository, reference, name).await?;
+                manifest::manifest_digest(&body).map_err(Error::Invalid)
+            }
+        }
+    }
+
+    /// GETs a small blob (a config) and verifies it against `digest`.
+    pub async fn get_blob(&self, repository: &str, digest: &Digest) -> Result<Vec<u8>> {
+        let path = format!("/v2/{repository}/blobs/{digest}");
+        let scopes = [repository_scope(repository, "pull")];
+        let res = self
+            .request(Method::GET, &path, &[], Vec::new(), &scopes)
+            .await?;
+        if res.status() != 200 {
+            return Err(error_from_response(&res).context(format!("fetching blob {digest}")));
+        }
+        let body = res.into_body();
+        crate::digest::verify_bytes(&body, digest, None)
+            .map_err(|e| Error::Verification(format!("blob {digest}: {e}")))?;
+        Ok(body)
+    }
+
+    /// Every tag of `repository`, following `Link` pagination.
+    pub async fn list_tags(&self, repository: &str) -> Result<Vec<String>> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            #[serde(default)]
+            tags: Option<Vec<String>>,
+        }
+        let scopes = [repository_scope(repository, "pull")];
+        let mut path = format!("/v2/{repository}/tags/list");
+        let mut tags = Vec::new();
+        loop {
+            let res = self
+                .request(Method::GET, &path, &[], Vec::new(), &scopes)
+                .await?;
+            if res.status() != 200 {
+                return Err(error_from_response(&res).context("fetching tags list"));
+            }
+            let page: TagList = serde_json::from_slice(res.body())
+                .map_err(|e| Error::Invalid(format!("decoding tags list: {e}")))?;
+            tags.extend(page.tags.unwrap_or_default());
+            let next = res
+                .headers()
+                .get("link")
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_page_path);
+            match next {
+                Some(p) => path = p,
+                None => return Ok(tags),
+            }
+        }
+    }
+
+    /// Deletes the manifest with `digest` (registries refuse deleting by tag).
+    pub async fn delete_manifest(&self, repository: &str, digest: &Digest) -> Result<()> {
+        let path = format!("/v2/{repository}/manifests/{digest}");
+        let scopes = [repository_scope(repository, "*")];
+        let res = self
+            .request(Method::DELETE, &path, &[], Vec::new(), &scopes)
+            .await?;
+        match res.status().as_u16() {
+            200 | 202 => Ok(()),
+            s => {
+                let body = String::from_utf8_lossy(res.body()).into_owned();
+                Err(Error::Registry {
+                    status: s,
+                    message: format!(
+                        "Failed to delete {}/{repository}@{digest}: {body} ({s} {})",
+                        self.config.registry,
+                        status_text(s)
+                    ),
+                })
+            }
+        }
+    }
+}
+
+/// The path (and query) of the next page from a `Link: <URL>; rel="next"` header.
+pub fn next_page_path(link: &str) -> Option<String> {
+    let target = link
+        .split(';')
+        .next()?
+        .trim()
+        .trim_matches(|c| c == '<' || c == '>');
+    if target.is_empty() {
+        return None;
+    }
+    let without_origin = match target.find("://") {
+        Some(i) => {
+            let rest = &target[i + 3..];
+            &rest[rest.find('/').unwrap_or(rest.len())..]
+        }
+        None => target,
+    };
+    Some(without_origin.to_owned())
+}
+
+fn clone_request(r: &Request<Vec<u8>>) -> Request<Vec<u8>> {
+    let mut b = Request::builder()
+        .method(r.method().clone())
+        .uri(r.uri().clone());
+    for (k, v) in r.headers() {
+        b = b.header(k, v);
+    }
+    b.body(r.body().clone()).expect("copy of a valid request")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,294 @@
+//! The client against a scripted in-memory registry (the real one is exercised by the
+//! integration tests): auth flows, caching, pagination, retries, verification.
+
+use super::*;
+use std::cell::{Cell, RefCell};
+
+type Handler = dyn Fn(&Request<Vec<u8>>) -> Response<Vec<u8>>;
+
+struct FakeHost {
+    handler: Box<Handler>,
+    log: RefCell<Vec<String>>,
+    slept: RefCell<Vec<u64>>,
+    now: Cell<i64>,
+}
+
+impl FakeHost {
+    fn new(handler: impl Fn(&Request<Vec<u8>>) -> Response<Vec<u8>> + 'static) -> Self {
+        FakeHost {
+            handler: Box::new(handler),
+            log: RefCell::new(Vec::new()),
+            slept: RefCell::new(Vec::new()),
+            now: Cell::new(1000),
+        }
+    }
+}
+
+impl HttpClient for FakeHost {
+    async fn send(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> std::result::Result<Response<Vec<u8>>, crate::effects::EffectError> {
+        let auth = request
+            .headers()
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        self.log
+            .borrow_mut()
+            .push(format!("{} {} [{auth}]", request.method(), request.uri()));
+        Ok((self.handler)(&request))
+    }
+}
+
+impl Clock for FakeHost {
+    fn now_unix(&self) -> i64 {
+        self.now.get()
+    }
+    async fn sleep(&self, seconds: u64) {
+        self.slept.borrow_mut().push(seconds);
+    }
+}
+
+fn response(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Response<Vec<u8>> {
+    let mut b = Response::builder().status(status);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body.to_vec()).unwrap()
+}
+
+fn client(host: &FakeHost, credentials: Credentials) -> RegistryClient<'_, FakeHost> {
+    RegistryClient::new(
+        host,
+        RegistryConfig {
+            registry: "reg.test".into(),
+            insecure: false,
+            credentials,
+            user_agent: "test".into(),
+        },
+    )
+}
+
+const MANIFEST: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","size":2},"layers":[]}"#;
+
+fn token_registry(req: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let path = req.uri().path();
+    let auth = req
+        .headers()
+        .get("authorization")
+        .map(|v| v.to_str().unwrap());
+    let challenge = [(
+        "WWW-Authenticate",
+        r#"Bearer realm="https://auth.test/token",service="reg.test""#,
+    )];
+    match path {
+        "/token" => {
+            assert_eq!(
+                auth,
+                Some("Basic dTpw"),
+                "token fetched with the user's credentials"
+            );
+            assert!(req
+                .uri()
+                .query()
+                .unwrap()
+                .contains("scope=repository%3Aa%2Fb%3Apull"));
+            response(200, &[], br#"{"token":"T1","expires_in":300}"#)
+        }
+        _ if auth != Some("Bearer T1") => response(
+            401,
+            &challenge,
+            br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+        ),
+        "/v2/" => response(200, &[], b"{}"),
+        "/v2/a/b/manifests/latest" => {
+            response(200, &[("Content-Type", mime::OCI_MANIFEST)], MANIFEST)
+        }
+        "/v2/a/b/tags/list" if req.uri().query().is_none() => response(
+            200,
+            &[("Link", r#"</v2/a/b/tags/list?last=t2&n=2>; rel="next""#)],
+            br#"{"name":"a/b","tags":["t1","t2"]}"#,
+        ),
+        "/v2/a/b/tags/list" => {
+            assert_eq!(req.uri().query(), Some("last=t2&n=2"));
+            response(200, &[], br#"{"name":"a/b","tags":["t3"]}"#)
+        }
+        _ => response(
+            404,
+            &[],
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+        ),
+    }
+}
+
+#[test]
+fn bearer_tokens_are_fetched_once_per_scope() {
+    let host = FakeHost::new(token_registry);
+    let c = client(
+        &host,
+        Credentials::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        },
+    );
+    let (bytes, mt) = pollster::block_on(c.get_manifest("a/b", "latest", "reg.test/a/b")).unwrap();
+    assert_eq!(bytes, MANIFEST);
+    assert_eq!(mt, mime::OCI_MANIFEST);
+    let tags = pollster::block_on(c.list_tags("a/b")).unwrap();
+    assert_eq!(tags, ["t1", "t2", "t3"]);
+    let log = host.log.borrow();
+    assert_eq!(
+        log.iter().filter(|l| l.contains("/token")).count(),
+        1,
+        "{log:#?}"
+    );
+    assert_eq!(log[0], "GET https://reg.test/v2/ []");
+    // The token expires: a new one is fetched.
+    host.now.set(1000 + 301);
+    drop(log);
+    pollster::block_on(c.list_tags("a/b")).unwrap();
+    assert_eq!(
+        host.log
+            .borrow()
+            .iter()
+            .filter(|l| l.contains("/token"))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn errors_name_what_failed() {
+    let host = FakeHost::new(token_registry);
+    let c = client(
+        &host,
+        Credentials::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        },
+    );
+    let err = pollster::block_on(c.get_manifest("a/b", "nope", "reg.test/a/b")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "reading manifest nope in reg.test/a/b: manifest unknown: manifest unknown"
+    );
+}
+
+#[test]
+fn basic_challenges_get_credentials_on_every_request() {
+    let host = FakeHost::new(|req| {
+        let ok = req
+            .headers()
+            .get("authorization")
+            .map(|v| v.to_str().unwrap())
+            == Some("Basic dTpw");
+        match (req.uri().path(), ok) {
+            (_, false) => response(401, &[("WWW-Authenticate", r#"Basic realm="R""#)], b""),
+            ("/v2/", true) => response(200, &[], b""),
+            _ => response(200, &[], br#"{"tags":["x"]}"#),
+        }
+    });
+    let c = client(
+        &host,
+        Credentials::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        },
+    );
+    assert_eq!(pollster::block_on(c.list_tags("r")).unwrap(), ["x"]);
+    pollster::block_on(c.check_auth()).unwrap();
+    let wrong = client(
+        &host,
+        Credentials::Basic {
+            username: "u".into(),
+            password: "x".into(),
+        },
+    );
+    let err = pollster::block_on(wrong.check_auth()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unable to retrieve auth token: invalid username/password: unauthorized: authentication required"
+    );
+}
+
+#[test]
+fn too_many_requests_are_retried_after_the_asked_delay() {
+    let calls = Cell::new(0);
+    let calls = std::rc::Rc::new(calls);
+    let counter = calls.clone();
+    let host = FakeHost::new(move |req| {
+        if req.uri().path() == "/v2/" {
+            return response(200, &[], b"");
+        }
+        counter.set(counter.get() + 1);
+        if counter.get() < 3 {
+            response(429, &[("Retry-After", "7")], b"")
+        } else {
+            response(200, &[], br#"{"tags":[]}"#)
+        }
+    });
+    let c = client(&host, Credentials::Anonymous);
+    assert!(pollster::block_on(c.list_tags("r")).unwrap().is_empty());
+    assert_eq!(*host.slept.borrow(), [7, 7]);
+}
+
+#[test]
+fn manifests_must_match_their_digest() {
+    let host = FakeHost::new(|req| match req.uri().path() {
+        "/v2/" => response(200, &[], b""),
+        _ => response(
+            200,
+            &[(
+                "Docker-Content-Digest",
+                "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            )],
+            MANIFEST,
+        ),
+    });
+    let c = client(&host, Credentials::Anonymous);
+    let err = pollster::block_on(c.get_manifest("r", "latest", "reg.test/r")).unwrap_err();
+    assert!(matches!(err, Error::Verification(_)), "{err}");
+    assert!(err
+        .to_string()
+        .starts_with("manifest latest in reg.test/r does not match digest sha256:0000"));
+}
+
+#[test]
+fn https_failure_falls_back_to_http_only_when_insecure() {
+    let host = FakeHost::new(|req| {
+        if req.uri().scheme_str() == Some("https") {
+            response(400, &[], b"Client sent an HTTP request to an HTTPS server.")
+        } else {
+            response(200, &[], br#"{"tags":["a"]}"#)
+        }
+    });
+    let c = client(&host, Credentials::Anonymous);
+    let err = pollster::block_on(c.list_tags("r")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "pinging container registry reg.test: invalid status code from registry 400 (Bad Request)"
+    );
+    let insecure = RegistryClient::new(
+        &host,
+        RegistryConfig {
+            registry: "reg.test".into(),
+            insecure: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(pollster::block_on(insecure.list_tags("r")).unwrap(), ["a"]);
+}
+
+#[test]
+fn link_headers() {
+    assert_eq!(
+        next_page_path(r#"</v2/x/tags/list?n=1&last=a>; rel="next""#).as_deref(),
+        Some("/v2/x/tags/list?n=1&last=a")
+    );
+    assert_eq!(
+        next_page_path(r#"<https://h:5000/v2/x/tags/list?last=b>; rel="next""#).as_deref(),
+        Some("/v2/x/tags/list?last=b")
+    );
+    assert_eq!(next_page_path(""), None);
+}
