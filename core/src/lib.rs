@@ -15,6 +15,7 @@ pub mod inspect;
 pub mod layout;
 pub mod manifest;
 pub mod reference;
+pub mod registries_conf;
 pub mod registry;
 pub mod source;
 pub mod template;

@@ -2,6 +2,7 @@
 
 mod fatal;
 mod fs;
+mod http;
 mod inspect;
 mod manifest_digest;
 

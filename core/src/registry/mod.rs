@@ -5,6 +5,7 @@ pub mod auth;
 pub mod challenge;
 pub mod client;
 pub mod errors;
+pub mod source;
 
 pub use auth::Credentials;
 pub use client::{RegistryClient, RegistryConfig};

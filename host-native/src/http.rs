@@ -1,0 +1,203 @@
+//! The native `HttpClient` and `Clock` effects: ureq over rustls, with skopeo's TLS rules
+//! (system roots plus `--cert-dir` or certs.d CAs, client certificates, `--tls-verify=false`)
+//! and the proxy environment variables.
+
+use skopeo_core::effects::{Clock, EffectError, EffectErrorKind, HttpClient};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+
+/// Largest response body read (manifests, tag lists, tokens and configs are far smaller).
+const MAX_BODY: u64 = 64 << 20;
+
+/// Where a registry's certificates come from, as skopeo decides it.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// `--tls-verify`: `Some(false)` skips verification (and allows plain HTTP).
+    pub verify: Option<bool>,
+    /// `--cert-dir`: replaces the certs.d lookup.
+    pub cert_dir: Option<PathBuf>,
+}
+
+/// The directories searched for a registry's certificates when `--cert-dir` is not given.
+fn certs_d_dirs(host_port: &str) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(
+            Path::new(&home)
+                .join(".config/containers/certs.d")
+                .join(host_port),
+        );
+    }
+    dirs.push(Path::new("/etc/containers/certs.d").join(host_port));
+    dirs.push(Path::new("/etc/docker/certs.d").join(host_port));
+    dirs
+}
+
+fn system_roots() -> Vec<Certificate<'static>> {
+    let bundles = [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+    ];
+    for path in bundles {
+        if let Ok(pem) = std::fs::read(path) {
+            return parse_certs(&pem);
+        }
+    }
+    Vec::new()
+}
+
+fn parse_certs(pem: &[u8]) -> Vec<Certificate<'static>> {
+    ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads a certificate directory: `*.crt` are CAs; `X.cert` + `X.key` a client pair.
+fn read_cert_dir(
+    dir: &Path,
+    roots: &mut Vec<Certificate<'static>>,
+) -> Result<Option<ClientCert>, String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(None);
+    };
+    let mut names: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    let mut client = None;
+    for name in &names {
+        let path = dir.join(name);
+        if name.ends_with(".crt") {
+            let pem = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            roots.extend(parse_certs(&pem));
+        } else if let Some(base) = name.strip_suffix(".cert") {
+            let key_name = format!("{base}.key");
+            if !names.contains(&key_name) {
+                return Err(format!(
+                    "missing key {key_name} for client certificate {name}. Note that CA certificates should use the extension .crt"
+                ));
+            }
+            let chain = parse_certs(&std::fs::read(&path).map_err(|e| e.to_string())?);
+            let key_pem = std::fs::read(dir.join(&key_name)).map_err(|e| e.to_string())?;
+            let key = PrivateKey::from_pem(&key_pem)
+                .map_err(|e| format!("{}: {e}", dir.join(&key_name).display()))?;
+            client = Some(ClientCert::new_with_certs(&chain, key));
+        } else if let Some(base) = name.strip_suffix(".key") {
+            if !names.contains(&format!("{base}.cert")) {
+                return Err(format!(
+                    "missing client certificate {base}.cert for key {name}"
+                ));
+            }
+        }
+    }
+    Ok(client)
+}
+
+/// HTTP for one registry (and its token server), configured for that registry's TLS.
+pub struct NativeHttp {
+    agent: ureq::Agent,
+}
+
+impl NativeHttp {
+    /// A client for `host_port` (the registry endpoint) with `tls` settings; `insecure`
+    /// (from registries.conf) also turns verification off.
+    pub fn for_registry(host_port: &str, tls: &TlsOptions, insecure: bool) -> Result<Self, String> {
+        let mut roots = system_roots();
+        let dirs = match &tls.cert_dir {
+            Some(d) => vec![d.clone()],
+            None => certs_d_dirs(host_port),
+        };
+        let mut client_cert = None;
+        for dir in dirs {
+            if let Some(c) = read_cert_dir(&dir, &mut roots)? {
+                client_cert = Some(c);
+            }
+        }
+        let skip_verify = tls.verify == Some(false) || (insecure && tls.verify.is_none());
+        let tls_config = TlsConfig::builder()
+            .root_certs(RootCerts::new_with_certs(&roots))
+            .client_cert(client_cert)
+            .disable_verification(skip_verify)
+            .build();
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .tls_config(tls_config)
+            .proxy(ureq::Proxy::try_from_env())
+            .timeout_connect(Some(Duration::from_secs(30)))
+            .build();
+        Ok(NativeHttp {
+            agent: config.into(),
+        })
+    }
+}
+
+/// Go's `http.Client` wording for a failed request: `Get "URL": reason`.
+fn transport_error(method: &http::Method, uri: &http::Uri, e: &ureq::Error) -> EffectError {
+    let verb = {
+        let m = method.as_str().to_ascii_lowercase();
+        let mut c = m.chars();
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    };
+    let host = uri.authority().map(|a| a.as_str()).unwrap_or("");
+    let text = e.to_string();
+    let reason = match e {
+        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("dial tcp {host}: connect: connection refused")
+        }
+        ureq::Error::ConnectionFailed => format!("dial tcp {host}: connect: connection refused"),
+        _ if text.contains("UnknownIssuer") => {
+            "x509: certificate signed by unknown authority".into()
+        }
+        _ if text.contains("NotValidForName") => {
+            format!("x509: certificate is not valid for {host}")
+        }
+        _ if text.contains("Expired") => "x509: certificate has expired or is not yet valid".into(),
+        _ => text,
+    };
+    EffectError::new(
+        EffectErrorKind::Other,
+        format!("{verb} \"{uri}\": {reason}"),
+    )
+}
+
+impl HttpClient for NativeHttp {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, EffectError> {
+        let (method, uri) = (request.method().clone(), request.uri().clone());
+        let response = self
+            .agent
+            .run(request)
+            .map_err(|e| transport_error(&method, &uri, &e))?;
+        let (parts, mut body) = response.into_parts();
+        let bytes = if method == http::Method::HEAD {
+            Vec::new()
+        } else {
+            body.with_config()
+                .limit(MAX_BODY)
+                .read_to_vec()
+                .map_err(|e| transport_error(&method, &uri, &e))?
+        };
+        Ok(http::Response::from_parts(parts, bytes))
+    }
+}
+
+impl Clock for NativeHttp {
+    fn now_unix(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+
+    async fn sleep(&self, seconds: u64) {
+        std::thread::sleep(Duration::from_secs(seconds));
+    }
+}
