@@ -4,6 +4,7 @@
 //! I/O reaches the core only through the [`effects`] traits that each host implements.
 #![allow(async_fn_in_trait)] // The browser host's futures are not `Send`; no auto-trait bounds wanted.
 
+pub mod auth_file;
 pub mod config;
 pub mod convert;
 pub mod digest;

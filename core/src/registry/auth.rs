@@ -54,12 +54,14 @@ pub fn basic_auth(username: &str, password: &str) -> String {
     )
 }
 
-/// Percent-encodes a query or form value (RFC 3986 unreserved characters stay).
+/// Percent-encodes a query or form value as Go's `url.QueryEscape` does.
 pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
             out.push(b as char);
+        } else if b == b' ' {
+            out.push('+');
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
@@ -81,14 +83,14 @@ pub fn token_request(
     let request = match credentials {
         Credentials::IdentityToken { token, .. } => {
             let mut form = format!(
-                "grant_type=refresh_token&refresh_token={}&client_id=containers%2Fimage",
+                "client_id=containers%2Fimage&grant_type=refresh_token&refresh_token={}",
                 url_encode(token)
             );
+            for scope in scopes {
+                form.push_str(&format!("&scope={}", url_encode(scope)));
+            }
             if !service.is_empty() {
                 form.push_str(&format!("&service={}", url_encode(service)));
-            }
-            if !scopes.is_empty() {
-                form.push_str(&format!("&scope={}", url_encode(&scopes.join(" "))));
             }
             builder
                 .method("POST")
@@ -97,15 +99,20 @@ pub fn token_request(
                 .body(form.into_bytes())
         }
         _ => {
+            // Go's url.Values.Encode: keys sorted (account, scope, service).
             let mut query = Vec::new();
-            if let Credentials::Basic { username, .. } = credentials {
+            let (username, password) = match credentials {
+                Credentials::Basic { username, password } => (username.as_str(), password.as_str()),
+                _ => ("", ""),
+            };
+            if !username.is_empty() {
                 query.push(format!("account={}", url_encode(username)));
-            }
-            if !service.is_empty() {
-                query.push(format!("service={}", url_encode(service)));
             }
             for scope in scopes {
                 query.push(format!("scope={}", url_encode(scope)));
+            }
+            if !service.is_empty() {
+                query.push(format!("service={}", url_encode(service)));
             }
             let sep = if realm.contains('?') { '&' } else { '?' };
             let uri = if query.is_empty() {
@@ -114,8 +121,8 @@ pub fn token_request(
                 format!("{realm}{sep}{}", query.join("&"))
             };
             let mut b = builder.method("GET").uri(uri);
-            if let Some(header) = credentials.basic_header() {
-                b = b.header("Authorization", header);
+            if !username.is_empty() && !password.is_empty() {
+                b = b.header("Authorization", basic_auth(username, password));
             }
             b.body(Vec::new())
         }
@@ -199,7 +206,7 @@ mod tests {
         assert_eq!(r.method(), "GET");
         assert_eq!(
             r.uri().to_string(),
-            "http://127.0.0.1:1/token?account=u%20s&service=reg&scope=repository%3Aa%2Fb%3Apull"
+            "http://127.0.0.1:1/token?account=u+s&scope=repository%3Aa%2Fb%3Apull&service=reg"
         );
         assert_eq!(r.headers()["authorization"], "Basic dSBzOnA=");
         let anon = token_request(ch, &scopes, &Credentials::Anonymous).unwrap();
@@ -217,7 +224,7 @@ mod tests {
         assert_eq!(r.method(), "POST");
         assert_eq!(
             String::from_utf8(r.body().clone()).unwrap(),
-            "grant_type=refresh_token&refresh_token=rt&client_id=containers%2Fimage&service=reg&scope=repository%3Ax%3Apull"
+            "client_id=containers%2Fimage&grant_type=refresh_token&refresh_token=rt&scope=repository%3Ax%3Apull&service=reg"
         );
     }
 

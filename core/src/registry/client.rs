@@ -4,7 +4,7 @@
 
 use super::auth::{self, Credentials, TokenCache};
 use super::challenge::{parse_challenges, Challenge};
-use super::errors::{response_error, status_text};
+use super::errors::{manifest_response_error, response_error, status_text};
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
 use crate::manifest::{self, mime};
@@ -45,7 +45,7 @@ pub fn repository_scope(repository: &str, actions: &str) -> String {
     format!("repository:{repository}:{actions}")
 }
 
-/// Retries of a 429/503 answer, and the delays between them (seconds).
+/// Retries of a 429 answer, and the delays between them (seconds).
 const MAX_ATTEMPTS: u32 = 5;
 const INITIAL_DELAY: u64 = 2;
 const MAX_DELAY: u64 = 60;
@@ -65,16 +65,40 @@ fn header_values<'a>(res: &'a Response<Vec<u8>>, name: &str) -> Vec<&'a str> {
         .collect()
 }
 
-/// The error a failed response means, in containers/image's words.
-pub fn error_from_response(res: &Response<Vec<u8>>) -> Error {
+/// A failed manifest response, as containers/image's `registryHTTPResponseToError` words it.
+pub fn manifest_error(res: &Response<Vec<u8>>) -> Error {
     let status = res.status().as_u16();
     let line = format!("{status} {}", status_text(status));
     let challenges = header_values(res, "www-authenticate");
-    let mut message = response_error(status, &line, &challenges, res.body());
-    if !(400..500).contains(&status) || !message.contains(':') {
-        // Keep Go's shortening of unparseable bodies readable.
-        message = message.chars().take(400).collect();
+    Error::Registry {
+        status,
+        message: manifest_response_error(status, &line, &challenges, res.body()),
     }
+}
+
+/// A failed response, as containers/image's `httpResponseToError` words it (`context` names
+/// the operation; 401 and 429 have fixed wordings).
+pub fn status_error(res: &Response<Vec<u8>>, context: &str) -> Error {
+    let status = res.status().as_u16();
+    let message = match status {
+        429 => "too many requests to registry".to_owned(),
+        401 => {
+            let line = format!("{status} {}", status_text(status));
+            let challenges = header_values(res, "www-authenticate");
+            format!(
+                "unable to retrieve auth token: invalid username/password: {}",
+                response_error(status, &line, &challenges, res.body())
+            )
+        }
+        _ if context.is_empty() => format!(
+            "invalid status code from registry {status} ({})",
+            status_text(status)
+        ),
+        _ => format!(
+            "{context}: invalid status code from registry {status} ({})",
+            status_text(status)
+        ),
+    };
     Error::Registry { status, message }
 }
 
@@ -108,7 +132,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         b
     }
 
-    /// Sends with retries on 429 (and 503 with `Retry-After`), honouring `Retry-After`.
+    /// Sends with retries on 429, honouring `Retry-After`.
     async fn send_retrying(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>> {
         let mut delay = INITIAL_DELAY;
         let mut attempt = 1;
@@ -120,7 +144,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok());
-            let retryable = status == 429 || (status == 503 && retry_after.is_some());
+            let retryable = status == 429;
             if !retryable || attempt == MAX_ATTEMPTS || !request.body().is_empty() {
                 return Ok(res);
             }
@@ -155,13 +179,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         let res = self.send_retrying(req).await?;
         let status = res.status().as_u16();
         if status != 200 && status != 401 {
-            return Err(Error::Registry {
-                status,
-                message: format!(
-                    "invalid status code from registry {status} ({})",
-                    status_text(status)
-                ),
-            });
+            return Err(status_error(&res, ""));
         }
         self.state.borrow_mut().challenges =
             parse_challenges(header_values(&res, "www-authenticate"));
@@ -218,26 +236,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             } else {
                 "Requesting bearer token"
             };
-            return Err(match status {
-                429 => Error::Registry {
-                    status,
-                    message: "too many requests to registry".into(),
-                },
-                401 => Error::Registry {
-                    status,
-                    message: format!(
-                        "unable to retrieve auth token: invalid username/password: {}",
-                        error_from_response(&res)
-                    ),
-                },
-                _ => Error::Registry {
-                    status,
-                    message: format!(
-                        "{context}: invalid status code from registry {status} ({})",
-                        status_text(status)
-                    ),
-                },
-            });
+            return Err(status_error(&res, context));
         }
         auth::parse_token_response(res.body(), self.host.now_unix()).map_err(Error::Invalid)
     }
@@ -290,24 +289,10 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         let res = self
             .request(Method::GET, "/v2/", &[], Vec::new(), &[])
             .await?;
-        match res.status().as_u16() {
-            200 => Ok(()),
-            429 => Err(Error::Registry {
-                status: 429,
-                message: "too many requests to registry".into(),
-            }),
-            401 => Err(Error::Registry {
-                status: 401,
-                message: format!(
-                    "unable to retrieve auth token: invalid username/password: {}",
-                    error_from_response(&res)
-                ),
-            }),
-            s => Err(Error::Registry {
-                status: s,
-                message: format!("invalid status code from registry {s} ({})", status_text(s)),
-            }),
+        if res.status() == 200 {
+            return Ok(());
         }
+        Err(status_error(&res, ""))
     }
 
     /// GETs a manifest by tag or digest (accepting every manifest type). A manifest fetched
@@ -332,8 +317,9 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             )
             .await?;
         if res.status() != 200 {
-            return Err(error_from_response(&res)
-                .context(format!("reading manifest {reference} in {name}")));
+            return Err(
+                manifest_error(&res).context(format!("reading manifest {reference} in {name}"))
+            );
         }
         let content_type = res
             .headers()
@@ -365,56 +351,6 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         Ok((body, content_type))
     }
 
-    /// The digest of the manifest `reference` names, from a HEAD request's
-    /// `Docker-Content-Digest` (or the body, if the registry does not send it).
-    pub async fn manifest_digest(
-        &self,
-        repository: &str,
-        reference: &str,
-        name: &str,
-        actions: &str,
-    ) -> Result<Digest> {
-        let accept = mime::ALL_MANIFEST_TYPES.join(", ");
-        let path = format!("/v2/{repository}/manifests/{reference}");
-        let scopes = [repository_scope(repository, actions)];
-        let res = self
-            .request(
-                Method::HEAD,
-                &path,
-                &[("Accept", &accept)],
-                Vec::new(),
-                &scopes,
-            )
-            .await?;
-        if res.status() != 200 {
-            let mut err = error_from_response(&res);
-            if let Error::Registry {
-                status: 404,
-                message,
-            } = &mut err
-            {
-                if message.starts_with("error parsing HTTP 404") || message.starts_with("received")
-                {
-                    *message = "manifest unknown".into();
-                }
-            }
-            return Err(err.context(format!("reading manifest {reference} in {name}")));
-        }
-        match res
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(d) => d
-                .parse()
-                .map_err(|e| Error::Invalid(format!("invalid Docker-Content-Digest {d:?}: {e}"))),
-            None => {
-                let (body, _) = self.get_manifest(repository, reference, name).await?;
-                manifest::manifest_digest(&body).map_err(Error::Invalid)
-            }
-        }
-    }
-
     /// GETs a small blob (a config) and verifies it against `digest`.
     pub async fn get_blob(&self, repository: &str, digest: &Digest) -> Result<Vec<u8>> {
         let path = format!("/v2/{repository}/blobs/{digest}");
@@ -423,7 +359,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             .request(Method::GET, &path, &[], Vec::new(), &scopes)
             .await?;
         if res.status() != 200 {
-            return Err(error_from_response(&res).context(format!("fetching blob {digest}")));
+            return Err(status_error(&res, "Error fetching blob"));
         }
         let body = res.into_body();
         crate::digest::verify_bytes(&body, digest, None)
@@ -446,7 +382,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                 .request(Method::GET, &path, &[], Vec::new(), &scopes)
                 .await?;
             if res.status() != 200 {
-                return Err(error_from_response(&res).context("fetching tags list"));
+                return Err(status_error(&res, "fetching tags list"));
             }
             let page: TagList = serde_json::from_slice(res.body())
                 .map_err(|e| Error::Invalid(format!("decoding tags list: {e}")))?;
@@ -463,27 +399,53 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         }
     }
 
-    /// Deletes the manifest with `digest` (registries refuse deleting by tag).
-    pub async fn delete_manifest(&self, repository: &str, digest: &Digest) -> Result<()> {
-        let path = format!("/v2/{repository}/manifests/{digest}");
+    /// Deletes the image `tag_or_digest` of `repository` as skopeo does: GET its manifest,
+    /// digest it, DELETE by that digest (registries refuse deleting by tag). `image` is the full
+    /// reference, for messages. Returns the digest deleted.
+    pub async fn delete_image(
+        &self,
+        repository: &str,
+        tag_or_digest: &str,
+        image: &str,
+    ) -> Result<Digest> {
+        let accept = mime::ALL_MANIFEST_TYPES.join(", ");
         let scopes = [repository_scope(repository, "*")];
+        let headers = [("Accept", accept.as_str())];
+        let path = format!("/v2/{repository}/manifests/{tag_or_digest}");
         let res = self
-            .request(Method::DELETE, &path, &[], Vec::new(), &scopes)
+            .request(Method::GET, &path, &headers, Vec::new(), &scopes)
             .await?;
+        let failed = |what: &str, res: &Response<Vec<u8>>| {
+            let s = res.status().as_u16();
+            Error::Registry {
+                status: s,
+                message: format!(
+                    "Failed to delete {what}: {} ({s} {})",
+                    String::from_utf8_lossy(res.body()),
+                    status_text(s)
+                ),
+            }
+        };
         match res.status().as_u16() {
-            200 | 202 => Ok(()),
-            s => {
-                let body = String::from_utf8_lossy(res.body()).into_owned();
-                Err(Error::Registry {
-                    status: s,
-                    message: format!(
-                        "Failed to delete {}/{repository}@{digest}: {body} ({s} {})",
-                        self.config.registry,
-                        status_text(s)
-                    ),
+            200 => {}
+            404 => {
+                return Err(Error::Registry {
+                    status: 404,
+                    message: format!("Unable to delete {image}. Image may not exist or is not stored with a v2 Schema in a v2 registry"),
                 })
             }
+            _ => return Err(failed(image, &res)),
         }
+        let digest = manifest::manifest_digest(res.body())
+            .map_err(|e| Error::Invalid(format!("computing manifest digest: {e}")))?;
+        let path = format!("/v2/{repository}/manifests/{digest}");
+        let res = self
+            .request(Method::DELETE, &path, &headers, Vec::new(), &scopes)
+            .await?;
+        if res.status() != 202 {
+            return Err(failed(&path, &res));
+        }
+        Ok(digest)
     }
 }
 

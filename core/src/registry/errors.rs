@@ -48,6 +48,9 @@ pub struct RegistryError {
     /// The upper-case code (`MANIFEST_UNKNOWN`); `UNKNOWN` for codes the spec does not define.
     pub code: String,
     pub message: String,
+    /// Printed as the bare code (docker does so for entries with no detail and no message of
+    /// their own).
+    pub bare: bool,
 }
 
 impl RegistryError {
@@ -64,6 +67,7 @@ impl RegistryError {
         RegistryError {
             code: code.into(),
             message: message.into(),
+            bare: false,
         }
     }
 }
@@ -71,6 +75,9 @@ impl RegistryError {
 impl std::fmt::Display for RegistryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let code = self.code.replace('_', " ").to_lowercase();
+        if self.bare {
+            return f.write_str(&code);
+        }
         write!(f, "{code}: {}", self.message)
     }
 }
@@ -81,6 +88,8 @@ struct ErrorEntry {
     code: String,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    detail: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -157,13 +166,44 @@ fn body_errors(status: u16, body: &[u8]) -> Result<Vec<RegistryError>, String> {
         Ok(b) if !b.errors.is_empty() => Ok(b
             .errors
             .iter()
-            .map(|e| RegistryError::new(&e.code, Some(&e.message)))
+            .map(|e| {
+                let mut err = RegistryError::new(&e.code, Some(&e.message));
+                let default = KNOWN_CODES
+                    .iter()
+                    .find(|(c, _)| *c == err.code)
+                    .map(|(_, m)| *m);
+                let has_detail = e.detail.as_ref().is_some_and(|d| !d.is_null());
+                err.bare =
+                    !has_detail && (e.message.is_empty() || Some(e.message.as_str()) == default);
+                err
+            })
             .collect()),
         Ok(_) => Err(unparsed(
             "no error details found in HTTP response body".into(),
         )),
         Err(e) => Err(unparsed(go_json_error(body, &e))),
     }
+}
+
+/// The message for a failed manifest request, as containers/image's
+/// `registryHTTPResponseToError` words it: bodies that are not error documents are shown
+/// (shortened) as `StatusCode: N, body`.
+pub fn manifest_response_error(
+    status: u16,
+    status_line: &str,
+    www_authenticate: &[&str],
+    body: &[u8],
+) -> String {
+    if (400..500).contains(&status) && status != 401 && body_errors(status, body).is_err() {
+        let text = String::from_utf8_lossy(body);
+        let shown: String = if body.len() > 50 {
+            String::from_utf8_lossy(&body[..50]).into_owned() + "..."
+        } else {
+            text.into_owned()
+        };
+        return format!("StatusCode: {status}, {shown}");
+    }
+    response_error(status, status_line, www_authenticate, body)
 }
 
 /// The message for a failed response, as containers/image's `handleErrorResponse` words it.
@@ -177,7 +217,12 @@ pub fn response_error(
     if !(400..500).contains(&status) {
         return format!("received unexpected HTTP status: {status_line}");
     }
-    for c in parse_challenges(www_authenticate.iter().copied()) {
+    let challenges = if status == 401 {
+        parse_challenges(www_authenticate.iter().copied())
+    } else {
+        Vec::new()
+    };
+    for c in challenges {
         if c.scheme != "bearer" {
             continue;
         }
@@ -224,10 +269,10 @@ mod tests {
             response_error(404, "404 Not Found", &[], body),
             "manifest unknown: manifest unknown"
         );
-        let body = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{}},{"code":"WHATEVER","message":""}]}"#;
+        let body = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{}},{"code":"WHATEVER","message":"odd"}]}"#;
         assert_eq!(
             response_error(404, "404 Not Found", &[], body),
-            "errors:\nname unknown: repository name not known to registry\nunknown: unknown error\n"
+            "errors:\nname unknown: repository name not known to registry\nunknown: odd\n"
         );
     }
 
@@ -240,8 +285,17 @@ mod tests {
         let ch = [r#"Bearer realm="x",error="insufficient_scope""#];
         let body = br#"{"errors":[{"code":"DENIED","message":"no"}]}"#;
         assert_eq!(
-            response_error(403, "403 Forbidden", &ch, body),
+            response_error(401, "401 Unauthorized", &ch, body),
             "errors:\ndenied: requested access to the resource is denied\ndenied: no\n"
+        );
+        let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#;
+        assert_eq!(
+            response_error(404, "404 Not Found", &[], body),
+            "manifest unknown"
+        );
+        assert_eq!(
+            manifest_response_error(404, "404 Not Found", &[], &[b'x'; 80]),
+            format!("StatusCode: 404, {}...", "x".repeat(50))
         );
         assert_eq!(
             response_error(503, "503 Service Unavailable", &[], b""),

@@ -65,21 +65,18 @@ pub async fn list_tags<H: HttpClient + Clock>(
     client.list_tags(reference.path()).await
 }
 
-/// Deletes the image `reference` names: a tag is first resolved to its manifest digest (as
-/// registries only delete by digest). Returns the digest deleted.
+/// Deletes the image `reference` names (a tag is resolved to its digest first), returning
+/// the digest deleted.
 pub async fn delete_image<H: HttpClient + Clock>(
     client: &RegistryClient<'_, H>,
     reference: &Reference,
 ) -> Result<Digest> {
-    let digest = match reference.digest() {
-        Some(d) => d,
-        None => {
-            let tag = reference.tag().unwrap_or("latest");
-            client
-                .manifest_digest(reference.path(), tag, &reference.name(), "*")
-                .await?
-        }
-    };
-    client.delete_manifest(reference.path(), &digest).await?;
-    Ok(digest)
+    let tag_or_digest = reference
+        .digest_str()
+        .or(reference.tag())
+        .unwrap_or("latest")
+        .to_owned();
+    client
+        .delete_image(reference.path(), &tag_or_digest, &reference.to_string())
+        .await
 }

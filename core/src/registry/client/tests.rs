@@ -171,7 +171,7 @@ fn errors_name_what_failed() {
     let err = pollster::block_on(c.get_manifest("a/b", "nope", "reg.test/a/b")).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "reading manifest nope in reg.test/a/b: manifest unknown: manifest unknown"
+        "reading manifest nope in reg.test/a/b: manifest unknown"
     );
 }
 
