@@ -43,7 +43,8 @@ pub struct InspectOutput {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub tag: String,
     pub digest: Digest,
-    pub repo_tags: Vec<String>,
+    /// `None` prints `null` (a registry that refused to list tags).
+    pub repo_tags: Option<Vec<String>>,
     pub created: Option<GoTime>,
     pub docker_version: String,
     pub labels: Option<BTreeMap<String, String>>,
@@ -61,7 +62,10 @@ impl InspectOutput {
             ("Name", string(&self.name)),
             ("Tag", string(&self.tag)),
             ("Digest", string(&self.digest.to_string())),
-            ("RepoTags", strings(Some(&self.repo_tags))),
+            (
+                "RepoTags",
+                strings(Some(self.repo_tags.as_deref().unwrap_or_default())),
+            ),
             (
                 "Created",
                 self.created
@@ -267,7 +271,7 @@ pub async fn inspect_info<S: ImageSource>(src: &S, image: &ResolvedImage) -> Res
         name,
         tag,
         digest,
-        repo_tags: Vec::new(),
+        repo_tags: Some(Vec::new()),
         created,
         docker_version: info.docker_version,
         labels,
@@ -279,11 +283,12 @@ pub async fn inspect_info<S: ImageSource>(src: &S, image: &ResolvedImage) -> Res
 }
 
 /// Runs `inspect` on an opened source and returns what goes to standard output.
-/// `repo_tags` fills `RepoTags` (registries list them; other transports have none).
+/// `repo_tags` fills `RepoTags` (registries list them; other transports have none); it is
+/// called last, after everything else succeeded, as skopeo does.
 pub async fn run<S: ImageSource>(
     src: &S,
     opts: &InspectOptions,
-    repo_tags: Vec<String>,
+    repo_tags: impl AsyncFnOnce() -> Result<Option<Vec<String>>>,
 ) -> Result<Vec<u8>> {
     if opts.raw && opts.format.is_some() {
         return Err(Error::Invalid(
@@ -318,7 +323,7 @@ pub async fn run<S: ImageSource>(
         };
     }
     let mut out = inspect_info(src, &image).await?;
-    out.repo_tags = repo_tags;
+    out.repo_tags = repo_tags().await?;
     match format {
         Some(f) if !wants_json => template::render(f, out.template_value())
             .map(String::into_bytes)

@@ -20,6 +20,21 @@ pub fn fatal(msg: &str) -> ! {
     std::process::exit(1)
 }
 
+/// Prints a logrus-style warning line to standard error.
+pub fn warn(msg: &str) {
+    let mut err = std::io::stderr().lock();
+    let line = if err.is_terminal() {
+        format!("WARN[0000] {msg}\n")
+    } else {
+        format!(
+            "time=\"{}\" level=warning msg={}\n",
+            now_rfc3339(),
+            quote_if_needed(msg)
+        )
+    };
+    let _ = err.write_all(line.as_bytes());
+}
+
 /// logrus quotes a value unless it is made only of `[A-Za-z0-9-._/@^+]`.
 fn quote_if_needed(s: &str) -> String {
     let plain = !s.is_empty()

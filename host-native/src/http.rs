@@ -104,21 +104,19 @@ pub struct NativeHttp {
 }
 
 impl NativeHttp {
-    /// A client for `host_port` (the registry endpoint) with `tls` settings; `insecure`
-    /// (from registries.conf) also turns verification off.
-    pub fn for_registry(host_port: &str, tls: &TlsOptions, insecure: bool) -> Result<Self, String> {
+    /// A client for `host_port` (the registry endpoint) with `tls` settings.
+    pub fn for_registry(host_port: &str, tls: &TlsOptions) -> Result<Self, String> {
         let mut roots = system_roots();
-        let dirs = match &tls.cert_dir {
-            Some(d) => vec![d.clone()],
-            None => certs_d_dirs(host_port),
+        // `--cert-dir`, else the first certs.d directory that exists.
+        let dir = match &tls.cert_dir {
+            Some(d) => Some(d.clone()),
+            None => certs_d_dirs(host_port).into_iter().find(|d| d.is_dir()),
         };
-        let mut client_cert = None;
-        for dir in dirs {
-            if let Some(c) = read_cert_dir(&dir, &mut roots)? {
-                client_cert = Some(c);
-            }
-        }
-        let skip_verify = tls.verify == Some(false) || (insecure && tls.verify.is_none());
+        let client_cert = match dir {
+            Some(d) => read_cert_dir(&d, &mut roots)?,
+            None => None,
+        };
+        let skip_verify = tls.verify == Some(false);
         let tls_config = TlsConfig::builder()
             .root_certs(RootCerts::new_with_certs(&roots))
             .client_cert(client_cert)
@@ -154,6 +152,9 @@ fn transport_error(method: &http::Method, uri: &http::Uri, e: &ureq::Error) -> E
         ureq::Error::ConnectionFailed => format!("dial tcp {host}: connect: connection refused"),
         _ if text.contains("UnknownIssuer") => {
             "x509: certificate signed by unknown authority".into()
+        }
+        _ if text.contains("InvalidContentType") || text.contains("corrupt message") => {
+            "http: server gave HTTP response to HTTPS client".into()
         }
         _ if text.contains("NotValidForName") => {
             format!("x509: certificate is not valid for {host}")

@@ -1,10 +1,15 @@
 //! `skopeo inspect IMAGE-NAME`.
 
 use crate::fs::NativeFs;
+use crate::registry::{self, DockerOpts};
 use crate::GlobalOptions;
 use clap::Args;
 use skopeo_core::inspect::{self, InspectOptions};
 use skopeo_core::layout;
+use skopeo_core::reference::Reference;
+use skopeo_core::registries_conf::{Endpoint, PullSource};
+use skopeo_core::registry::source::{self, DockerSource};
+use skopeo_core::registry::RegistryClient;
 use skopeo_core::transport::ImageName;
 
 /// Arguments of `inspect`.
@@ -22,27 +27,23 @@ pub struct InspectArgs {
     /// Do not list the available tags from the repository in the output
     #[arg(short = 'n', long = "no-tags")]
     no_tags: bool,
-    /// number of times to retry
+    /// the number of times to possibly retry
     #[arg(long, value_name = "int", default_value_t = 0)]
     retry_times: u32,
-    /// use certificates at the specified path to access the registry
-    #[arg(long, value_name = "string")]
-    cert_dir: Option<String>,
-    /// require HTTPS and verify certificates when talking to the container registry or daemon
-    #[arg(long, value_name = "bool", num_args = 0..=1, default_missing_value = "true")]
-    tls_verify: Option<bool>,
-    /// path of the authentication file
-    #[arg(long, value_name = "string")]
-    authfile: Option<String>,
-    /// Use `USERNAME[:PASSWORD]` for accessing the registry
-    #[arg(long, value_name = "USERNAME[:PASSWORD]")]
-    creds: Option<String>,
+    /// use a shared directory for blobs (accepted for compatibility)
+    #[arg(long, value_name = "DIRECTORY")]
+    shared_blob_dir: Option<String>,
+    /// use docker daemon host at HOST (accepted for compatibility)
+    #[arg(long, value_name = "HOST")]
+    daemon_host: Option<String>,
+    #[command(flatten)]
+    docker: DockerOpts,
     /// The image name
     #[arg(value_name = "IMAGE-NAME")]
     images: Vec<String>,
 }
 
-/// Runs inspect on a local layout, printing what skopeo prints.
+/// Runs inspect on a registry image or a local layout, printing what skopeo prints.
 pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
     let [name] = args.images.as_slice() else {
         return Err("Exactly one argument expected".into());
@@ -54,16 +55,102 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
         platform: global.platform_choice(),
     };
     opts.validate().map_err(|e| e.to_string())?;
-    let fs = NativeFs;
-    let out = pollster::block_on(async {
-        let parsed = ImageName::parse(name)
-            .map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
-        let src = layout::open_source(&fs, &parsed)
-            .await
-            .map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
-        inspect::run(&src, &opts, Vec::new())
+    registry::validate(&args.docker)?;
+    let parsed =
+        ImageName::parse(name).map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
+    let out = match parsed {
+        ImageName::Docker { reference, .. } => {
+            inspect_docker(global, &args.docker, name, reference, &opts, args.no_tags)?
+        }
+        parsed => {
+            let fs = NativeFs;
+            pollster::block_on(async {
+                let src = layout::open_source(&fs, &parsed)
+                    .await
+                    .map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
+                inspect::run(&src, &opts, async || Ok(Some(Vec::new())))
+                    .await
+                    .map_err(|e| e.to_string())
+            })?
+        }
+    };
+    crate::write_stdout(&out)
+}
+
+/// Inspects a registry image: tried from each pull source (mirrors first) until one opens.
+fn inspect_docker(
+    global: &GlobalOptions,
+    docker: &DockerOpts,
+    name: &str,
+    reference: Reference,
+    opts: &InspectOptions,
+    no_tags: bool,
+) -> Result<Vec<u8>, String> {
+    let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
+    let wrap = |e: String| format!("Error parsing image name {name:?}: {e}");
+    let sources = match conf.find_registry(&reference.name()) {
+        Some(entry) => {
+            if entry.blocked {
+                return Err(wrap(format!(
+                    "registry {} is blocked in /etc/containers/registries.conf or /etc/containers/registries.conf.d",
+                    entry.prefix
+                )));
+            }
+            entry.pull_sources(&reference).map_err(wrap)?
+        }
+        None => vec![PullSource {
+            endpoint: Endpoint::default(),
+            reference: reference.clone(),
+        }],
+    };
+    let mut failures = Vec::new();
+    for source in sources {
+        let physical = source.reference;
+        let insecure = Some(source.endpoint.insecure);
+        let access = registry::access(docker, &conf, physical.domain(), &physical.name(), insecure)
+            .map_err(wrap)?;
+        let client = RegistryClient::new(&access.http, access.config);
+        let result = pollster::block_on(async {
+            let src = DockerSource::open(&client, physical.clone(), reference.clone())
+                .await
+                .map_err(|e| wrap(e.to_string()))?;
+            inspect::run(&src, opts, async || {
+                if no_tags {
+                    return Ok(Some(Vec::new()));
+                }
+                match source::list_tags(&client, &reference).await {
+                    Ok(tags) => Ok(Some(tags)),
+                    Err(e) if e.to_string().contains("401") || e.to_string().contains("403") => {
+                        crate::fatal::warn("Registry disallows tag list retrieval; skipping");
+                        Ok(None)
+                    }
+                    Err(e) => Err(e.context("Error determining repository tags")),
+                }
+            })
             .await
             .map_err(|e| e.to_string())
-    })?;
-    crate::write_stdout(&out)
+        });
+        match result {
+            Ok(out) => return Ok(out),
+            Err(e) if e.starts_with("Error parsing image name") => failures.push((physical, e)),
+            Err(e) => return Err(e),
+        }
+    }
+    let (last_ref, last) = failures.pop().expect("at least the primary source");
+    if failures.is_empty() {
+        return Err(last);
+    }
+    let strip = |e: &str| {
+        e.trim_start_matches(&format!("Error parsing image name {name:?}: "))
+            .to_owned()
+    };
+    let mirrors: Vec<String> = failures
+        .iter()
+        .map(|(r, e)| format!("{r}: {}", strip(e)))
+        .collect();
+    Err(wrap(format!(
+        "(Mirrors also failed: [{}]): {last_ref}: {}",
+        mirrors.join("\n"),
+        strip(&last)
+    )))
 }

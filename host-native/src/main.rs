@@ -1,10 +1,14 @@
 //! `skopeo`: inspect, copy and manage container images. The native host of `skopeo-core`.
 
+mod delete;
 mod fatal;
 mod fs;
 mod http;
 mod inspect;
+mod list_tags;
+mod login;
 mod manifest_digest;
+mod registry;
 
 use clap::{Args, Parser, Subcommand};
 use skopeo_core::manifest::platform::{go_arch, PlatformChoice};
@@ -18,7 +22,7 @@ const COMPATIBLE_SKOPEO: &str = "1.9.3";
     about = "Various operations with container images and container image registries",
     disable_version_flag = true
 )]
-struct Cli {
+pub struct Cli {
     #[command(flatten)]
     global: GlobalOptions,
     #[command(subcommand)]
@@ -49,6 +53,14 @@ pub struct GlobalOptions {
     /// use registry configuration files in DIR (e.g. for container signature storage)
     #[arg(long = "registries.d", global = true, value_name = "DIR")]
     registries_d: Option<String>,
+    /// path to the registries.conf file
+    #[arg(
+        long = "registries-conf",
+        global = true,
+        value_name = "string",
+        hide = true
+    )]
+    registries_conf: Option<String>,
     /// directory used to store temporary files
     #[arg(long, global = true, value_name = "string")]
     tmpdir: Option<String>,
@@ -76,8 +88,16 @@ impl GlobalOptions {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Delete image IMAGE-NAME
+    Delete(delete::DeleteArgs),
     /// Inspect image IMAGE-NAME
     Inspect(inspect::InspectArgs),
+    /// List tags in the transport/repository specified by the SOURCE-IMAGE
+    ListTags(list_tags::ListTagsArgs),
+    /// Login to a container registry
+    Login(login::LoginArgs),
+    /// Logout of a container registry
+    Logout(login::LogoutArgs),
     /// Compute a manifest digest of a file
     ManifestDigest(manifest_digest::ManifestDigestArgs),
 }
@@ -104,7 +124,11 @@ fn main() {
         return;
     }
     let result = match cli.command {
+        Some(Command::Delete(args)) => delete::run(&cli.global, args),
         Some(Command::Inspect(args)) => inspect::run(&cli.global, args),
+        Some(Command::ListTags(args)) => list_tags::run(&cli.global, args),
+        Some(Command::Login(args)) => login::login(&cli.global, args),
+        Some(Command::Logout(args)) => login::logout(&cli.global, args),
         Some(Command::ManifestDigest(args)) => manifest_digest::run(args),
         None => {
             use clap::CommandFactory;

@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests: our binary, the reference `/usr/bin/skopeo`, fixtures, and
 //! output normalisation for side-by-side comparison.
 
+pub mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -12,12 +12,41 @@ use crate::Result;
 pub struct DockerSource<'c, 'h, H> {
     client: &'c RegistryClient<'h, H>,
     reference: Reference,
+    /// The name the user gave (differs from `reference` when read from a mirror or a
+    /// rewritten location).
+    logical: Reference,
+    /// The top-level manifest, fetched when the source is opened (as containers/image does).
+    top: (Vec<u8>, String),
 }
 
 impl<'c, 'h, H: HttpClient + Clock> DockerSource<'c, 'h, H> {
-    /// The image `reference` (tagged or digested) served by `client`.
-    pub fn new(client: &'c RegistryClient<'h, H>, reference: Reference) -> Self {
-        DockerSource { client, reference }
+    /// Opens the image `reference` (tagged or digested) served by `client`, fetching its
+    /// manifest; `logical` is the name the user asked for.
+    pub async fn open(
+        client: &'c RegistryClient<'h, H>,
+        reference: Reference,
+        logical: Reference,
+    ) -> Result<Self> {
+        let mut src = DockerSource {
+            client,
+            reference,
+            logical,
+            top: (Vec::new(), String::new()),
+        };
+        src.top = src.fetch(&src.tag_or_digest()).await?;
+        Ok(src)
+    }
+
+    async fn fetch(&self, wanted: &str) -> Result<(Vec<u8>, String)> {
+        let (bytes, mut mime_type) = self
+            .client
+            .get_manifest(self.reference.path(), wanted, &self.reference.name())
+            .await?;
+        // Registries may send a generic type; trust the content then, as containers/image does.
+        if !crate::manifest::mime::ALL_MANIFEST_TYPES.contains(&mime_type.as_str()) {
+            mime_type = crate::manifest::guess_mime_type(&bytes).to_owned();
+        }
+        Ok((bytes, mime_type))
     }
 
     /// The tag or digest the reference names (`latest` when it names neither).
@@ -32,19 +61,10 @@ impl<'c, 'h, H: HttpClient + Clock> DockerSource<'c, 'h, H> {
 
 impl<H: HttpClient + Clock> ImageSource for DockerSource<'_, '_, H> {
     async fn manifest(&self, instance: Option<&Digest>) -> Result<(Vec<u8>, String)> {
-        let wanted = match instance {
-            Some(d) => d.to_string(),
-            None => self.tag_or_digest(),
-        };
-        let (bytes, mut mime_type) = self
-            .client
-            .get_manifest(self.reference.path(), &wanted, &self.reference.name())
-            .await?;
-        // Registries may send a generic type; trust the content then, as containers/image does.
-        if !crate::manifest::mime::ALL_MANIFEST_TYPES.contains(&mime_type.as_str()) {
-            mime_type = crate::manifest::guess_mime_type(&bytes).to_owned();
+        match instance {
+            Some(d) => self.fetch(&d.to_string()).await,
+            None => Ok(self.top.clone()),
         }
-        Ok((bytes, mime_type))
     }
 
     async fn small_blob(&self, digest: &Digest, _size: Option<u64>) -> Result<Vec<u8>> {
@@ -52,7 +72,7 @@ impl<H: HttpClient + Clock> ImageSource for DockerSource<'_, '_, H> {
     }
 
     fn docker_reference(&self) -> Option<&Reference> {
-        Some(&self.reference)
+        Some(&self.logical)
     }
 }
 

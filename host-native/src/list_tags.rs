@@ -1,0 +1,93 @@
+//! `skopeo list-tags docker://REPOSITORY`.
+
+use crate::registry::{self, DockerOpts};
+use clap::Args;
+use skopeo_core::reference::Reference;
+use skopeo_core::registry::{source, RegistryClient};
+
+/// Arguments of `list-tags`.
+#[derive(Args)]
+pub struct ListTagsArgs {
+    #[command(flatten)]
+    docker: DockerOpts,
+    /// the number of times to possibly retry
+    #[arg(long, value_name = "int", default_value_t = 0)]
+    retry_times: u32,
+    /// The repository
+    #[arg(value_name = "SOURCE-IMAGE")]
+    images: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct TagList<'a> {
+    #[serde(rename = "Repository")]
+    repository: String,
+    #[serde(rename = "Tags")]
+    tags: &'a [String],
+}
+
+/// The repository a `docker://` name names, refusing tags and digests as skopeo does.
+fn repository_reference(name: &str) -> Result<Reference, String> {
+    let Some((transport, rest)) = name.split_once(':') else {
+        return Err(format!("Invalid {name:?}: does not specify a transport"));
+    };
+    if transport != "docker" {
+        const KNOWN: &[&str] = &[
+            "dir",
+            "oci",
+            "oci-archive",
+            "docker-archive",
+            "docker-daemon",
+            "containers-storage",
+            "sif",
+            "tarball",
+            "ostree",
+        ];
+        if !KNOWN.contains(&transport) {
+            return Err(format!("Invalid {name:?}: does not specify a transport"));
+        }
+        return Err(format!(
+            "Unsupported transport '{transport}' for tag listing. Only supported: docker, docker-archive"
+        ));
+    }
+    let Some(path) = rest.strip_prefix("//") else {
+        return Err(format!(
+            "docker: image reference {name} does not start with docker://"
+        ));
+    };
+    let r = Reference::parse_normalized_named(path).map_err(|e| e.to_string())?;
+    if !r.is_name_only() {
+        return Err("No tag or digest allowed in reference".into());
+    }
+    Ok(r)
+}
+
+/// Runs list-tags; returns what goes to standard output.
+pub fn run(global: &crate::GlobalOptions, args: ListTagsArgs) -> Result<(), String> {
+    let [name] = args.images.as_slice() else {
+        use clap::CommandFactory;
+        let mut cmd = crate::Cli::command();
+        let _ = cmd.find_subcommand_mut("list-tags").map(|c| c.print_help());
+        return Ok(());
+    };
+    registry::validate(&args.docker)?;
+    let reference = repository_reference(name)?;
+    let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
+    let access = registry::access(
+        &args.docker,
+        &conf,
+        reference.domain(),
+        &reference.name(),
+        None,
+    )
+    .map_err(|e| format!("Error listing repository tags: {e}"))?;
+    let client = RegistryClient::new(&access.http, access.config);
+    let tags = pollster::block_on(source::list_tags(&client, &reference))
+        .map_err(|e| format!("Error listing repository tags: {e}"))?;
+    let mut out = skopeo_core::gojson::to_indented(&TagList {
+        repository: reference.name(),
+        tags: &tags,
+    });
+    out.push(b'\n');
+    crate::write_stdout(&out)
+}

@@ -1,0 +1,185 @@
+//! Real registries for tests: Debian's `docker-registry` (the CNCF distribution registry) on
+//! 127.0.0.1 with a kernel-chosen port, in plain HTTP, TLS, htpasswd and token-auth flavours,
+//! plus the small token server in `tests/support/token-server.py`.
+
+use crate::{repo_root, TempDir};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The test user of the htpasswd and token registries.
+pub const USER: &str = "alice";
+pub const PASSWORD: &str = "secret";
+/// bcrypt of `secret` (the registry accepts only bcrypt entries).
+const HTPASSWD: &str = "alice:$2y$05$S6R4m5/9csmEZaQSJwY6iezW/DTW3EgKveQYeNolN5rvcK7Vq6VrG\n";
+
+/// How a registry authenticates and is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    Plain,
+    /// Plain HTTP without `storage.delete.enabled`.
+    NoDelete,
+    Tls,
+    Htpasswd,
+    Token,
+}
+
+/// A running registry; stopped when dropped.
+pub struct Registry {
+    pub addr: String,
+    pub dir: TempDir,
+    children: Vec<Child>,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Whether the registry binary is installed (tests skip with a message otherwise).
+pub fn available() -> bool {
+    let ok = Path::new("/usr/bin/docker-registry").exists();
+    if !ok {
+        eprintln!("skipping: docker-registry is not installed (scripts/test-all.sh installs it)");
+    }
+    ok
+}
+
+fn sh(cmd: &str, cwd: &Path) {
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .current_dir(cwd)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run sh");
+    assert!(status.success(), "failed: {cmd}");
+}
+
+/// Waits for a line containing `marker` on `stream` and returns the word after it.
+fn read_until(stream: impl std::io::Read + Send + 'static, marker: &str) -> String {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            panic!("process exited before printing {marker:?}");
+        }
+        if let Some(i) = line.find(marker) {
+            let rest = &line[i + marker.len()..];
+            let word: String = rest
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '"' && *c != ',')
+                .collect();
+            // Keep draining so the child never blocks on a full pipe.
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                while reader.read_line(&mut sink).unwrap_or(0) > 0 {
+                    sink.clear();
+                }
+            });
+            return word;
+        }
+    }
+}
+
+/// Generates a CA, a server certificate for 127.0.0.1/localhost and a token-signing pair.
+fn make_certs(dir: &Path) {
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 -keyout ca.key -out ca.crt -subj '/CN=Test CA' \
+           -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign && \
+         openssl req -newkey rsa:2048 -nodes -sha256 -keyout server.key -out server.csr -subj /CN=localhost && \
+         printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext && \
+         openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -sha256 -days 30 -extfile server.ext -out server.crt && \
+         openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 -keyout token.key -out token.crt -subj '/CN=Token'",
+        dir,
+    );
+}
+
+impl Registry {
+    /// Starts a registry of `flavour`.
+    pub fn start(flavour: Flavour) -> Registry {
+        let dir = TempDir::new(&format!("registry-{flavour:?}").to_lowercase());
+        let d = dir.0.clone();
+        let mut children = Vec::new();
+        let delete = flavour != Flavour::NoDelete;
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: {delete}\nhttp:\n  addr: 127.0.0.1:0\n  secret: test-secret\n",
+            d.join("data").display()
+        );
+        if matches!(flavour, Flavour::Tls | Flavour::Token) {
+            make_certs(&d);
+        }
+        match flavour {
+            Flavour::Tls => config.push_str(&format!(
+                "  tls:\n    certificate: {0}/server.crt\n    key: {0}/server.key\n",
+                d.display()
+            )),
+            Flavour::Htpasswd => {
+                std::fs::write(d.join("htpasswd"), HTPASSWD).unwrap();
+                config.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}/htpasswd\n",
+                    d.display()
+                ));
+            }
+            Flavour::Token => {
+                let mut server = Command::new("python3")
+                    .arg(repo_root().join("tests/support/token-server.py"))
+                    .args(["--port", "0", "--key"])
+                    .arg(d.join("token.key"))
+                    .arg("--cert")
+                    .arg(d.join("token.crt"))
+                    .args(["--users", &format!("{USER}:{PASSWORD}"), "--ttl", "300"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start the token server (python3)");
+                let stdout = server.stdout.take().unwrap();
+                let token_addr = read_until(stdout, "listening on ");
+                children.push(server);
+                config.push_str(&format!(
+                    "auth:\n  token:\n    realm: http://{token_addr}/token\n    service: test-registry\n    issuer: test-issuer\n    rootcertbundle: {}/token.crt\n",
+                    d.display()
+                ));
+            }
+            Flavour::Plain | Flavour::NoDelete => {}
+        }
+        let cfg = d.join("config.yml");
+        std::fs::write(&cfg, config).unwrap();
+        let mut child = Command::new("/usr/bin/docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start docker-registry");
+        let stderr = child.stderr.take().unwrap();
+        let addr = read_until(stderr, "listening on ");
+        children.push(child);
+        Registry {
+            addr,
+            dir,
+            children,
+        }
+    }
+
+    /// A directory holding the CA certificate (for `--cert-dir`).
+    pub fn ca_dir(&self) -> PathBuf {
+        let dir = self.dir.0.join("ca-only");
+        if !dir.exists() {
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::copy(self.dir.0.join("ca.crt"), dir.join("ca.crt")).unwrap();
+        }
+        dir
+    }
+
+    /// `docker://ADDR/repo`.
+    pub fn image(&self, repo: &str) -> String {
+        format!("docker://{}/{repo}", self.addr)
+    }
+}

@@ -1,0 +1,302 @@
+//! `docker://` commands against real registries on 127.0.0.1 (plain, TLS, htpasswd, token),
+//! side by side with skopeo 1.9.3 on the same registry.
+
+use skopeo_integration_tests::registry::{self, Flavour, Registry, PASSWORD, USER};
+use skopeo_integration_tests::*;
+
+/// Pushes the bundled example to `repo:tag` with the reference skopeo (extra flags for auth/TLS).
+fn push(reg: &Registry, repo_tag: &str, extra: &[&str]) -> bool {
+    let Some(reference) = reference_skopeo() else {
+        return false;
+    };
+    let tmp = TempDir::new("push");
+    let layout = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", layout.display());
+    let dest = format!("docker://{}/{repo_tag}", reg.addr);
+    let mut args = vec!["--insecure-policy", "copy", "-q"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[&src, &dest]);
+    let r = run(&reference, &args, &tmp.0);
+    assert_eq!(r.code, 0, "push failed: {}", r.stderr);
+    true
+}
+
+fn setup(flavour: Flavour) -> Option<Registry> {
+    if !registry::available() || reference_skopeo().is_none() {
+        return None;
+    }
+    Some(Registry::start(flavour))
+}
+
+#[test]
+fn plain_registry_inspect_list_tags_match_skopeo() {
+    let Some(reg) = setup(Flavour::Plain) else {
+        return;
+    };
+    for tag in ["v1", "v2", "latest"] {
+        if !push(
+            &reg,
+            &format!("test/hello:{tag}"),
+            &["--dest-tls-verify=false"],
+        ) {
+            return;
+        }
+    }
+    let img = reg.image("test/hello:v1");
+    let repo = reg.image("test/hello");
+    let cwd = reg.dir.0.clone();
+    let t = "--tls-verify=false";
+    for args in [
+        vec!["inspect", t, &img],
+        vec!["inspect", t, "--raw", &img],
+        vec!["inspect", t, "--config", &img],
+        vec!["inspect", t, "--config", "--raw", &img],
+        vec!["inspect", t, "--no-tags", &img],
+        vec!["inspect", t, "--format", "{{.Digest}} {{.RepoTags}}", &img],
+        vec!["inspect", t, &repo],
+        vec!["list-tags", t, &repo],
+        // Errors: unknown tag, unknown repository, tag in list-tags, plain HTTP without the flag.
+        vec!["inspect", t, &reg.image("test/hello:nope")],
+        vec!["list-tags", t, &reg.image("nope/nope")],
+        vec!["list-tags", t, &img],
+        vec!["list-tags", &repo],
+        vec!["inspect", &img],
+        vec!["inspect", "--creds", "a:b", "--no-creds", t, &img],
+    ] {
+        assert_same(&args, &cwd);
+    }
+}
+
+#[test]
+fn delete_matches_skopeo() {
+    let Some(reg) = setup(Flavour::Plain) else {
+        return;
+    };
+    for tag in ["a", "b"] {
+        if !push(
+            &reg,
+            &format!("del/img:{tag}"),
+            &["--dest-tls-verify=false"],
+        ) {
+            return;
+        }
+    }
+    let t = "--tls-verify=false";
+    let ours = run(
+        &our_skopeo(),
+        &["delete", t, &reg.image("del/img:a")],
+        &reg.dir.0,
+    );
+    assert_eq!(
+        (ours.code, ours.stdout.as_str()),
+        (0, ""),
+        "{}",
+        ours.stderr
+    );
+    // Deleting the manifest removed both tags; the next attempts fail the same way in both.
+    assert_same(&["delete", t, &reg.image("del/img:b")], &reg.dir.0);
+    assert_same(&["inspect", t, &reg.image("del/img:a")], &reg.dir.0);
+
+    let nodelete = Registry::start(Flavour::NoDelete);
+    push(&nodelete, "nd/img:a", &["--dest-tls-verify=false"]);
+    assert_same(&["delete", t, &nodelete.image("nd/img:a")], &nodelete.dir.0);
+}
+
+#[test]
+fn htpasswd_registry_credentials_and_login() {
+    let Some(reg) = setup(Flavour::Htpasswd) else {
+        return;
+    };
+    let creds = format!("{USER}:{PASSWORD}");
+    if !push(
+        &reg,
+        "auth/img:v1",
+        &["--dest-tls-verify=false", "--dest-creds", &creds],
+    ) {
+        return;
+    }
+    let img = reg.image("auth/img:v1");
+    let cwd = reg.dir.0.clone();
+    let t = "--tls-verify=false";
+    assert_same(&["inspect", t, "--creds", &creds, &img], &cwd);
+    assert_same(
+        &[
+            "list-tags",
+            t,
+            "--username",
+            USER,
+            "--password",
+            PASSWORD,
+            &reg.image("auth/img"),
+        ],
+        &cwd,
+    );
+    assert_same(&["inspect", t, "--creds", "alice:wrong", &img], &cwd);
+    assert_same(
+        &["list-tags", t, "--no-creds", &reg.image("auth/img")],
+        &cwd,
+    );
+
+    // login writes the same file skopeo writes; then credentials come from it.
+    let ours_file = cwd.join("ours/auth.json");
+    let theirs_file = cwd.join("theirs/auth.json");
+    let login = |bin: &std::path::Path, file: &std::path::Path| {
+        run(
+            bin,
+            &[
+                "login",
+                t,
+                "--authfile",
+                file.to_str().unwrap(),
+                "-u",
+                USER,
+                "-p",
+                PASSWORD,
+                &reg.addr,
+            ],
+            &cwd,
+        )
+    };
+    let ours = login(&our_skopeo(), &ours_file);
+    let theirs = login(&reference_skopeo().unwrap(), &theirs_file);
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.stdout, "Login Succeeded!\n");
+    assert_eq!(
+        std::fs::read(&ours_file).unwrap(),
+        std::fs::read(&theirs_file).unwrap()
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&ours_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let authfile = ours_file.to_str().unwrap();
+    let r = run(
+        &our_skopeo(),
+        &[
+            "list-tags",
+            t,
+            "--authfile",
+            authfile,
+            &reg.image("auth/img"),
+        ],
+        &cwd,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("\"v1\""));
+    let r = run(
+        &our_skopeo(),
+        &["login", "--get-login", "--authfile", authfile, &reg.addr],
+        &cwd,
+    );
+    assert_eq!(r.stdout, format!("{USER}\n"));
+    // Wrong password: same refusal, file untouched.
+    let bad = |bin: &std::path::Path, file: &str| {
+        run(
+            bin,
+            &[
+                "login",
+                t,
+                "--authfile",
+                file,
+                "-u",
+                USER,
+                "-p",
+                "nope",
+                &reg.addr,
+            ],
+            &cwd,
+        )
+    };
+    assert_eq!(
+        bad(&our_skopeo(), authfile),
+        bad(&reference_skopeo().unwrap(), theirs_file.to_str().unwrap())
+    );
+    // Logout, twice.
+    for _ in 0..2 {
+        let o = run(
+            &our_skopeo(),
+            &["logout", t, "--authfile", authfile, &reg.addr],
+            &cwd,
+        );
+        let r = run(
+            &reference_skopeo().unwrap(),
+            &[
+                "logout",
+                t,
+                "--authfile",
+                theirs_file.to_str().unwrap(),
+                &reg.addr,
+            ],
+            &cwd,
+        );
+        assert_eq!(o, r);
+    }
+    assert_eq!(
+        std::fs::read(&ours_file).unwrap(),
+        std::fs::read(&theirs_file).unwrap()
+    );
+    let r = run(
+        &our_skopeo(),
+        &[
+            "login",
+            t,
+            "--authfile",
+            authfile,
+            "--password-stdin",
+            &reg.addr,
+        ],
+        &cwd,
+    );
+    assert_eq!(
+        r.stderr.trim_end(),
+        "level=fatal msg=\"Must provide --username with --password-stdin\""
+    );
+}
+
+#[test]
+fn token_registry_matches_skopeo() {
+    let Some(reg) = setup(Flavour::Token) else {
+        return;
+    };
+    let creds = format!("{USER}:{PASSWORD}");
+    if !push(
+        &reg,
+        "tok/img:v1",
+        &["--dest-tls-verify=false", "--dest-creds", &creds],
+    ) {
+        return;
+    }
+    let cwd = reg.dir.0.clone();
+    let t = "--tls-verify=false";
+    let img = reg.image("tok/img:v1");
+    assert_same(&["inspect", t, "--creds", &creds, &img], &cwd);
+    assert_same(&["inspect", t, &img], &cwd); // anonymous pull token
+    assert_same(&["list-tags", t, &reg.image("tok/img")], &cwd);
+    assert_same(&["inspect", t, "--creds", "alice:wrong", &img], &cwd);
+    assert_same(&["delete", t, "--creds", "alice:wrong", &img], &cwd);
+    let r = run(&our_skopeo(), &["delete", t, "--creds", &creds, &img], &cwd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_same(&["inspect", t, &img], &cwd);
+}
+
+#[test]
+fn tls_registry_with_cert_dir() {
+    let Some(reg) = setup(Flavour::Tls) else {
+        return;
+    };
+    let ca = reg.ca_dir();
+    let ca = ca.to_str().unwrap();
+    if !push(&reg, "tls/img:v1", &["--dest-cert-dir", ca]) {
+        return;
+    }
+    let cwd = reg.dir.0.clone();
+    let img = reg.image("tls/img:v1");
+    assert_same(&["inspect", "--cert-dir", ca, &img], &cwd);
+    assert_same(
+        &["list-tags", "--cert-dir", ca, &reg.image("tls/img")],
+        &cwd,
+    );
+    assert_same(&["inspect", "--tls-verify=false", &img], &cwd);
+    assert_same(&["inspect", &img], &cwd); // unknown authority
+}
