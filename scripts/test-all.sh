@@ -10,12 +10,18 @@ fi
 
 need_apt=()
 command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+# The CNCF distribution registry, and what the test harness uses for TLS and token auth.
+[ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   fi
+  # The package's own service is not used (tests start their own registries on free ports).
+  service docker-registry stop >/dev/null 2>&1 || true
 fi
 installed_targets=$(rustup target list --installed)
 for t in wasm32-unknown-unknown wasm32-wasip2; do
