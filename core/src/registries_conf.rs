@@ -269,6 +269,35 @@ impl RegistriesConf {
     }
 }
 
+impl RegistriesConf {
+    /// Where to read `reference` from, in order (mirrors first, then the primary location; the
+    /// reference itself when no entry matches). A blocked registry is refused.
+    pub fn pull_sources_for(&self, reference: &Reference) -> Result<Vec<PullSource>, String> {
+        match self.find_registry(&reference.name()) {
+            Some(entry) if entry.blocked => Err(entry.blocked_error()),
+            Some(entry) => entry.pull_sources(reference),
+            None => Ok(vec![PullSource {
+                endpoint: Endpoint::default(),
+                reference: reference.clone(),
+            }]),
+        }
+    }
+}
+
+/// The error when every pull source failed, given `(reference, error)` per source in the order
+/// tried (the primary last), worded as containers/image words it.
+pub fn all_sources_failed(mut failures: Vec<(String, String)>) -> String {
+    let (primary, error) = failures.pop().unwrap_or_default();
+    if failures.is_empty() {
+        return error;
+    }
+    let mirrors: Vec<String> = failures.iter().map(|(r, e)| format!("{r}: {e}")).collect();
+    format!(
+        "(Mirrors also failed: [{}]): {primary}: {error}",
+        mirrors.join("\n")
+    )
+}
+
 /// How much of `reference` the registry `prefix` matches, or `None`.
 pub fn prefix_match_len(reference: &str, prefix: &str) -> Option<usize> {
     let boundary = |rest: &str| rest.is_empty() || rest.starts_with([':', '/', '@']);
@@ -292,6 +321,14 @@ pub struct PullSource {
 }
 
 impl Registry {
+    /// The refusal to use a `blocked` registry.
+    pub fn blocked_error(&self) -> String {
+        format!(
+            "registry {} is blocked in /etc/containers/registries.conf or /etc/containers/registries.conf.d",
+            self.prefix
+        )
+    }
+
     /// The pull sources for `reference`: usable mirrors first, then the primary location.
     pub fn pull_sources(&self, reference: &Reference) -> Result<Vec<PullSource>, String> {
         let digested = reference.digest_str().is_some();
@@ -425,6 +462,23 @@ pull-from-mirror = "digest-only"
         );
         let d = Reference::parse_named(&format!("tagged.io/x@sha256:{}", "a".repeat(64))).unwrap();
         assert_eq!(names(&d), ["d1.io", "tagged.io"]);
+    }
+
+    #[test]
+    fn pull_sources_and_failures() {
+        let c = conf();
+        let blocked = Reference::parse_named("x.blocked.io/a:1").unwrap();
+        assert!(c
+            .pull_sources_for(&blocked)
+            .unwrap_err()
+            .starts_with("registry *.blocked.io is blocked in"));
+        let plain = Reference::parse_named("other.io/a:1").unwrap();
+        assert_eq!(c.pull_sources_for(&plain).unwrap()[0].reference, plain);
+        assert_eq!(all_sources_failed(vec![("p".into(), "e".into())]), "e");
+        assert_eq!(
+            all_sources_failed(vec![("m".into(), "x".into()), ("p".into(), "e".into())]),
+            "(Mirrors also failed: [m: x]): p: e"
+        );
     }
 
     #[test]

@@ -5,34 +5,29 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Prints `msg` as a fatal log line on standard error and exits with status 1.
 pub fn fatal(msg: &str) -> ! {
+    log("FATA", "fatal", msg);
+    std::process::exit(1)
+}
+
+/// Prints a logrus-style warning line to standard error.
+pub fn warn(msg: &str) {
+    log("WARN", "warning", msg);
+}
+
+/// One logrus line: `SHORT[0000] msg` on a terminal, `time=… level=LEVEL msg=…` otherwise.
+fn log(short: &str, level: &str, msg: &str) {
     let mut err = std::io::stderr().lock();
-    let line = if std::io::stderr().is_terminal() {
-        format!("FATA[0000] {msg}\n")
+    let line = if err.is_terminal() {
+        format!("{short}[0000] {msg}\n")
     } else {
         format!(
-            "time=\"{}\" level=fatal msg={}\n",
+            "time=\"{}\" level={level} msg={}\n",
             now_rfc3339(),
             quote_if_needed(msg)
         )
     };
     let _ = err.write_all(line.as_bytes());
     let _ = err.flush();
-    std::process::exit(1)
-}
-
-/// Prints a logrus-style warning line to standard error.
-pub fn warn(msg: &str) {
-    let mut err = std::io::stderr().lock();
-    let line = if err.is_terminal() {
-        format!("WARN[0000] {msg}\n")
-    } else {
-        format!(
-            "time=\"{}\" level=warning msg={}\n",
-            now_rfc3339(),
-            quote_if_needed(msg)
-        )
-    };
-    let _ = err.write_all(line.as_bytes());
 }
 
 /// logrus quotes a value unless it is made only of `[A-Za-z0-9-._/@^+]`.

@@ -7,8 +7,8 @@ use clap::Args;
 use skopeo_core::inspect::{self, InspectOptions};
 use skopeo_core::layout;
 use skopeo_core::reference::Reference;
-use skopeo_core::registries_conf::{Endpoint, PullSource};
-use skopeo_core::registry::source::{self, DockerSource};
+use skopeo_core::registries_conf::all_sources_failed;
+use skopeo_core::registry::source::{self, DockerSource, RepoTags};
 use skopeo_core::registry::RegistryClient;
 use skopeo_core::transport::ImageName;
 
@@ -88,21 +88,7 @@ fn inspect_docker(
 ) -> Result<Vec<u8>, String> {
     let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
     let wrap = |e: String| format!("Error parsing image name {name:?}: {e}");
-    let sources = match conf.find_registry(&reference.name()) {
-        Some(entry) => {
-            if entry.blocked {
-                return Err(wrap(format!(
-                    "registry {} is blocked in /etc/containers/registries.conf or /etc/containers/registries.conf.d",
-                    entry.prefix
-                )));
-            }
-            entry.pull_sources(&reference).map_err(wrap)?
-        }
-        None => vec![PullSource {
-            endpoint: Endpoint::default(),
-            reference: reference.clone(),
-        }],
-    };
+    let sources = conf.pull_sources_for(&reference).map_err(wrap)?;
     let mut failures = Vec::new();
     for source in sources {
         let physical = source.reference;
@@ -110,47 +96,31 @@ fn inspect_docker(
         let access = registry::access(docker, &conf, physical.domain(), &physical.name(), insecure)
             .map_err(wrap)?;
         let client = RegistryClient::new(&access.http, access.config);
-        let result = pollster::block_on(async {
-            let src = DockerSource::open(&client, physical.clone(), reference.clone())
-                .await
-                .map_err(|e| wrap(e.to_string()))?;
-            inspect::run(&src, opts, async || {
-                if no_tags {
-                    return Ok(Some(Vec::new()));
+        let opened = pollster::block_on(DockerSource::open(
+            &client,
+            physical.clone(),
+            reference.clone(),
+        ));
+        let src = match opened {
+            Ok(src) => src,
+            Err(e) => {
+                failures.push((physical.to_string(), e.to_string()));
+                continue;
+            }
+        };
+        return pollster::block_on(inspect::run(&src, opts, async || {
+            if no_tags {
+                return Ok(Some(Vec::new()));
+            }
+            match source::inspect_repo_tags(&client, &reference).await? {
+                RepoTags::Listed(tags) => Ok(Some(tags)),
+                RepoTags::Refused => {
+                    crate::fatal::warn("Registry disallows tag list retrieval; skipping");
+                    Ok(None)
                 }
-                match source::list_tags(&client, &reference).await {
-                    Ok(tags) => Ok(Some(tags)),
-                    Err(e) if e.to_string().contains("401") || e.to_string().contains("403") => {
-                        crate::fatal::warn("Registry disallows tag list retrieval; skipping");
-                        Ok(None)
-                    }
-                    Err(e) => Err(e.context("Error determining repository tags")),
-                }
-            })
-            .await
-            .map_err(|e| e.to_string())
-        });
-        match result {
-            Ok(out) => return Ok(out),
-            Err(e) if e.starts_with("Error parsing image name") => failures.push((physical, e)),
-            Err(e) => return Err(e),
-        }
+            }
+        }))
+        .map_err(|e| e.to_string());
     }
-    let (last_ref, last) = failures.pop().expect("at least the primary source");
-    if failures.is_empty() {
-        return Err(last);
-    }
-    let strip = |e: &str| {
-        e.trim_start_matches(&format!("Error parsing image name {name:?}: "))
-            .to_owned()
-    };
-    let mirrors: Vec<String> = failures
-        .iter()
-        .map(|(r, e)| format!("{r}: {}", strip(e)))
-        .collect();
-    Err(wrap(format!(
-        "(Mirrors also failed: [{}]): {last_ref}: {}",
-        mirrors.join("\n"),
-        strip(&last)
-    )))
+    Err(wrap(all_sources_failed(failures)))
 }

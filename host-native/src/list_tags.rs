@@ -4,6 +4,7 @@ use crate::registry::{self, DockerOpts};
 use clap::Args;
 use skopeo_core::reference::Reference;
 use skopeo_core::registry::{source, RegistryClient};
+use skopeo_core::transport::TRANSPORT_NAMES;
 
 /// Arguments of `list-tags`.
 #[derive(Args)]
@@ -32,18 +33,7 @@ fn repository_reference(name: &str) -> Result<Reference, String> {
         return Err(format!("Invalid {name:?}: does not specify a transport"));
     };
     if transport != "docker" {
-        const KNOWN: &[&str] = &[
-            "dir",
-            "oci",
-            "oci-archive",
-            "docker-archive",
-            "docker-daemon",
-            "containers-storage",
-            "sif",
-            "tarball",
-            "ostree",
-        ];
-        if !KNOWN.contains(&transport) {
+        if !TRANSPORT_NAMES.contains(&transport) {
             return Err(format!("Invalid {name:?}: does not specify a transport"));
         }
         return Err(format!(

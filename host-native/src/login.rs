@@ -5,6 +5,7 @@ use crate::registry::{self, DockerOpts};
 use clap::Args;
 use skopeo_core::auth_file;
 use skopeo_core::reference::Reference;
+use skopeo_core::registries_conf::RegistriesConf;
 use skopeo_core::registry::{Credentials, RegistryClient};
 use skopeo_core::Error;
 use std::io::{BufRead, IsTerminal, Write};
@@ -142,7 +143,7 @@ fn check(
     tls_verify: Option<bool>,
     cert_dir: Option<&str>,
     credentials: Credentials,
-    global: &crate::GlobalOptions,
+    conf: &RegistriesConf,
 ) -> Result<bool, String> {
     let opts = DockerOpts {
         tls_verify,
@@ -150,28 +151,21 @@ fn check(
         no_creds: true,
         ..Default::default()
     };
-    let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
-    let mut access = registry::access(&opts, &conf, registry, registry, None)?;
+    let mut access = registry::access(&opts, conf, registry, registry, None)?;
     access.config.credentials = credentials;
     let client = RegistryClient::new(&access.http, access.config);
     match pollster::block_on(client.check_auth()) {
         Ok(()) => Ok(true),
-        Err(Error::Registry { message, .. })
-            if message.starts_with("unable to retrieve auth token") =>
-        {
-            Ok(false)
-        }
+        // A 401 from the registry or its token server: the credentials were refused.
+        Err(Error::Registry { status: 401, .. }) => Ok(false),
         Err(e) => Err(e.to_string()),
     }
 }
 
-fn stored(
-    key: &str,
-    authfile: Option<&str>,
-    global: &crate::GlobalOptions,
-) -> Result<Credentials, String> {
-    let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
-    registry::stored_credentials(&conf, authfile, key).map_err(|e| format!("get credentials: {e}"))
+fn stored(key: &str, authfile: &Path, conf: &RegistriesConf) -> Result<Credentials, String> {
+    let authfile = authfile.to_string_lossy();
+    registry::stored_credentials(conf, Some(&authfile), key)
+        .map_err(|e| format!("get credentials: {e}"))
 }
 
 /// Runs `login`.
@@ -183,8 +177,8 @@ pub fn login(global: &crate::GlobalOptions, args: LoginArgs) -> Result<(), Strin
     };
     let (key, registry_name) = parse_key(arg)?;
     let path = auth_file_path(args.authfile.as_deref());
-    let authfile = Some(path.to_string_lossy().into_owned());
-    let existing = stored(&key, authfile.as_deref(), global)?;
+    let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
+    let existing = stored(&key, &path, &conf)?;
     if args.get_login {
         return match existing {
             Credentials::Basic { username, .. } if !username.is_empty() => {
@@ -229,7 +223,7 @@ pub fn login(global: &crate::GlobalOptions, args: LoginArgs) -> Result<(), Strin
             args.tls_verify,
             args.cert_dir.as_deref(),
             creds,
-            global,
+            &conf,
         )
         .map_err(|e| format!("authenticating creds for {key:?}: {e}"))?
         {
@@ -280,7 +274,7 @@ pub fn login(global: &crate::GlobalOptions, args: LoginArgs) -> Result<(), Strin
         args.tls_verify,
         args.cert_dir.as_deref(),
         creds,
-        global,
+        &conf,
     )
     .map_err(|e| format!("authenticating creds for {key:?}: {e}"))?;
     if !accepted {
@@ -337,15 +331,13 @@ pub fn logout(global: &crate::GlobalOptions, args: LogoutArgs) -> Result<(), Str
             Ok(())
         }
         None => {
-            let authfile = Some(path.to_string_lossy().into_owned());
-            if let Credentials::Basic { username, password } =
-                stored(&key, authfile.as_deref(), global)?
+            let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
+            let creds = stored(&key, &path, &conf)?;
+            if matches!(creds, Credentials::Basic { .. })
+                && check(&registry_name, args.tls_verify, None, creds, &conf).unwrap_or(false)
             {
-                let creds = Credentials::Basic { username, password };
-                if check(&registry_name, args.tls_verify, None, creds, global).unwrap_or(false) {
-                    println!("Not logged into {key} with current tool. Existing credentials were established via docker login. Please use docker logout instead.");
-                    return Ok(());
-                }
+                println!("Not logged into {key} with current tool. Existing credentials were established via docker login. Please use docker logout instead.");
+                return Ok(());
             }
             Err(format!("not logged into {key}"))
         }

@@ -304,10 +304,7 @@ pub fn access(
 ) -> Result<Access, String> {
     let entry = conf.find_registry(repository);
     if let Some(e) = entry.filter(|e| e.blocked) {
-        return Err(format!(
-            "registry {} is blocked in /etc/containers/registries.conf or /etc/containers/registries.conf.d",
-            e.prefix
-        ));
+        return Err(e.blocked_error());
     }
     let conf_insecure = insecure_override.unwrap_or(entry.is_some_and(|e| e.endpoint.insecure));
     let insecure = match opts.tls_verify {

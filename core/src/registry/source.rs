@@ -51,11 +51,7 @@ impl<'c, 'h, H: HttpClient + Clock> DockerSource<'c, 'h, H> {
 
     /// The tag or digest the reference names (`latest` when it names neither).
     pub fn tag_or_digest(&self) -> String {
-        self.reference
-            .digest_str()
-            .or(self.reference.tag())
-            .unwrap_or("latest")
-            .to_owned()
+        tag_or_digest(&self.reference).to_owned()
     }
 }
 
@@ -76,8 +72,7 @@ impl<H: HttpClient + Clock> ImageSource for DockerSource<'_, '_, H> {
     }
 }
 
-/// The tags of the repository `reference` names; a reference with a tag or digest is refused
-/// as skopeo refuses it.
+/// The tags of the repository `reference` names, in the registry's order.
 pub async fn list_tags<H: HttpClient + Clock>(
     client: &RegistryClient<'_, H>,
     reference: &Reference,
@@ -91,12 +86,42 @@ pub async fn delete_image<H: HttpClient + Clock>(
     client: &RegistryClient<'_, H>,
     reference: &Reference,
 ) -> Result<Digest> {
-    let tag_or_digest = reference
+    client
+        .delete_image(
+            reference.path(),
+            tag_or_digest(reference),
+            &reference.to_string(),
+        )
+        .await
+}
+
+/// The tag or digest `reference` names (`latest` when it names neither).
+pub fn tag_or_digest(reference: &Reference) -> &str {
+    reference
         .digest_str()
         .or(reference.tag())
         .unwrap_or("latest")
-        .to_owned();
-    client
-        .delete_image(reference.path(), &tag_or_digest, &reference.to_string())
-        .await
+}
+
+/// What inspect shows as `RepoTags` for a registry image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoTags {
+    Listed(Vec<String>),
+    /// The registry refused to list tags (401/403): skopeo warns and shows `null`.
+    Refused,
+}
+
+/// The repository's tags for inspect: a refusal (an error mentioning 401 or 403, as skopeo
+/// tests it) is not fatal; other failures are, with skopeo's prefix.
+pub async fn inspect_repo_tags<H: HttpClient + Clock>(
+    client: &RegistryClient<'_, H>,
+    reference: &Reference,
+) -> Result<RepoTags> {
+    match list_tags(client, reference).await {
+        Ok(tags) => Ok(RepoTags::Listed(tags)),
+        Err(e) if e.to_string().contains("401") || e.to_string().contains("403") => {
+            Ok(RepoTags::Refused)
+        }
+        Err(e) => Err(e.context("Error determining repository tags")),
+    }
 }
