@@ -1,6 +1,7 @@
 //! `skopeo inspect`: the phases skopeo goes through (each with its error wording), the JSON
 //! output in skopeo 1.9.3's shape, `--raw`, `--config` and `--format`.
 
+use crate::concurrent::join;
 use crate::config::{self, DockerImageInfo, OciImage};
 use crate::digest::Digest;
 use crate::gojson;
@@ -283,8 +284,8 @@ pub async fn inspect_info<S: ImageSource>(src: &S, image: &ResolvedImage) -> Res
 }
 
 /// Runs `inspect` on an opened source and returns what goes to standard output.
-/// `repo_tags` fills `RepoTags` (registries list them; other transports have none); it is
-/// called last, after everything else succeeded, as skopeo does.
+/// `repo_tags` fills `RepoTags` (registries list them; other transports have none); it runs
+/// alongside reading the config, and its result is used only when everything else succeeded.
 pub async fn run<S: ImageSource>(
     src: &S,
     opts: &InspectOptions,
@@ -299,10 +300,10 @@ pub async fn run<S: ImageSource>(
     if opts.raw && !opts.config {
         return Ok(top);
     }
-    let image = resolve_image(src, top, &top_mime, &opts.platform).await?;
     let format = opts.format.as_deref().filter(|f| !f.is_empty());
     let wants_json = format.is_none_or(template::is_json_format);
     if opts.config {
+        let image = resolve_image(src, top, &top_mime, &opts.platform).await?;
         if opts.raw {
             return config_blob(src, &image.manifest)
                 .await
@@ -322,8 +323,15 @@ pub async fn run<S: ImageSource>(
             _ => Ok(with_newline(gojson::to_indented(&cfg))),
         };
     }
-    let mut out = inspect_info(src, &image).await?;
-    out.repo_tags = repo_tags().await?;
+    // The tag list is independent of the image: fetch both at once. An image error wins, as
+    // it would if the tags were listed after it.
+    let image_info = async {
+        let image = resolve_image(src, top, &top_mime, &opts.platform).await?;
+        inspect_info(src, &image).await
+    };
+    let (info, tags) = join(image_info, repo_tags()).await;
+    let mut out = info?;
+    out.repo_tags = tags?;
     match format {
         Some(f) if !wants_json => template::render(f, out.template_value())
             .map(String::into_bytes)

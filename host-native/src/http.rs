@@ -132,6 +132,8 @@ impl NativeHttp {
             .tls_config(tls_config)
             .proxy(ureq::Proxy::try_from_env())
             .timeout_connect(Some(Duration::from_secs(30)))
+            .input_buffer_size(16 * 1024)
+            .output_buffer_size(16 * 1024)
             .build();
         Ok(NativeHttp {
             agent: config.into(),
@@ -174,26 +176,34 @@ fn transport_error(method: &http::Method, uri: &http::Uri, e: &ureq::Error) -> E
 }
 
 impl HttpClient for NativeHttp {
+    /// Runs the request on its own thread, so requests the core joins overlap.
     async fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, EffectError> {
-        let (method, uri) = (request.method().clone(), request.uri().clone());
-        let response = self
-            .agent
-            .run(request)
-            .map_err(|e| transport_error(&method, &uri, &e))?;
-        let (parts, mut body) = response.into_parts();
-        let bytes = if method == http::Method::HEAD {
-            Vec::new()
-        } else {
-            body.with_config()
-                .limit(MAX_BODY)
-                .read_to_vec()
-                .map_err(|e| transport_error(&method, &uri, &e))?
-        };
-        Ok(http::Response::from_parts(parts, bytes))
+        let agent = self.agent.clone();
+        crate::background::on_thread(move || run(&agent, request)).await
     }
+}
+
+fn run(
+    agent: &ureq::Agent,
+    request: http::Request<Vec<u8>>,
+) -> Result<http::Response<Vec<u8>>, EffectError> {
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let response = agent
+        .run(request)
+        .map_err(|e| transport_error(&method, &uri, &e))?;
+    let (parts, mut body) = response.into_parts();
+    let bytes = if method == http::Method::HEAD {
+        Vec::new()
+    } else {
+        body.with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| transport_error(&method, &uri, &e))?
+    };
+    Ok(http::Response::from_parts(parts, bytes))
 }
 
 impl Clock for NativeHttp {

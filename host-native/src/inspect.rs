@@ -108,19 +108,26 @@ fn inspect_docker(
                 continue;
             }
         };
-        return pollster::block_on(inspect::run(&src, opts, async || {
+        // The refusal warning is shown only if the rest of inspect succeeds (skopeo lists
+        // tags last, so it never warns before an image error).
+        let refused = std::cell::Cell::new(false);
+        let out = pollster::block_on(inspect::run(&src, opts, async || {
             if no_tags {
                 return Ok(Some(Vec::new()));
             }
             match source::inspect_repo_tags(&client, &reference).await? {
                 RepoTags::Listed(tags) => Ok(Some(tags)),
                 RepoTags::Refused => {
-                    crate::fatal::warn("Registry disallows tag list retrieval; skipping");
+                    refused.set(true);
                     Ok(None)
                 }
             }
         }))
-        .map_err(|e| e.to_string());
+        .map_err(|e| e.to_string())?;
+        if refused.get() {
+            crate::fatal::warn("Registry disallows tag list retrieval; skipping");
+        }
+        return Ok(out);
     }
     Err(wrap(all_sources_failed(failures)))
 }

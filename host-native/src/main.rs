@@ -1,5 +1,6 @@
 //! `skopeo`: inspect, copy and manage container images. The native host of `skopeo-core`.
 
+mod background;
 mod delete;
 mod fatal;
 mod fs;

@@ -5,6 +5,7 @@
 use super::auth::{self, Credentials, TokenCache};
 use super::challenge::{parse_challenges, Challenge};
 use super::errors::{manifest_response_error, response_error, status_text};
+use crate::concurrent::prefer_first;
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
 use crate::manifest::{self, mime};
@@ -155,22 +156,30 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         }
     }
 
-    /// Pings `/v2/` (HTTPS, then HTTP when insecure) once, recording the auth challenges.
+    /// Pings `/v2/` once, recording the auth challenges: over HTTPS, or, when insecure, over
+    /// HTTPS with plain HTTP started alongside as the fallback (the result is that of trying
+    /// HTTPS first and HTTP after it failed, without waiting for the failed attempt).
     pub async fn ping(&self) -> Result<&'static str> {
         if let Some(done) = &self.state.borrow().ping {
             return done.clone();
         }
-        let mut result = self.ping_scheme("https").await;
-        if result.is_err() && self.config.insecure {
-            result = self.ping_scheme("http").await;
-        }
-        let result = result
-            .map_err(|e| e.context(format!("pinging container registry {}", self.endpoint())));
+        let result = if self.config.insecure {
+            prefer_first(self.ping_scheme("https"), self.ping_scheme("http")).await
+        } else {
+            self.ping_scheme("https").await
+        };
+        let result = match result {
+            Ok((scheme, challenges)) => {
+                self.state.borrow_mut().challenges = challenges;
+                Ok(scheme)
+            }
+            Err(e) => Err(e.context(format!("pinging container registry {}", self.endpoint()))),
+        };
         self.state.borrow_mut().ping = Some(result.clone());
         result
     }
 
-    async fn ping_scheme(&self, scheme: &'static str) -> Result<&'static str> {
+    async fn ping_scheme(&self, scheme: &'static str) -> Result<(&'static str, Vec<Challenge>)> {
         let url = self.url(scheme, "/v2/");
         let req = self
             .base_request(Method::GET, &url)
@@ -181,9 +190,10 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         if status != 200 && status != 401 {
             return Err(status_error(&res, ""));
         }
-        self.state.borrow_mut().challenges =
-            parse_challenges(header_values(&res, "www-authenticate"));
-        Ok(scheme)
+        Ok((
+            scheme,
+            parse_challenges(header_values(&res, "www-authenticate")),
+        ))
     }
 
     /// The `Authorization` header for a request needing `scopes`, per the ping's challenges.

@@ -281,6 +281,32 @@ fn https_failure_falls_back_to_http_only_when_insecure() {
 }
 
 #[test]
+fn insecure_registries_still_prefer_https_and_its_challenges() {
+    let host = FakeHost::new(|req| match (req.uri().scheme_str(), req.uri().path()) {
+        (Some("https"), "/v2/") => response(401, &[("www-authenticate", "Basic realm=x")], b""),
+        (Some("https"), _) => response(200, &[], br#"{"tags":["secure"]}"#),
+        _ => response(200, &[], br#"{"tags":["plain"]}"#),
+    });
+    let c = RegistryClient::new(
+        &host,
+        RegistryConfig {
+            registry: "reg.test".into(),
+            insecure: true,
+            credentials: Credentials::Basic {
+                username: "u".into(),
+                password: "p".into(),
+            },
+            ..Default::default()
+        },
+    );
+    assert_eq!(pollster::block_on(c.list_tags("r")).unwrap(), ["secure"]);
+    assert_eq!(
+        host.log.borrow().last().unwrap(),
+        "GET https://reg.test/v2/r/tags/list [Basic dTpw]"
+    );
+}
+
+#[test]
 fn link_headers() {
     assert_eq!(
         next_page_path(r#"</v2/x/tags/list?n=1&last=a>; rel="next""#).as_deref(),
