@@ -207,15 +207,27 @@ pub fn with_credentials(
     Ok(serialize(doc))
 }
 
-/// The file without `key`'s credentials (what `logout` writes), or `None` if it had none.
-pub fn without_credentials(text: &[u8], key: &str) -> Result<Option<Vec<u8>>, String> {
+/// What `logout` does to the file: the rewritten file (containers/image rewrites it even when
+/// nothing was removed) and whether `key` had credentials in it.
+pub fn without_credentials(text: &[u8], key: &str) -> Result<(Vec<u8>, bool), String> {
     let mut doc = parse_or_empty(text)?;
     let removed = doc
         .get_mut("auths")
         .and_then(Value::as_object_mut)
         .and_then(|a| a.remove(key))
         .is_some();
-    Ok(removed.then(|| serialize(doc)))
+    Ok((serialize(doc), removed))
+}
+
+/// The credential helper `credHelpers` names for exactly `key`, if any (login and logout
+/// store into and erase from it instead of the file).
+pub fn cred_helper_for(text: &[u8], key: &str) -> Result<Option<String>, String> {
+    let doc = parse_or_empty(text)?;
+    Ok(doc
+        .get("credHelpers")
+        .and_then(|h| h.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_owned))
 }
 
 /// The file with every stored credential removed (`logout --all`).
@@ -266,11 +278,16 @@ mod tests {
             login_for(&text, "127.0.0.1:5000").unwrap().as_deref(),
             Some("alice")
         );
-        let out = without_credentials(&text, "127.0.0.1:5000")
-            .unwrap()
-            .unwrap();
+        let (out, removed) = without_credentials(&text, "127.0.0.1:5000").unwrap();
+        assert!(removed);
         assert_eq!(String::from_utf8(out).unwrap(), "{\n\t\"auths\": {}\n}");
-        assert_eq!(without_credentials(&text, "other").unwrap(), None);
+        assert_eq!(without_credentials(&text, "other").unwrap(), (text, false));
+        let helped = br#"{"credHelpers":{"reg.io":"pass"},"auths":{}}"#;
+        assert_eq!(
+            cred_helper_for(helped, "reg.io").unwrap().as_deref(),
+            Some("pass")
+        );
+        assert_eq!(cred_helper_for(helped, "reg.io/ns").unwrap(), None);
         let legacy = br#"{"https://old.io":{"auth":"dTpw","email":"x"}}"#;
         assert!(matches!(
             lookup(legacy, true, "old.io/x").unwrap(),

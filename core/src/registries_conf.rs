@@ -73,6 +73,10 @@ pub struct RegistriesConf {
     pub unqualified_search_registries: Vec<String>,
     /// Credential helpers in order; `containers-auth.json` means the auth files.
     pub credential_helpers: Vec<String>,
+    /// Where the configuration came from, as errors name it: the main file and the drop-in
+    /// directory (the host sets these; see [`RegistriesConf::with_sources`]).
+    pub config_path: String,
+    pub config_dir_path: String,
 }
 
 /// The pseudo-helper name for "look in the auth files".
@@ -192,6 +196,21 @@ fn v1_to_v2(v1: &V1Tables) -> Vec<Registry> {
 }
 
 impl RegistriesConf {
+    /// Records where the configuration was read from, for error messages.
+    pub fn with_sources(mut self, config_path: &str, config_dir_path: &str) -> Self {
+        self.config_path = config_path.to_owned();
+        self.config_dir_path = config_dir_path.to_owned();
+        self
+    }
+
+    /// The refusal to use `entry`, a `blocked` registry, naming where it is configured.
+    pub fn blocked_error(&self, entry: &Registry) -> String {
+        format!(
+            "registry {} is blocked in {} or {}",
+            entry.prefix, self.config_path, self.config_dir_path
+        )
+    }
+
     /// Parses and merges the main file and the drop-ins (`(path, text)`, in reading order).
     /// Errors name the file, as containers/image does.
     pub fn load(main: Option<(&str, &str)>, drop_ins: &[(&str, &str)]) -> Result<Self, String> {
@@ -274,7 +293,7 @@ impl RegistriesConf {
     /// reference itself when no entry matches). A blocked registry is refused.
     pub fn pull_sources_for(&self, reference: &Reference) -> Result<Vec<PullSource>, String> {
         match self.find_registry(&reference.name()) {
-            Some(entry) if entry.blocked => Err(entry.blocked_error()),
+            Some(entry) if entry.blocked => Err(self.blocked_error(entry)),
             Some(entry) => entry.pull_sources(reference),
             None => Ok(vec![PullSource {
                 endpoint: Endpoint::default(),
@@ -321,14 +340,6 @@ pub struct PullSource {
 }
 
 impl Registry {
-    /// The refusal to use a `blocked` registry.
-    pub fn blocked_error(&self) -> String {
-        format!(
-            "registry {} is blocked in /etc/containers/registries.conf or /etc/containers/registries.conf.d",
-            self.prefix
-        )
-    }
-
     /// The pull sources for `reference`: usable mirrors first, then the primary location.
     pub fn pull_sources(&self, reference: &Reference) -> Result<Vec<PullSource>, String> {
         let digested = reference.digest_str().is_some();

@@ -141,6 +141,29 @@ impl NativeHttp {
     }
 }
 
+/// Go's resolver wording for a name that does not resolve, naming the first name server.
+fn lookup_failure(host: &str) -> String {
+    let server = std::fs::read_to_string("/etc/resolv.conf")
+        .ok()
+        .and_then(|conf| {
+            conf.lines().find_map(|l| {
+                let mut words = l.split_whitespace();
+                (words.next() == Some("nameserver")).then(|| words.next().map(str::to_owned))?
+            })
+        })
+        .map(|ip| {
+            if ip.contains(':') {
+                format!("[{ip}]:53")
+            } else {
+                format!("{ip}:53")
+            }
+        });
+    match server {
+        Some(s) => format!("dial tcp: lookup {host} on {s}: no such host"),
+        None => format!("dial tcp: lookup {host}: no such host"),
+    }
+}
+
 /// Go's `http.Client` wording for a failed request: `Get "URL": reason`.
 fn transport_error(method: &http::Method, uri: &http::Uri, e: &ureq::Error) -> EffectError {
     let verb = {
@@ -157,6 +180,10 @@ fn transport_error(method: &http::Method, uri: &http::Uri, e: &ureq::Error) -> E
             format!("dial tcp {host}: connect: connection refused")
         }
         ureq::Error::ConnectionFailed => format!("dial tcp {host}: connect: connection refused"),
+        ureq::Error::HostNotFound => lookup_failure(uri.host().unwrap_or("")),
+        ureq::Error::Io(io) if io.to_string().contains("failed to lookup address") => {
+            lookup_failure(uri.host().unwrap_or(""))
+        }
         _ if text.contains("UnknownIssuer") => {
             "x509: certificate signed by unknown authority".into()
         }

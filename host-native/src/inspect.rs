@@ -108,6 +108,19 @@ fn inspect_docker(
                 continue;
             }
         };
+        // Tags are listed for the name as given, on its own registry, even when the image
+        // came from a mirror or a rewritten location (as skopeo does).
+        let tags_access = match (no_tags, physical == reference) {
+            (false, false) => Some(
+                registry::access(docker, &conf, reference.domain(), &reference.name(), None)
+                    .map_err(|e| format!("Error determining repository tags: {e}"))?,
+            ),
+            _ => None,
+        };
+        let own_tags_client = tags_access
+            .as_ref()
+            .map(|a| RegistryClient::new(&a.http, a.config.clone()));
+        let tags_client = own_tags_client.as_ref().unwrap_or(&client);
         // The refusal warning is shown only if the rest of inspect succeeds (skopeo lists
         // tags last, so it never warns before an image error).
         let refused = std::cell::Cell::new(false);
@@ -115,7 +128,7 @@ fn inspect_docker(
             if no_tags {
                 return Ok(Some(Vec::new()));
             }
-            match source::inspect_repo_tags(&client, &reference).await? {
+            match source::inspect_repo_tags(tags_client, &reference).await? {
                 RepoTags::Listed(tags) => Ok(Some(tags)),
                 RepoTags::Refused => {
                     refused.set(true);

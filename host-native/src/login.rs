@@ -281,9 +281,23 @@ pub fn login(global: &crate::GlobalOptions, args: LoginArgs) -> Result<(), Strin
         return Err(format!("logging into {key:?}: invalid username/password"));
     }
     let text = read_or_empty(&path)?;
-    let updated = auth_file::with_credentials(&text, &key, &username, &password)
-        .map_err(|e| format!("reading JSON file {:?}: {e}", path.display().to_string()))?;
-    write_atomically(&path, &updated)?;
+    let json_error = |e| format!("reading JSON file {:?}: {e}", path.display().to_string());
+    match auth_file::cred_helper_for(&text, &key).map_err(json_error)? {
+        // A helper named for the registry keeps the secret; the file is left as it is.
+        Some(helper) if key.contains('/') => {
+            return Err(format!(
+            "updating {:?}: namespaced keys are not supported for the credential helper: {helper}",
+            path.display().to_string()
+        ))
+        }
+        Some(helper) => registry::helper_store(&helper, &key, &username, &password)
+            .map_err(|e| format!("updating {:?}: {e}", path.display().to_string()))?,
+        None => {
+            let updated = auth_file::with_credentials(&text, &key, &username, &password)
+                .map_err(json_error)?;
+            write_atomically(&path, &updated)?;
+        }
+    }
     if args.verbose {
         println!("Used:  {}", path.display());
     }
@@ -322,24 +336,30 @@ pub fn logout(global: &crate::GlobalOptions, args: LogoutArgs) -> Result<(), Str
     };
     let (key, registry_name) = parse_key(arg)?;
     let text = read_or_empty(&path)?;
-    match auth_file::without_credentials(&text, &key)
-        .map_err(|e| format!("logging out of {key:?}: {e}"))?
-    {
-        Some(updated) => {
-            write_atomically(&path, &updated)?;
-            println!("Removed login credentials for {key}");
-            Ok(())
-        }
-        None => {
-            let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
-            let creds = stored(&key, &path, &conf)?;
-            if matches!(creds, Credentials::Basic { .. })
-                && check(&registry_name, args.tls_verify, None, creds, &conf).unwrap_or(false)
-            {
-                println!("Not logged into {key} with current tool. Existing credentials were established via docker login. Please use docker logout instead.");
-                return Ok(());
-            }
-            Err(format!("not logged into {key}"))
+    let json_error = |e| format!("reading JSON file {:?}: {e}", path.display().to_string());
+    // As containers/image does: erase from the helper the file names, drop the file's entry,
+    // and rewrite the file in any case.
+    let mut logged_in = false;
+    if let Some(helper) = auth_file::cred_helper_for(&text, &key).map_err(json_error)? {
+        if !key.contains('/') {
+            logged_in = registry::helper_erase(&helper, &key)
+                .map_err(|e| format!("updating {:?}: {e}", path.display().to_string()))?;
         }
     }
+    let (updated, removed) = auth_file::without_credentials(&text, &key)
+        .map_err(|e| format!("logging out of {key:?}: {e}"))?;
+    write_atomically(&path, &updated)?;
+    if logged_in || removed {
+        println!("Removed login credentials for {key}");
+        return Ok(());
+    }
+    let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
+    let creds = stored(&key, &path, &conf)?;
+    if matches!(creds, Credentials::Basic { .. })
+        && check(&registry_name, args.tls_verify, None, creds, &conf).unwrap_or(false)
+    {
+        println!("Not logged into {key} with current tool. Existing credentials were established via docker login. Please use docker logout instead.");
+        return Ok(());
+    }
+    Err(format!("not logged into {key}"))
 }

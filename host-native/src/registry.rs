@@ -129,32 +129,109 @@ fn auth_files(explicit: Option<&str>) -> Vec<(PathBuf, bool)> {
     ]
 }
 
-/// Asks `docker-credential-HELPER` for `registry`'s credentials.
-fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>, String> {
+/// What a `docker-credential-HELPER` program answered.
+struct HelperReply {
+    program: String,
+    success: bool,
+    stdout: String,
+    status: std::process::ExitStatus,
+}
+
+impl HelperReply {
+    /// The helper's way of saying it has nothing for the server.
+    fn not_found(&self) -> bool {
+        !self.success && self.stdout.trim() == "credentials not found in native keychain"
+    }
+
+    /// The failure as the helper client library words it.
+    fn error(&self, what: &str) -> String {
+        format!(
+            "error {what} credentials - err: {}, out: `{}`",
+            self.status,
+            self.stdout.trim()
+        )
+    }
+}
+
+/// Runs `docker-credential-HELPER ACTION` with `input` on its standard input.
+fn call_helper(helper: &str, action: &str, input: &[u8]) -> Result<HelperReply, String> {
     use std::io::Write;
     let program = format!("docker-credential-{helper}");
     let mut child = std::process::Command::new(&program)
-        .arg("get")
+        .arg(action)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("exec: \"{program}\": {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(registry.as_bytes());
+        let _ = stdin.write_all(input);
     }
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        if stdout.trim() == "credentials not found in native keychain" {
-            return Ok(None);
-        }
-        return Err(format!(
-            "error getting credentials - err: {}, out: `{}`",
-            out.status,
-            stdout.trim()
-        ));
+    Ok(HelperReply {
+        program,
+        success: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        status: out.status,
+    })
+}
+
+/// Stores credentials for `server` in `helper` (`login` when the auth file names a helper).
+pub fn helper_store(
+    helper: &str,
+    server: &str,
+    username: &str,
+    secret: &str,
+) -> Result<(), String> {
+    #[derive(serde::Serialize)]
+    struct Stored<'a> {
+        #[serde(rename = "ServerURL")]
+        server_url: &'a str,
+        #[serde(rename = "Username")]
+        username: &'a str,
+        #[serde(rename = "Secret")]
+        secret: &'a str,
     }
+    let mut input = serde_json::to_vec(&Stored {
+        server_url: server,
+        username,
+        secret,
+    })
+    .map_err(|e| e.to_string())?;
+    input.push(b'\n');
+    let reply = call_helper(helper, "store", &input)?;
+    if reply.success {
+        Ok(())
+    } else {
+        Err(reply.error("storing"))
+    }
+}
+
+/// Erases `server`'s credentials from `helper`; `Ok(false)` when it had none (`logout`).
+pub fn helper_erase(helper: &str, server: &str) -> Result<bool, String> {
+    let reply = call_helper(helper, "erase", server.as_bytes())?;
+    if reply.success {
+        Ok(true)
+    } else if reply.not_found() {
+        Ok(false)
+    } else {
+        Err(format!(
+            "removing credentials for {server} from credential helper {helper}: {}",
+            reply.error("erasing")
+        ))
+    }
+}
+
+/// Asks `docker-credential-HELPER` for `registry`'s credentials.
+fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>, String> {
+    let reply = call_helper(helper, "get", registry.as_bytes())?;
+    if reply.not_found() {
+        return Ok(None);
+    }
+    if !reply.success {
+        return Err(reply.error("getting"));
+    }
+    let program = &reply.program;
     #[derive(serde::Deserialize)]
     struct Reply {
         #[serde(rename = "Username", default)]
@@ -162,7 +239,7 @@ fn run_helper(helper: &str, registry: &str) -> Result<Option<Credentials>, Strin
         #[serde(rename = "Secret", default)]
         secret: String,
     }
-    let reply: Reply = serde_json::from_slice(&out.stdout)
+    let reply: Reply = serde_json::from_slice(reply.stdout.as_bytes())
         .map_err(|e| format!("error reading credentials from {program}: {e}"))?;
     Ok(Some(if reply.username == "<token>" {
         Credentials::IdentityToken {
@@ -230,25 +307,22 @@ pub fn stored_credentials(
     Ok(Credentials::Anonymous)
 }
 
-/// registries.conf: `--registries-conf`/`CONTAINERS_REGISTRIES_CONF`, else the user's file if
-/// it exists, else the system's; with the matching drop-in directories.
+/// registries.conf as containers/image finds it: `--registries-conf`/`CONTAINERS_REGISTRIES_CONF`
+/// (still with the drop-in directories), else the user's file if it exists (with the user's
+/// drop-ins only), else the system's (with the system's and the user's drop-ins).
 pub fn load_registries_conf(explicit: Option<&str>) -> Result<RegistriesConf, String> {
     let env = std::env::var("CONTAINERS_REGISTRIES_CONF")
         .ok()
         .filter(|s| !s.is_empty());
     let user = home().join(".config/containers/registries.conf");
+    let user_dir = home().join(".config/containers/registries.conf.d");
+    let system_dir = PathBuf::from("/etc/containers/registries.conf.d");
     let (main, dirs): (PathBuf, Vec<PathBuf>) = match explicit.map(str::to_owned).or(env) {
-        Some(p) => (PathBuf::from(p), Vec::new()),
-        None if user.exists() => (
-            user,
-            vec![home().join(".config/containers/registries.conf.d")],
-        ),
+        Some(p) => (PathBuf::from(p), vec![system_dir, user_dir.clone()]),
+        None if user.exists() => (user, vec![user_dir.clone()]),
         None => (
             PathBuf::from("/etc/containers/registries.conf"),
-            vec![
-                PathBuf::from("/etc/containers/registries.conf.d"),
-                home().join(".config/containers/registries.conf.d"),
-            ],
+            vec![system_dir, user_dir.clone()],
         ),
     };
     let main_text = match std::fs::read_to_string(&main) {
@@ -285,6 +359,7 @@ pub fn load_registries_conf(explicit: Option<&str>) -> Result<RegistriesConf, St
         main_text.as_deref().map(|t| (main_path.as_str(), t)),
         &drop_refs,
     )
+    .map(|conf| conf.with_sources(&main_path, &user_dir.display().to_string()))
 }
 
 /// Everything needed to talk to one registry for one repository.
@@ -304,7 +379,7 @@ pub fn access(
 ) -> Result<Access, String> {
     let entry = conf.find_registry(repository);
     if let Some(e) = entry.filter(|e| e.blocked) {
-        return Err(e.blocked_error());
+        return Err(conf.blocked_error(e));
     }
     let conf_insecure = insecure_override.unwrap_or(entry.is_some_and(|e| e.endpoint.insecure));
     let insecure = match opts.tls_verify {

@@ -104,9 +104,15 @@ pub struct RunResult {
 
 /// Runs `bin args…` in `cwd`.
 pub fn run(bin: &Path, args: &[&str], cwd: &Path) -> RunResult {
+    run_with_env(bin, args, cwd, &[])
+}
+
+/// Runs `bin args…` in `cwd` with extra environment variables.
+pub fn run_with_env(bin: &Path, args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> RunResult {
     let out: Output = Command::new(bin)
         .args(args)
         .current_dir(cwd)
+        .envs(env.iter().copied())
         .output()
         .expect("spawn skopeo");
     RunResult {
@@ -131,11 +137,16 @@ pub fn strip_log_time(s: &str) -> String {
 
 /// Runs the same command with ours and the reference and asserts identical results.
 pub fn assert_same(args: &[&str], cwd: &Path) {
+    assert_same_with_env(args, cwd, &[]);
+}
+
+/// [`assert_same`] with extra environment variables for both runs.
+pub fn assert_same_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) {
     let Some(reference) = reference_skopeo() else {
         return;
     };
-    let ours = run(&our_skopeo(), args, cwd);
-    let theirs = run(&reference, args, cwd);
+    let ours = run_with_env(&our_skopeo(), args, cwd, env);
+    let theirs = run_with_env(&reference, args, cwd, env);
     assert_eq!(
         ours,
         theirs,

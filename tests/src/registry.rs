@@ -2,7 +2,7 @@
 //! 127.0.0.1 with a kernel-chosen port, in plain HTTP, TLS, htpasswd and token-auth flavours,
 //! plus the small token server in `tests/support/token-server.py`.
 
-use crate::{repo_root, TempDir};
+use crate::{example_layout, reference_skopeo, repo_root, run, TempDir};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,6 +47,15 @@ pub fn available() -> bool {
         eprintln!("skipping: docker-registry is not installed (scripts/test-all.sh installs it)");
     }
     ok
+}
+
+/// A registry of `flavour`, or `None` (the test skips) when the registry or the reference
+/// skopeo is not installed.
+pub fn setup(flavour: Flavour) -> Option<Registry> {
+    if !available() || reference_skopeo().is_none() {
+        return None;
+    }
+    Some(Registry::start(flavour))
 }
 
 fn sh(cmd: &str, cwd: &Path) {
@@ -176,6 +185,24 @@ impl Registry {
             std::fs::copy(self.dir.0.join("ca.crt"), dir.join("ca.crt")).unwrap();
         }
         dir
+    }
+
+    /// Pushes the bundled example to `repo:tag` with the reference skopeo (`extra`: auth and
+    /// TLS flags); false when the reference skopeo is missing.
+    pub fn push(&self, repo_tag: &str, extra: &[&str]) -> bool {
+        let Some(reference) = reference_skopeo() else {
+            return false;
+        };
+        let tmp = TempDir::new("push");
+        let layout = example_layout(&tmp.0);
+        let src = format!("oci:{}:demo", layout.display());
+        let dest = format!("docker://{}/{repo_tag}", self.addr);
+        let mut args = vec!["--insecure-policy", "copy", "-q"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[&src, &dest]);
+        let r = run(&reference, &args, &tmp.0);
+        assert_eq!(r.code, 0, "push failed: {}", r.stderr);
+        true
     }
 
     /// `docker://ADDR/repo`.

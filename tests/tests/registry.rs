@@ -1,32 +1,8 @@
 //! `docker://` commands against real registries on 127.0.0.1 (plain, TLS, htpasswd, token),
 //! side by side with skopeo 1.9.3 on the same registry.
 
-use skopeo_integration_tests::registry::{self, Flavour, Registry, PASSWORD, USER};
+use skopeo_integration_tests::registry::{setup, Flavour, Registry, PASSWORD, USER};
 use skopeo_integration_tests::*;
-
-/// Pushes the bundled example to `repo:tag` with the reference skopeo (extra flags for auth/TLS).
-fn push(reg: &Registry, repo_tag: &str, extra: &[&str]) -> bool {
-    let Some(reference) = reference_skopeo() else {
-        return false;
-    };
-    let tmp = TempDir::new("push");
-    let layout = example_layout(&tmp.0);
-    let src = format!("oci:{}:demo", layout.display());
-    let dest = format!("docker://{}/{repo_tag}", reg.addr);
-    let mut args = vec!["--insecure-policy", "copy", "-q"];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&[&src, &dest]);
-    let r = run(&reference, &args, &tmp.0);
-    assert_eq!(r.code, 0, "push failed: {}", r.stderr);
-    true
-}
-
-fn setup(flavour: Flavour) -> Option<Registry> {
-    if !registry::available() || reference_skopeo().is_none() {
-        return None;
-    }
-    Some(Registry::start(flavour))
-}
 
 #[test]
 fn plain_registry_inspect_list_tags_match_skopeo() {
@@ -34,11 +10,7 @@ fn plain_registry_inspect_list_tags_match_skopeo() {
         return;
     };
     for tag in ["v1", "v2", "latest"] {
-        if !push(
-            &reg,
-            &format!("test/hello:{tag}"),
-            &["--dest-tls-verify=false"],
-        ) {
+        if !reg.push(&format!("test/hello:{tag}"), &["--dest-tls-verify=false"]) {
             return;
         }
     }
@@ -73,11 +45,7 @@ fn delete_matches_skopeo() {
         return;
     };
     for tag in ["a", "b"] {
-        if !push(
-            &reg,
-            &format!("del/img:{tag}"),
-            &["--dest-tls-verify=false"],
-        ) {
+        if !reg.push(&format!("del/img:{tag}"), &["--dest-tls-verify=false"]) {
             return;
         }
     }
@@ -98,7 +66,7 @@ fn delete_matches_skopeo() {
     assert_same(&["inspect", t, &reg.image("del/img:a")], &reg.dir.0);
 
     let nodelete = Registry::start(Flavour::NoDelete);
-    push(&nodelete, "nd/img:a", &["--dest-tls-verify=false"]);
+    nodelete.push("nd/img:a", &["--dest-tls-verify=false"]);
     assert_same(&["delete", t, &nodelete.image("nd/img:a")], &nodelete.dir.0);
 }
 
@@ -108,8 +76,7 @@ fn htpasswd_registry_credentials_and_login() {
         return;
     };
     let creds = format!("{USER}:{PASSWORD}");
-    if !push(
-        &reg,
+    if !reg.push(
         "auth/img:v1",
         &["--dest-tls-verify=false", "--dest-creds", &creds],
     ) {
@@ -260,8 +227,7 @@ fn token_registry_matches_skopeo() {
         return;
     };
     let creds = format!("{USER}:{PASSWORD}");
-    if !push(
-        &reg,
+    if !reg.push(
         "tok/img:v1",
         &["--dest-tls-verify=false", "--dest-creds", &creds],
     ) {
@@ -287,7 +253,7 @@ fn tls_registry_with_cert_dir() {
     };
     let ca = reg.ca_dir();
     let ca = ca.to_str().unwrap();
-    if !push(&reg, "tls/img:v1", &["--dest-cert-dir", ca]) {
+    if !reg.push("tls/img:v1", &["--dest-cert-dir", ca]) {
         return;
     }
     let cwd = reg.dir.0.clone();
