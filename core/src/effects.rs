@@ -10,6 +10,8 @@ use std::fmt;
 pub enum EffectErrorKind {
     NotFound,
     PermissionDenied,
+    /// A network failure that may go away (refused, reset, timed out): worth retrying.
+    Transient,
     Other,
 }
 

@@ -18,8 +18,13 @@ pub enum Error {
     #[error("{0}")]
     Unsupported(String),
     /// A registry answered with an error (`status` 0 when it did not answer at all).
+    /// `retryable` when its error codes say trying again may help.
     #[error("{message}")]
-    Registry { status: u16, message: String },
+    Registry {
+        status: u16,
+        message: String,
+        retryable: bool,
+    },
 }
 
 impl Error {
@@ -30,10 +35,26 @@ impl Error {
             Error::Invalid(m) => Error::Invalid(format!("{what}: {m}")),
             Error::Verification(m) => Error::Verification(format!("{what}: {m}")),
             Error::Unsupported(m) => Error::Unsupported(format!("{what}: {m}")),
-            Error::Registry { status, message } => Error::Registry {
+            Error::Registry {
+                status,
+                message,
+                retryable,
+            } => Error::Registry {
                 status,
                 message: format!("{what}: {message}"),
+                retryable,
             },
+        }
+    }
+
+    /// Whether trying the operation again may succeed (`--retry-times`), as containers/common
+    /// decides it: network failures, and registry errors other than unauthorized, denied,
+    /// unknown name and unknown manifest.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Effect(e) => e.kind == crate::effects::EffectErrorKind::Transient,
+            Error::Registry { retryable, .. } => *retryable,
+            _ => false,
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod concurrent;
 pub mod config;
 pub mod convert;
 pub mod digest;
+pub mod docker_archive;
 pub mod effects;
 pub mod error;
 pub mod gojson;

@@ -46,6 +46,9 @@ pub fn run(global: &crate::GlobalOptions, args: DeleteArgs) -> Result<(), String
         None,
     )?;
     let client = RegistryClient::new(&access.http, access.config);
-    pollster::block_on(source::delete_image(&client, &reference)).map_err(|e| e.to_string())?;
+    crate::retry::if_necessary(args.retry_times, || {
+        pollster::block_on(source::delete_image(&client, &reference))
+    })
+    .map_err(|e| e.to_string())?;
     Ok(())
 }

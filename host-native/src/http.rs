@@ -197,9 +197,36 @@ fn transport_error(method: &http::Method, uri: &http::Uri, e: &ureq::Error) -> E
         _ => text,
     };
     EffectError::new(
-        EffectErrorKind::Other,
+        if is_transient(e) {
+            EffectErrorKind::Transient
+        } else {
+            EffectErrorKind::Other
+        },
         format!("{verb} \"{uri}\": {reason}"),
     )
+}
+
+/// Failures that containers/common retries: refused, reset, aborted, unreachable, timed out,
+/// or a connection closed before any response.
+fn is_transient(e: &ureq::Error) -> bool {
+    use std::io::ErrorKind as K;
+    match e {
+        ureq::Error::ConnectionFailed | ureq::Error::Timeout(_) => true,
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            K::ConnectionRefused
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::TimedOut
+                | K::Interrupted
+                | K::WouldBlock
+                | K::NetworkDown
+                | K::NetworkUnreachable
+                | K::HostUnreachable
+                | K::UnexpectedEof
+        ),
+        _ => false,
+    }
 }
 
 impl HttpClient for NativeHttp {

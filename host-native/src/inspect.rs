@@ -1,7 +1,9 @@
 //! `skopeo inspect IMAGE-NAME`.
 
 use crate::fs::NativeFs;
+use crate::http::NativeHttp;
 use crate::registry::{self, DockerOpts};
+use crate::retry;
 use crate::GlobalOptions;
 use clap::Args;
 use skopeo_core::inspect::{self, InspectOptions};
@@ -11,6 +13,7 @@ use skopeo_core::registries_conf::all_sources_failed;
 use skopeo_core::registry::source::{self, DockerSource, RepoTags};
 use skopeo_core::registry::RegistryClient;
 use skopeo_core::transport::ImageName;
+use skopeo_core::Error;
 
 /// Arguments of `inspect`.
 #[derive(Args)]
@@ -51,7 +54,7 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
     let opts = InspectOptions {
         raw: args.raw,
         config: args.config,
-        format: args.format,
+        format: args.format.clone(),
         platform: global.platform_choice(),
     };
     opts.validate().map_err(|e| e.to_string())?;
@@ -60,7 +63,7 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
         ImageName::parse(name).map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
     let out = match parsed {
         ImageName::Docker { reference, .. } => {
-            inspect_docker(global, &args.docker, name, reference, &opts, args.no_tags)?
+            inspect_docker(global, &args, name, reference, &opts)?
         }
         parsed => {
             let fs = NativeFs;
@@ -77,55 +80,63 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
     crate::write_stdout(&out)
 }
 
-/// Inspects a registry image: tried from each pull source (mirrors first) until one opens.
+/// Inspects a registry image: tried from each pull source (mirrors first) until one opens,
+/// each step retried as `--retry-times` allows.
 fn inspect_docker(
     global: &GlobalOptions,
-    docker: &DockerOpts,
+    args: &InspectArgs,
     name: &str,
     reference: Reference,
     opts: &InspectOptions,
-    no_tags: bool,
 ) -> Result<Vec<u8>, String> {
+    let docker = &args.docker;
     let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
     let wrap = |e: String| format!("Error parsing image name {name:?}: {e}");
     let sources = conf.pull_sources_for(&reference).map_err(wrap)?;
-    let mut failures = Vec::new();
-    for source in sources {
-        let physical = source.reference;
-        let insecure = Some(source.endpoint.insecure);
-        let access = registry::access(docker, &conf, physical.domain(), &physical.name(), insecure)
-            .map_err(wrap)?;
-        let client = RegistryClient::new(&access.http, access.config);
-        let opened = pollster::block_on(DockerSource::open(
-            &client,
-            physical.clone(),
-            reference.clone(),
-        ));
-        let src = match opened {
-            Ok(src) => src,
-            Err(e) => {
-                failures.push((physical.to_string(), e.to_string()));
-                continue;
-            }
-        };
-        // Tags are listed for the name as given, on its own registry, even when the image
-        // came from a mirror or a rewritten location (as skopeo does).
-        let tags_access = match (no_tags, physical == reference) {
-            (false, false) => Some(
-                registry::access(docker, &conf, reference.domain(), &reference.name(), None)
-                    .map_err(|e| format!("Error determining repository tags: {e}"))?,
-            ),
-            _ => None,
-        };
-        let own_tags_client = tags_access
-            .as_ref()
-            .map(|a| RegistryClient::new(&a.http, a.config.clone()));
-        let tags_client = own_tags_client.as_ref().unwrap_or(&client);
-        // The refusal warning is shown only if the rest of inspect succeeds (skopeo lists
-        // tags last, so it never warns before an image error).
-        let refused = std::cell::Cell::new(false);
-        let out = pollster::block_on(inspect::run(&src, opts, async || {
-            if no_tags {
+    let accesses: Vec<_> = sources
+        .into_iter()
+        .map(|source| {
+            let physical = source.reference;
+            let insecure = Some(source.endpoint.insecure);
+            let access =
+                registry::access(docker, &conf, physical.domain(), &physical.name(), insecure);
+            (physical, access)
+        })
+        .collect();
+    let clients: Vec<_> = accesses
+        .iter()
+        .map(|(physical, access)| {
+            let client = access
+                .as_ref()
+                .map(|a| RegistryClient::new(&a.http, a.config.clone()))
+                .map_err(String::clone);
+            (physical, client)
+        })
+        .collect();
+    let (src, client) = retry::if_necessary(args.retry_times, || {
+        pollster::block_on(open_first(&clients, &reference))
+    })
+    .map_err(|e| wrap(e.to_string()))?;
+    let physical = src.physical_reference();
+    // Tags are listed for the name as given, on its own registry, even when the image came
+    // from a mirror or a rewritten location (as skopeo does).
+    let tags_access = match (args.no_tags, *physical == reference) {
+        (false, false) => Some(
+            registry::access(docker, &conf, reference.domain(), &reference.name(), None)
+                .map_err(|e| format!("Error determining repository tags: {e}"))?,
+        ),
+        _ => None,
+    };
+    let own_tags_client = tags_access
+        .as_ref()
+        .map(|a| RegistryClient::new(&a.http, a.config.clone()));
+    let tags_client = own_tags_client.as_ref().unwrap_or(client);
+    // The refusal warning is shown only if the rest of inspect succeeds (skopeo lists tags
+    // last, so it never warns before an image error).
+    let refused = std::cell::Cell::new(false);
+    let out = retry::if_necessary(args.retry_times, || {
+        pollster::block_on(inspect::run(&src, opts, async || {
+            if args.no_tags {
                 return Ok(Some(Vec::new()));
             }
             match source::inspect_repo_tags(tags_client, &reference).await? {
@@ -136,11 +147,49 @@ fn inspect_docker(
                 }
             }
         }))
-        .map_err(|e| e.to_string())?;
-        if refused.get() {
-            crate::fatal::warn("Registry disallows tag list retrieval; skipping");
-        }
-        return Ok(out);
+    })
+    .map_err(|e| e.to_string())?;
+    if refused.get() {
+        crate::fatal::warn("Registry disallows tag list retrieval; skipping");
     }
-    Err(wrap(all_sources_failed(failures)))
+    Ok(out)
+}
+
+type SourceClient<'a, 'h> = (
+    &'a Reference,
+    Result<RegistryClient<'h, NativeHttp>, String>,
+);
+
+/// Opens the image from the first pull source that has it; when all fail, one error naming
+/// every failure (retryable as the primary's failure is).
+async fn open_first<'c, 'h>(
+    clients: &'c [SourceClient<'_, 'h>],
+    logical: &Reference,
+) -> Result<
+    (
+        DockerSource<'c, 'h, NativeHttp>,
+        &'c RegistryClient<'h, NativeHttp>,
+    ),
+    Error,
+> {
+    let mut failures = Vec::new();
+    let mut last = None;
+    for (physical, client) in clients {
+        let client = client.as_ref().map_err(|e| Error::Invalid(e.clone()))?;
+        match DockerSource::open(client, (*physical).clone(), logical.clone()).await {
+            Ok(src) => return Ok((src, client)),
+            Err(e) => {
+                failures.push((physical.to_string(), e.to_string()));
+                last = Some(e);
+            }
+        }
+    }
+    match (failures.len(), last) {
+        (1, Some(only)) => Err(only),
+        (_, last) => Err(Error::Registry {
+            status: 0,
+            message: all_sources_failed(failures),
+            retryable: last.is_some_and(|e| e.is_retryable()),
+        }),
+    }
 }

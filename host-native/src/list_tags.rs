@@ -2,9 +2,10 @@
 
 use crate::registry::{self, DockerOpts};
 use clap::Args;
+use skopeo_core::docker_archive;
 use skopeo_core::reference::Reference;
 use skopeo_core::registry::{source, RegistryClient};
-use skopeo_core::transport::TRANSPORT_NAMES;
+use skopeo_core::transport::{ImageName, TRANSPORT_NAMES};
 
 /// Arguments of `list-tags`.
 #[derive(Args)]
@@ -21,7 +22,7 @@ pub struct ListTagsArgs {
 
 #[derive(serde::Serialize)]
 struct TagList<'a> {
-    #[serde(rename = "Repository")]
+    #[serde(rename = "Repository", skip_serializing_if = "String::is_empty")]
     repository: String,
     #[serde(rename = "Tags")]
     tags: &'a [String],
@@ -61,6 +62,9 @@ pub fn run(global: &crate::GlobalOptions, args: ListTagsArgs) -> Result<(), Stri
         return Ok(());
     };
     registry::validate(&args.docker)?;
+    if name.starts_with("docker-archive:") {
+        return print(String::new(), &archive_tags(name)?);
+    }
     let reference = repository_reference(name)?;
     let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
     let access = registry::access(
@@ -72,12 +76,28 @@ pub fn run(global: &crate::GlobalOptions, args: ListTagsArgs) -> Result<(), Stri
     )
     .map_err(|e| format!("Error listing repository tags: {e}"))?;
     let client = RegistryClient::new(&access.http, access.config);
-    let tags = pollster::block_on(source::list_tags(&client, &reference))
-        .map_err(|e| format!("Error listing repository tags: {e}"))?;
-    let mut out = skopeo_core::gojson::to_indented(&TagList {
-        repository: reference.name(),
-        tags: &tags,
-    });
+    let tags = crate::retry::if_necessary(args.retry_times, || {
+        pollster::block_on(source::list_tags(&client, &reference))
+    })
+    .map_err(|e| format!("Error listing repository tags: {e}"))?;
+    print(reference.name(), &tags)
+}
+
+/// The tags of every image in a `docker-archive:` file (`@N` for untagged ones).
+fn archive_tags(name: &str) -> Result<Vec<String>, String> {
+    let ImageName::DockerArchive { path, .. } =
+        ImageName::parse(name).map_err(|e| e.to_string())?
+    else {
+        unreachable!("the name starts with docker-archive:");
+    };
+    let manifest = crate::archive::read_component(&path, docker_archive::MANIFEST_FILE)?;
+    let items = docker_archive::parse_manifest(&manifest).map_err(|e| e.to_string())?;
+    docker_archive::list_tags(&items).map_err(|e| e.to_string())
+}
+
+/// Prints skopeo's tag list document (`Repository` is empty for archives).
+fn print(repository: String, tags: &[String]) -> Result<(), String> {
+    let mut out = skopeo_core::gojson::to_indented(&TagList { repository, tags });
     out.push(b'\n');
     crate::write_stdout(&out)
 }

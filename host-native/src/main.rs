@@ -1,5 +1,6 @@
 //! `skopeo`: inspect, copy and manage container images. The native host of `skopeo-core`.
 
+mod archive;
 mod background;
 mod delete;
 mod fatal;
@@ -10,6 +11,7 @@ mod list_tags;
 mod login;
 mod manifest_digest;
 mod registry;
+mod retry;
 
 use clap::{Args, Parser, Subcommand};
 use skopeo_core::manifest::platform::{go_arch, PlatformChoice};

@@ -111,14 +111,19 @@ fn make_certs(dir: &Path) {
 }
 
 impl Registry {
-    /// Starts a registry of `flavour`.
+    /// Starts a registry of `flavour` on a port the kernel chooses.
     pub fn start(flavour: Flavour) -> Registry {
+        Self::start_on(flavour, 0)
+    }
+
+    /// Starts a registry of `flavour` on 127.0.0.1:`port` (0: any free port).
+    pub fn start_on(flavour: Flavour, port: u16) -> Registry {
         let dir = TempDir::new(&format!("registry-{flavour:?}").to_lowercase());
         let d = dir.0.clone();
         let mut children = Vec::new();
         let delete = flavour != Flavour::NoDelete;
         let mut config = format!(
-            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: {delete}\nhttp:\n  addr: 127.0.0.1:0\n  secret: test-secret\n",
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: {delete}\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: test-secret\n",
             d.join("data").display()
         );
         if matches!(flavour, Flavour::Tls | Flavour::Token) {

@@ -266,3 +266,69 @@ fn tls_registry_with_cert_dir() {
     assert_same(&["inspect", "--tls-verify=false", &img], &cwd);
     assert_same(&["inspect", &img], &cwd); // unknown authority
 }
+
+#[test]
+fn retry_times_matches_skopeo_and_reaches_a_registry_that_comes_up() {
+    let Some(reg) = setup(Flavour::Plain) else {
+        return;
+    };
+    let cwd = std::env::temp_dir();
+    // Nothing listens: each retry waits and warns, then the last error is fatal.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let t = "--tls-verify=false";
+    assert_same(
+        &[
+            "inspect",
+            "--retry-times",
+            "1",
+            t,
+            &format!("docker://127.0.0.1:{closed}/a/b:c"),
+        ],
+        &cwd,
+    );
+    // Final errors (an unknown repository's 404) are not retried.
+    assert_same(
+        &[
+            "list-tags",
+            "--retry-times",
+            "3",
+            t,
+            &reg.image("nope/nope"),
+        ],
+        &cwd,
+    );
+
+    // A registry that starts during the first wait is reached by the retry.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let child = std::process::Command::new(our_skopeo())
+        .args(["list-tags", "--retry-times", "3", t])
+        .arg(format!("docker://127.0.0.1:{port}/late/repo"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let late = Registry::start_on(Flavour::Plain, port);
+    let out = child.wait_with_output().unwrap();
+    let stderr = strip_log_time(&String::from_utf8_lossy(&out.stderr));
+    drop(late);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("level=warning msg=\"Failed, retrying in 1s ... (1/3). Error: "),
+        "{stderr}"
+    );
+    assert!(lines[0].contains("connection refused"), "{stderr}");
+    assert!(
+        lines[1]
+            .ends_with("fetching tags list: invalid status code from registry 404 (Not Found)\""),
+        "{stderr}"
+    );
+}

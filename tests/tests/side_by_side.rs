@@ -125,3 +125,72 @@ fn errors_match_the_reference() {
         assert_same(args, &tmp.0);
     }
 }
+
+#[test]
+fn list_tags_of_docker_archives() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("archive-tags");
+    let layout = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", layout.display());
+    let save = |dest: &str, extra: &[&str]| {
+        let mut args = vec!["--insecure-policy", "copy", "-q"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[&src, dest]);
+        let r = run(&reference, &args, &tmp.0);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    };
+    // Several tags (one in familiar form), and an untagged image.
+    save(
+        "docker-archive:tagged.tar:example.com/demo/app:v1",
+        &["--additional-tag", "busybox:extra"],
+    );
+    save("docker-archive:untagged.tar", &[]);
+    let gz = std::process::Command::new("sh")
+        .args(["-c", "gzip -c tagged.tar > tagged.tar.gz"])
+        .current_dir(&tmp.0)
+        .status()
+        .unwrap();
+    assert!(gz.success());
+    std::fs::write(tmp.0.join("not-a-tar"), b"hello").unwrap();
+    let ours = run(
+        &our_skopeo(),
+        &["list-tags", "docker-archive:tagged.tar"],
+        &tmp.0,
+    );
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert!(
+        ours.stdout.contains("\"docker.io/library/busybox:extra\""),
+        "{}",
+        ours.stdout
+    );
+    // skopeo 1.9.3 fails on gzip-compressed archives ("unexpected EOF"); we read them.
+    let gzipped = run(
+        &our_skopeo(),
+        &["list-tags", "docker-archive:tagged.tar.gz"],
+        &tmp.0,
+    );
+    assert_eq!(gzipped, ours);
+    for name in [
+        "docker-archive:tagged.tar",
+        "docker-archive:untagged.tar",
+        "docker-archive:missing.tar",
+        "docker-archive:not-a-tar",
+    ] {
+        assert_same(&["list-tags", name], &tmp.0);
+    }
+    // The upstream two-image archive, decompressed (xz archives are not read yet).
+    if let Some(fx) = fixtures_dir() {
+        let xz = fx.join("layouts-archives/docker-two-images.tar.xz");
+        let unpacked = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("xz -dc '{}' > two.tar", xz.display()))
+            .current_dir(&tmp.0)
+            .status()
+            .unwrap();
+        if unpacked.success() {
+            assert_same(&["list-tags", "docker-archive:two.tar"], &tmp.0);
+        }
+    }
+}

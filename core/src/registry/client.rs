@@ -4,7 +4,9 @@
 
 use super::auth::{self, Credentials, TokenCache};
 use super::challenge::{parse_challenges, Challenge};
-use super::errors::{manifest_response_error, response_error, status_text};
+use super::errors::{
+    manifest_error_retryable, manifest_response_error, response_error, status_text,
+};
 use crate::concurrent::prefer_first;
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
@@ -35,8 +37,8 @@ pub fn endpoint_host(registry: &str) -> &str {
 
 #[derive(Default)]
 struct State {
-    /// `Some(Ok(scheme))` once pinged.
-    ping: Option<std::result::Result<&'static str, Error>>,
+    /// The scheme that answered, once pinged.
+    ping: Option<&'static str>,
     challenges: Vec<Challenge>,
     tokens: TokenCache,
 }
@@ -74,6 +76,7 @@ pub fn manifest_error(res: &Response<Vec<u8>>) -> Error {
     Error::Registry {
         status,
         message: manifest_response_error(status, &line, &challenges, res.body()),
+        retryable: manifest_error_retryable(status, &challenges, res.body()),
     }
 }
 
@@ -100,7 +103,11 @@ pub fn status_error(res: &Response<Vec<u8>>, context: &str) -> Error {
             status_text(status)
         ),
     };
-    Error::Registry { status, message }
+    Error::Registry {
+        status,
+        message,
+        retryable: false,
+    }
 }
 
 impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
@@ -160,23 +167,24 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
     /// HTTPS with plain HTTP started alongside as the fallback (the result is that of trying
     /// HTTPS first and HTTP after it failed, without waiting for the failed attempt).
     pub async fn ping(&self) -> Result<&'static str> {
-        if let Some(done) = &self.state.borrow().ping {
-            return done.clone();
+        if let Some(scheme) = self.state.borrow().ping {
+            return Ok(scheme);
         }
         let result = if self.config.insecure {
             prefer_first(self.ping_scheme("https"), self.ping_scheme("http")).await
         } else {
             self.ping_scheme("https").await
         };
-        let result = match result {
+        // Only success is kept: a retried operation pings again.
+        match result {
             Ok((scheme, challenges)) => {
-                self.state.borrow_mut().challenges = challenges;
+                let mut state = self.state.borrow_mut();
+                state.challenges = challenges;
+                state.ping = Some(scheme);
                 Ok(scheme)
             }
             Err(e) => Err(e.context(format!("pinging container registry {}", self.endpoint()))),
-        };
-        self.state.borrow_mut().ping = Some(result.clone());
-        result
+        }
     }
 
     async fn ping_scheme(&self, scheme: &'static str) -> Result<(&'static str, Vec<Challenge>)> {
@@ -434,6 +442,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                     String::from_utf8_lossy(res.body()),
                     status_text(s)
                 ),
+                retryable: false,
             }
         };
         match res.status().as_u16() {
@@ -442,6 +451,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                 return Err(Error::Registry {
                     status: 404,
                     message: format!("Unable to delete {image}. Image may not exist or is not stored with a v2 Schema in a v2 registry"),
+                    retryable: false,
                 })
             }
             _ => return Err(failed(image, &res)),

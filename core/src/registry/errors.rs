@@ -250,6 +250,34 @@ pub fn response_error(
     }
 }
 
+/// Error codes after which trying again cannot help.
+const FINAL_CODES: [&str; 4] = ["UNAUTHORIZED", "DENIED", "NAME_UNKNOWN", "MANIFEST_UNKNOWN"];
+
+/// Whether a failed manifest response is worth retrying: only when it carried error codes
+/// (from the body or a bearer challenge) and none of them is final, as containers/common
+/// decides. Bodies that are not error documents and non-4xx statuses are not retried.
+pub fn manifest_error_retryable(status: u16, www_authenticate: &[&str], body: &[u8]) -> bool {
+    if !(400..500).contains(&status) {
+        return false;
+    }
+    let mut codes: Vec<String> = Vec::new();
+    if status == 401 {
+        for c in parse_challenges(www_authenticate.iter().copied()) {
+            match (c.scheme.as_str(), c.param("error")) {
+                ("bearer", Some("invalid_token")) => codes.push("UNAUTHORIZED".into()),
+                ("bearer", Some("insufficient_scope")) => codes.push("DENIED".into()),
+                _ => continue,
+            }
+            break;
+        }
+    }
+    match body_errors(status, body) {
+        Ok(errors) => codes.extend(errors.into_iter().map(|e| e.code)),
+        Err(_) => return false,
+    }
+    !codes.is_empty() && codes.iter().all(|c| !FINAL_CODES.contains(&c.as_str()))
+}
+
 /// The standard reason phrase for a status (Go's `http.StatusText`).
 pub fn status_text(status: u16) -> &'static str {
     http::StatusCode::from_u16(status)
@@ -283,6 +311,22 @@ mod tests {
             "unauthorized: authentication required"
         );
         let ch = [r#"Bearer realm="x",error="insufficient_scope""#];
+        assert!(!manifest_error_retryable(
+            404,
+            &[],
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"x"}]}"#
+        ));
+        assert!(manifest_error_retryable(
+            400,
+            &[],
+            br#"{"errors":[{"code":"WEIRD","message":"x"}]}"#
+        ));
+        assert!(!manifest_error_retryable(404, &[], b"not json"));
+        assert!(!manifest_error_retryable(
+            500,
+            &[],
+            br#"{"errors":[{"code":"UNKNOWN"}]}"#
+        ));
         let body = br#"{"errors":[{"code":"DENIED","message":"no"}]}"#;
         assert_eq!(
             response_error(401, "401 Unauthorized", &ch, body),

@@ -49,6 +49,12 @@ impl<'c, 'h, H: HttpClient + Clock> DockerSource<'c, 'h, H> {
         Ok((bytes, mime_type))
     }
 
+    /// Where the image is actually read from (a mirror or rewritten location, or the name as
+    /// given).
+    pub fn physical_reference(&self) -> &Reference {
+        &self.reference
+    }
+
     /// The tag or digest the reference names (`latest` when it names neither).
     pub fn tag_or_digest(&self) -> String {
         tag_or_digest(&self.reference).to_owned()

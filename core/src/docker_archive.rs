@@ -1,0 +1,84 @@
+//! `docker save` archives (the `docker-archive:` transport): the `manifest.json` that lists
+//! their images, and what skopeo derives from it.
+
+use crate::reference::Reference;
+use crate::{Error, Result};
+use serde::Deserialize;
+
+/// The archive's index of images.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// One image of an archive, as `manifest.json` lists it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct ManifestItem {
+    #[serde(rename = "Config", default)]
+    pub config: String,
+    #[serde(rename = "RepoTags", default)]
+    pub repo_tags: Option<Vec<String>>,
+    #[serde(rename = "Layers", default)]
+    pub layers: Vec<String>,
+}
+
+/// Parses `manifest.json`.
+pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ManifestItem>> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Invalid(format!("decoding tar manifest.json: {e}")))
+}
+
+/// What `list-tags docker-archive:…` lists: every image's tags as written in the archive, or
+/// `@N` for an untagged image N. Tags must be valid, tagged references.
+pub fn list_tags(items: &[ManifestItem]) -> Result<Vec<String>> {
+    let mut tags = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let repo_tags = item.repo_tags.as_deref().unwrap_or_default();
+        for tag in repo_tags {
+            let parsed = Reference::parse_normalized_named(tag).map_err(|e| {
+                Error::Invalid(format!(
+                    "Invalid tag {} in manifest item @{index}: {e}",
+                    crate::gojson::go_quote(tag)
+                ))
+            })?;
+            if parsed.tag().is_none() {
+                return Err(Error::Invalid(format!(
+                    "Invalid tag {tag} ({parsed}): does not contain a tag"
+                )));
+            }
+            tags.push(tag.clone());
+        }
+        if repo_tags.is_empty() {
+            tags.push(format!("@{index}"));
+        }
+    }
+    Ok(tags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_as_written_and_untagged_images_by_index() {
+        let items = parse_manifest(
+            br#"[{"Config":"c.json","RepoTags":["busybox:1","example.com/a/b:v2"],"Layers":[]},
+                 {"Config":"d.json","RepoTags":null,"Layers":[]}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            list_tags(&items).unwrap(),
+            ["busybox:1", "example.com/a/b:v2", "@1"]
+        );
+    }
+
+    #[test]
+    fn untagged_names_and_bad_json_are_refused() {
+        let items = parse_manifest(br#"[{"RepoTags":["busybox"]}]"#).unwrap();
+        assert_eq!(
+            list_tags(&items).unwrap_err().to_string(),
+            "Invalid tag busybox (docker.io/library/busybox): does not contain a tag"
+        );
+        assert!(parse_manifest(b"{")
+            .unwrap_err()
+            .to_string()
+            .starts_with("decoding tar manifest.json: "));
+    }
+}
