@@ -99,6 +99,19 @@ fn htpasswd_registry_credentials_and_login() {
         &cwd,
     );
     assert_same(&["inspect", t, "--creds", "alice:wrong", &img], &cwd);
+    // Secrets never reach the output, even with --debug and on failure.
+    for creds in [creds.as_str(), "alice:not-the-password"] {
+        let r = run(
+            &our_skopeo(),
+            &["--debug", "inspect", t, "--creds", creds, &img],
+            &cwd,
+        );
+        let secret = creds.split_once(':').unwrap().1;
+        assert!(
+            !r.stdout.contains(secret) && !r.stderr.contains(secret),
+            "{r:?}"
+        );
+    }
     assert_same(
         &["list-tags", t, "--no-creds", &reg.image("auth/img")],
         &cwd,
