@@ -32,7 +32,9 @@ rustup component list --installed | grep -q '^clippy' || rustup component add cl
 
 echo "== fmt";    cargo fmt --all -- --check
 echo "== clippy"; cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p skopeo-wasi -p skopeo-image-component --target wasm32-wasip2 -- -D warnings
 echo "== core for wasm32-unknown-unknown"; cargo build -p skopeo-core --target wasm32-unknown-unknown
-echo "== core for wasm32-wasip2";           cargo build -p skopeo-core --target wasm32-wasip2
+echo "== WASI components (wasm32-wasip2)"
+cargo build --release -p skopeo-wasi -p skopeo-image-component --target wasm32-wasip2
 echo "== build";  cargo build --workspace
 echo "== tests";  cargo test --workspace

@@ -3,9 +3,8 @@
 use crate::registry::{self, DockerOpts};
 use clap::Args;
 use skopeo_core::docker_archive;
-use skopeo_core::reference::Reference;
 use skopeo_core::registry::{source, RegistryClient};
-use skopeo_core::transport::{ImageName, TRANSPORT_NAMES};
+use skopeo_core::transport::ImageName;
 
 /// Arguments of `list-tags`.
 #[derive(Args)]
@@ -20,39 +19,6 @@ pub struct ListTagsArgs {
     images: Vec<String>,
 }
 
-#[derive(serde::Serialize)]
-struct TagList<'a> {
-    #[serde(rename = "Repository", skip_serializing_if = "String::is_empty")]
-    repository: String,
-    #[serde(rename = "Tags")]
-    tags: &'a [String],
-}
-
-/// The repository a `docker://` name names, refusing tags and digests as skopeo does.
-fn repository_reference(name: &str) -> Result<Reference, String> {
-    let Some((transport, rest)) = name.split_once(':') else {
-        return Err(format!("Invalid {name:?}: does not specify a transport"));
-    };
-    if transport != "docker" {
-        if !TRANSPORT_NAMES.contains(&transport) {
-            return Err(format!("Invalid {name:?}: does not specify a transport"));
-        }
-        return Err(format!(
-            "Unsupported transport '{transport}' for tag listing. Only supported: docker, docker-archive"
-        ));
-    }
-    let Some(path) = rest.strip_prefix("//") else {
-        return Err(format!(
-            "docker: image reference {name} does not start with docker://"
-        ));
-    };
-    let r = Reference::parse_normalized_named(path).map_err(|e| e.to_string())?;
-    if !r.is_name_only() {
-        return Err("No tag or digest allowed in reference".into());
-    }
-    Ok(r)
-}
-
 /// Runs list-tags; returns what goes to standard output.
 pub fn run(global: &crate::GlobalOptions, args: ListTagsArgs) -> Result<(), String> {
     let [name] = args.images.as_slice() else {
@@ -65,7 +31,7 @@ pub fn run(global: &crate::GlobalOptions, args: ListTagsArgs) -> Result<(), Stri
     if name.starts_with("docker-archive:") {
         return print(String::new(), &archive_tags(name)?);
     }
-    let reference = repository_reference(name)?;
+    let reference = source::list_tags_reference(name)?;
     let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
     let access = registry::access(
         &args.docker,
@@ -95,9 +61,7 @@ fn archive_tags(name: &str) -> Result<Vec<String>, String> {
     docker_archive::list_tags(&items).map_err(|e| e.to_string())
 }
 
-/// Prints skopeo's tag list document (`Repository` is empty for archives).
+/// Prints skopeo's tag list document.
 fn print(repository: String, tags: &[String]) -> Result<(), String> {
-    let mut out = skopeo_core::gojson::to_indented(&TagList { repository, tags });
-    out.push(b'\n');
-    crate::write_stdout(&out)
+    crate::write_stdout(&source::tag_list_document(&repository, tags))
 }

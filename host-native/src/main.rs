@@ -3,8 +3,8 @@
 mod archive;
 mod background;
 mod delete;
-mod fatal;
-mod fs;
+use skopeo_std_effects::fs;
+use skopeo_std_effects::log as fatal;
 mod http;
 mod inspect;
 mod list_tags;

@@ -6,11 +6,11 @@ use clap::Args;
 use skopeo_core::auth_file::{self, Lookup};
 use skopeo_core::registries_conf::{RegistriesConf, AUTH_FILE_HELPER};
 use skopeo_core::registry::client::endpoint_host;
-use skopeo_core::registry::{Credentials, RegistryConfig};
+use skopeo_core::registry::{CredentialFlags, Credentials, RegistryConfig};
 use std::path::{Path, PathBuf};
 
 /// The User-Agent registries see.
-pub const USER_AGENT: &str = concat!("skopeo/1.9.3 skopeo-rs/", env!("CARGO_PKG_VERSION"));
+pub use skopeo_core::registry::USER_AGENT;
 
 /// skopeo's flags for accessing a registry.
 #[derive(Args, Debug, Default, Clone)]
@@ -43,50 +43,14 @@ pub struct DockerOpts {
 
 /// The user's explicit credentials, validated as skopeo validates them (`None`: look them up).
 fn explicit_credentials(o: &DockerOpts) -> Result<Option<Credentials>, String> {
-    if o.creds.is_some() && o.no_creds {
-        return Err("creds and no-creds cannot be specified at the same time".into());
+    CredentialFlags {
+        creds: o.creds.clone(),
+        username: o.username.clone(),
+        password: o.password.clone(),
+        registry_token: o.registry_token.clone(),
+        no_creds: o.no_creds,
     }
-    if o.username.is_some() && o.no_creds {
-        return Err("username and no-creds cannot be specified at the same time".into());
-    }
-    if o.creds.is_some() && o.username.is_some() {
-        return Err("creds and username cannot be specified at the same time".into());
-    }
-    match (&o.username, &o.password) {
-        (Some(_), None) => {
-            return Err("password must be specified when username is specified".into())
-        }
-        (None, Some(_)) => {
-            return Err("username must be specified when password is specified".into())
-        }
-        _ => {}
-    }
-    if let Some(token) = &o.registry_token {
-        return Ok(Some(Credentials::RegistryToken(token.clone())));
-    }
-    if let Some(creds) = &o.creds {
-        if creds.is_empty() {
-            return Err("credentials can't be empty".into());
-        }
-        let (user, pass) = creds.split_once(':').unwrap_or((creds, ""));
-        if user.is_empty() {
-            return Err("username can't be empty".into());
-        }
-        return Ok(Some(Credentials::Basic {
-            username: user.into(),
-            password: pass.into(),
-        }));
-    }
-    if let (Some(u), Some(p)) = (&o.username, &o.password) {
-        return Ok(Some(Credentials::Basic {
-            username: u.clone(),
-            password: p.clone(),
-        }));
-    }
-    if o.no_creds {
-        return Ok(Some(Credentials::Anonymous));
-    }
-    Ok(None)
+    .resolve()
 }
 
 fn home() -> PathBuf {

@@ -244,3 +244,65 @@ mod tests {
             .is_none());
     }
 }
+
+/// The credential flags of a command (`--creds`, `--username`/`--password`,
+/// `--registry-token`, `--no-creds`), checked as skopeo checks them.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialFlags {
+    pub creds: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub registry_token: Option<String>,
+    pub no_creds: bool,
+}
+
+impl CredentialFlags {
+    /// The credentials the flags give, `None` when they give none (look in the auth files),
+    /// or skopeo's complaint about a bad combination.
+    pub fn resolve(&self) -> Result<Option<Credentials>, String> {
+        if self.creds.is_some() && self.no_creds {
+            return Err("creds and no-creds cannot be specified at the same time".into());
+        }
+        if self.username.is_some() && self.no_creds {
+            return Err("username and no-creds cannot be specified at the same time".into());
+        }
+        if self.creds.is_some() && self.username.is_some() {
+            return Err("creds and username cannot be specified at the same time".into());
+        }
+        match (&self.username, &self.password) {
+            (Some(_), None) => {
+                return Err("password must be specified when username is specified".into())
+            }
+            (None, Some(_)) => {
+                return Err("username must be specified when password is specified".into())
+            }
+            _ => {}
+        }
+        if let Some(token) = &self.registry_token {
+            return Ok(Some(Credentials::RegistryToken(token.clone())));
+        }
+        if let Some(creds) = &self.creds {
+            if creds.is_empty() {
+                return Err("credentials can't be empty".into());
+            }
+            let (user, pass) = creds.split_once(':').unwrap_or((creds, ""));
+            if user.is_empty() {
+                return Err("username can't be empty".into());
+            }
+            return Ok(Some(Credentials::Basic {
+                username: user.into(),
+                password: pass.into(),
+            }));
+        }
+        if let (Some(u), Some(p)) = (&self.username, &self.password) {
+            return Ok(Some(Credentials::Basic {
+                username: u.clone(),
+                password: p.clone(),
+            }));
+        }
+        if self.no_creds {
+            return Ok(Some(Credentials::Anonymous));
+        }
+        Ok(None)
+    }
+}

@@ -7,5 +7,8 @@ pub mod client;
 pub mod errors;
 pub mod source;
 
-pub use auth::Credentials;
+pub use auth::{CredentialFlags, Credentials};
+
+/// The `User-Agent` sent to registries.
+pub const USER_AGENT: &str = concat!("skopeo/1.9.3 skopeo-rs/", env!("CARGO_PKG_VERSION"));
 pub use client::{RegistryClient, RegistryConfig};

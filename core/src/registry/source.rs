@@ -131,3 +131,45 @@ pub async fn inspect_repo_tags<H: HttpClient + Clock>(
         Err(e) => Err(e.context("Error determining repository tags")),
     }
 }
+
+#[derive(serde::Serialize)]
+struct TagList<'a> {
+    #[serde(rename = "Repository", skip_serializing_if = "str::is_empty")]
+    repository: &'a str,
+    #[serde(rename = "Tags")]
+    tags: &'a [String],
+}
+
+/// What `list-tags` prints: skopeo's indented `{"Repository", "Tags"}` document (no
+/// `Repository` for archives) and a newline.
+pub fn tag_list_document(repository: &str, tags: &[String]) -> Vec<u8> {
+    let mut out = crate::gojson::to_indented(&TagList { repository, tags });
+    out.push(b'\n');
+    out
+}
+
+/// The repository a `list-tags` argument names (`docker://NAME` without tag or digest),
+/// refusing other forms with skopeo's words.
+pub fn list_tags_reference(name: &str) -> std::result::Result<Reference, String> {
+    let Some((transport, rest)) = name.split_once(':') else {
+        return Err(format!("Invalid {name:?}: does not specify a transport"));
+    };
+    if transport != "docker" {
+        if !crate::transport::TRANSPORT_NAMES.contains(&transport) {
+            return Err(format!("Invalid {name:?}: does not specify a transport"));
+        }
+        return Err(format!(
+            "Unsupported transport '{transport}' for tag listing. Only supported: docker, docker-archive"
+        ));
+    }
+    let Some(path) = rest.strip_prefix("//") else {
+        return Err(format!(
+            "docker: image reference {name} does not start with docker://"
+        ));
+    };
+    let r = Reference::parse_normalized_named(path).map_err(|e| e.to_string())?;
+    if !r.is_name_only() {
+        return Err("No tag or digest allowed in reference".into());
+    }
+    Ok(r)
+}

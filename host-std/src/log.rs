@@ -1,4 +1,4 @@
-//! Fatal errors printed the way skopeo's logger prints them, then exit code 1.
+//! skopeo's log lines (logrus style) on standard error; fatal errors exit with status 1.
 
 use std::io::{IsTerminal, Write};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,4 +1,4 @@
-//! The native filesystem effect: `std::fs`, with Go-style error messages.
+//! The filesystem effect over `std::fs`, with Go-style error messages.
 
 use skopeo_core::effects::{ByteStream, EffectError, EffectErrorKind, Filesystem};
 use std::io::{ErrorKind, Read};

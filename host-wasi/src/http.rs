@@ -1,0 +1,178 @@
+//! The `HttpClient` and `Clock` effects over wasi:http's outgoing handler. TLS, when the
+//! registry speaks it, is the runtime's: the component sends `https` requests and the host
+//! connects.
+
+use skopeo_core::effects::{Clock, EffectError, EffectErrorKind, HttpClient};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use wasi::http::outgoing_handler;
+use wasi::http::types::{
+    ErrorCode, Fields, IncomingBody, Method, OutgoingBody, OutgoingRequest, Scheme,
+};
+use wasi::io::streams::StreamError;
+
+/// Largest response body read (manifests, tag lists, tokens and configs are far smaller).
+const MAX_BODY: usize = 64 << 20;
+
+/// HTTP through the component's wasi:http import.
+pub struct WasiHttp;
+
+fn io_error(message: String) -> EffectError {
+    EffectError::new(EffectErrorKind::Other, message)
+}
+
+/// Go's wording for the failures a wasi:http host reports, where one exists.
+fn describe(code: &ErrorCode, host: &str) -> (EffectErrorKind, String) {
+    match code {
+        ErrorCode::ConnectionRefused => (
+            EffectErrorKind::Transient,
+            format!("dial tcp {host}: connect: connection refused"),
+        ),
+        ErrorCode::ConnectionTimeout | ErrorCode::ConnectionReadTimeout => (
+            EffectErrorKind::Transient,
+            format!("dial tcp {host}: i/o timeout"),
+        ),
+        ErrorCode::ConnectionTerminated => (EffectErrorKind::Transient, "EOF".into()),
+        ErrorCode::DnsError(_) => (
+            EffectErrorKind::Other,
+            format!(
+                "dial tcp: lookup {}: no such host",
+                host.rsplit_once(':').map_or(host, |(h, _)| h)
+            ),
+        ),
+        ErrorCode::TlsCertificateError => (
+            EffectErrorKind::Other,
+            "x509: certificate signed by unknown authority".into(),
+        ),
+        ErrorCode::TlsProtocolError => (
+            EffectErrorKind::Other,
+            "http: server gave HTTP response to HTTPS client".into(),
+        ),
+        other => (EffectErrorKind::Other, format!("{other:?}")),
+    }
+}
+
+fn method(m: &http::Method) -> Method {
+    match m.as_str() {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "PATCH" => Method::Patch,
+        other => Method::Other(other.to_owned()),
+    }
+}
+
+fn read_body(body: IncomingBody, what: &str) -> Result<Vec<u8>, EffectError> {
+    let stream = body
+        .stream()
+        .map_err(|()| io_error(format!("{what}: response body unavailable")))?;
+    let mut out = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => {
+                out.extend_from_slice(&chunk);
+                if out.len() > MAX_BODY {
+                    return Err(io_error(format!("{what}: response body too large")));
+                }
+            }
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => {
+                return Err(io_error(format!("{what}: {}", e.to_debug_string())))
+            }
+        }
+    }
+    drop(stream);
+    let _ = IncomingBody::finish(body);
+    Ok(out)
+}
+
+impl HttpClient for WasiHttp {
+    async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, EffectError> {
+        let uri = request.uri().clone();
+        let verb = {
+            let m = request.method().as_str().to_ascii_lowercase();
+            let mut c = m.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        };
+        let what = format!("{verb} \"{uri}\"");
+        let host = uri.authority().map(|a| a.as_str()).unwrap_or("").to_owned();
+        let entries: Vec<(String, Vec<u8>)> = request
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec()))
+            .collect();
+        let headers = Fields::from_list(&entries)
+            .map_err(|e| io_error(format!("{what}: invalid header: {e:?}")))?;
+        let out = OutgoingRequest::new(headers);
+        let bad = |part: &str| io_error(format!("{what}: invalid {part}"));
+        out.set_method(&method(request.method()))
+            .map_err(|()| bad("method"))?;
+        let scheme = match uri.scheme_str() {
+            Some("http") => Scheme::Http,
+            _ => Scheme::Https,
+        };
+        out.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
+        out.set_authority(Some(&host))
+            .map_err(|()| bad("authority"))?;
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        out.set_path_with_query(Some(path))
+            .map_err(|()| bad("path"))?;
+        let body = out.body().map_err(|()| bad("body"))?;
+        let pending = outgoing_handler::handle(out, None).map_err(|code| {
+            let (kind, text) = describe(&code, &host);
+            EffectError::new(kind, format!("{what}: {text}"))
+        })?;
+        {
+            let stream = body.write().map_err(|()| bad("body stream"))?;
+            for chunk in request.body().chunks(4096) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| io_error(format!("{what}: writing the body: {e:?}")))?;
+            }
+        }
+        OutgoingBody::finish(body, None)
+            .map_err(|e| io_error(format!("{what}: finishing the body: {e:?}")))?;
+        pending.subscribe().block();
+        let response = match pending.get() {
+            Some(Ok(Ok(r))) => r,
+            Some(Ok(Err(code))) => {
+                let (kind, text) = describe(&code, &host);
+                return Err(EffectError::new(kind, format!("{what}: {text}")));
+            }
+            _ => return Err(io_error(format!("{what}: no response"))),
+        };
+        let mut builder = http::Response::builder().status(response.status());
+        for (name, value) in response.headers().entries() {
+            builder = builder.header(name, value);
+        }
+        let bytes = if request.method() == http::Method::HEAD {
+            Vec::new()
+        } else {
+            let body = response
+                .consume()
+                .map_err(|()| io_error(format!("{what}: response body unavailable")))?;
+            read_body(body, &what)?
+        };
+        builder
+            .body(bytes)
+            .map_err(|e| io_error(format!("{what}: {e}")))
+    }
+}
+
+impl Clock for WasiHttp {
+    fn now_unix(&self) -> i64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+
+    async fn sleep(&self, seconds: u64) {
+        std::thread::sleep(Duration::from_secs(seconds));
+    }
+}
