@@ -2,8 +2,10 @@
 """Times two commands that differ only in the program, interleaved: median wall time and peak
 RSS of each, and their ratio. Spawns directly (no shell), so the times hold the programs' own
 time; peak RSS comes from /usr/bin/time (a child of this Python process would report Python's
-size). Usage: bench-pair.py RUNS LABEL OURS REFERENCE -- ARGS..."""
+size). OURS and REFERENCE may hold leading arguments (split as a shell would).
+Usage: bench-pair.py RUNS LABEL OURS REFERENCE -- ARGS..."""
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -32,16 +34,18 @@ def peak_rss(argv):
 
 
 def main():
-    runs, label, ours, ref = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    runs, label = int(sys.argv[1]), sys.argv[2]
+    ours, ref = shlex.split(sys.argv[3]), shlex.split(sys.argv[4])
     args = sys.argv[sys.argv.index("--") + 1:]
     a, b = [], []
     for _ in range(runs):
-        a.append(run([ours] + args))
-        b.append(run([ref] + args))
+        a.append(run(ours + args))
+        b.append(run(ref + args))
     ta, tb = statistics.median(a), statistics.median(b)
-    ra, rb = peak_rss([ours] + args), peak_rss([ref] + args)
-    print(f"{label:<30} ours {ta:7.2f} ms  skopeo {tb:7.2f} ms  ratio {ta / tb:.2f}   "
-          f"RSS ours {ra:6d} KB  skopeo {rb:6d} KB  ratio {ra / rb:.2f}")
+    ra, rb = peak_rss(ours + args), peak_rss(ref + args)
+    names = os.environ.get("BENCH_NAMES", "ours skopeo").split()
+    print(f"{label:<30} {names[0]} {ta:7.2f} ms  {names[1]} {tb:7.2f} ms  ratio {ta / tb:.2f}   "
+          f"RSS {names[0]} {ra:6d} KB  {names[1]} {rb:6d} KB  ratio {ra / rb:.2f}")
 
 
 main()

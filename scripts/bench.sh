@@ -60,3 +60,22 @@ def timed():
 print(f"registry time for inspect's 4 requests (median): {statistics.median(timed() for _ in range(runs)):.2f} ms")
 PY
 fi
+
+# The WASI command component under the embedded wasmtime (machine code cached after the first
+# run) against the native CLI, same commands.
+cargo build --release -q -p skopeo-wasi -p skopeo-image-component --target wasm32-wasip2
+cargo build --release -q -p skopeo-wasi-runner
+target_dir=${CARGO_TARGET_DIR:-target}
+component="$target_dir/release/skopeo-wasi-run --dir $tmp $target_dir/wasm32-wasip2/release/skopeo-wasi.wasm"
+"$target_dir/release/skopeo-wasi-run" "$target_dir/wasm32-wasip2/release/skopeo-wasi.wasm" --help >/dev/null
+wasi() {
+  local label=$1; shift
+  BENCH_NAMES="component native" python3 scripts/bench-pair.py "$runs" "$label" "$component" "$ours" -- "$@"
+}
+wasi "component: inspect oci:" inspect "oci:$tmp/layout:demo"
+wasi "component: manifest-digest" manifest-digest "$tmp/manifest.json"
+if [ -n "${addr:-}" ]; then
+  wasi "component: inspect docker://" inspect --tls-verify=false "docker://$addr/bench/many:latest"
+  wasi "component: list-tags" list-tags --tls-verify=false "docker://$addr/bench/many"
+fi
+ls -l "$target_dir/wasm32-wasip2/release/skopeo-wasi.wasm" "$target_dir/wasm32-wasip2/release/skopeo_image_component.wasm" | awk '{printf "%-40s %8.0f KB\n", $NF, $5/1024}'

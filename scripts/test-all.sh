@@ -14,6 +14,11 @@ command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
 [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# The browser page: wasm-opt, chromium driven by playwright-core from npm.
+command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -33,8 +38,11 @@ rustup component list --installed | grep -q '^clippy' || rustup component add cl
 echo "== fmt";    cargo fmt --all -- --check
 echo "== clippy"; cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p skopeo-wasi -p skopeo-image-component --target wasm32-wasip2 -- -D warnings
+cargo clippy -p skopeo-web --target wasm32-unknown-unknown -- -D warnings
 echo "== core for wasm32-unknown-unknown"; cargo build -p skopeo-core --target wasm32-unknown-unknown
 echo "== WASI components (wasm32-wasip2)"
 cargo build --release -p skopeo-wasi -p skopeo-image-component --target wasm32-wasip2
+echo "== web page"; scripts/build-web.sh
+(cd tests/web && npm ci --no-audit --no-fund --silent)
 echo "== build";  cargo build --workspace
 echo "== tests";  cargo test --workspace

@@ -13,6 +13,10 @@ pub const PASSWORD: &str = "secret";
 /// bcrypt of `secret` (the registry accepts only bcrypt entries).
 const HTPASSWD: &str = "alice:$2y$05$S6R4m5/9csmEZaQSJwY6iezW/DTW3EgKveQYeNolN5rvcK7Vq6VrG\n";
 
+/// `http.headers` that let pages on any origin read the registry (Docker-Content-Digest, Link
+/// and WWW-Authenticate exposed; Accept and Authorization allowed in preflights).
+const CORS_HEADERS: &str = "  headers:\n    Access-Control-Allow-Origin: ['*']\n    Access-Control-Allow-Methods: ['HEAD', 'GET', 'OPTIONS', 'DELETE']\n    Access-Control-Allow-Headers: ['Authorization', 'Accept', 'Cache-Control']\n    Access-Control-Expose-Headers: ['Docker-Content-Digest', 'Link', 'Content-Length', 'WWW-Authenticate']\n";
+
 /// How a registry authenticates and is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavour {
@@ -22,6 +26,8 @@ pub enum Flavour {
     Tls,
     Htpasswd,
     Token,
+    /// Plain HTTP with CORS headers, so a page on another origin can read it.
+    Cors,
 }
 
 /// A running registry; stopped when dropped.
@@ -161,6 +167,7 @@ impl Registry {
                     d.display()
                 ));
             }
+            Flavour::Cors => config.push_str(CORS_HEADERS),
             Flavour::Plain | Flavour::NoDelete => {}
         }
         let cfg = d.join("config.yml");
