@@ -70,7 +70,7 @@ pub struct Runner {
 
 impl Runner {
     /// Compiles the component at `path`, or loads the machine code compiled for it before
-    /// (kept next to it as `NAME.HASH.cwasm`, keyed by the component's bytes).
+    /// (kept next to it as `NAME.HASH.cwasm`, keyed by the file's size and time).
     pub fn load(path: &Path) -> wasmtime::Result<Runner> {
         let engine = Engine::default();
         let component = load_cached(&engine, path)?;
@@ -159,19 +159,22 @@ impl Runner {
 
 fn load_cached(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
     use std::hash::{Hash, Hasher};
-    let bytes = std::fs::read(path)?;
+    // Keyed by the file's size and modification time (cheap to check on every start) and
+    // the engine's compatibility hash.
+    let meta = std::fs::metadata(path)?;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut hasher);
+    meta.len().hash(&mut hasher);
+    meta.modified()?.hash(&mut hasher);
     engine.precompile_compatibility_hash().hash(&mut hasher);
     let cached = path.with_extension(format!("{:016x}.cwasm", hasher.finish()));
     if cached.exists() {
         // SAFETY: the file was written below by `precompile_component` of this same engine
-        // configuration (the hash covers it) for exactly these component bytes.
+        // configuration (the hash covers it) for this exact component file.
         if let Ok(c) = unsafe { Component::deserialize_file(engine, &cached) } {
             return Ok(c);
         }
     }
-    let compiled = engine.precompile_component(&bytes)?;
+    let compiled = engine.precompile_component(&std::fs::read(path)?)?;
     let tmp = cached.with_extension(format!("tmp{}", std::process::id()));
     if std::fs::write(&tmp, &compiled).is_ok() {
         let _ = std::fs::rename(&tmp, &cached);
