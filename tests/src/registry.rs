@@ -28,6 +28,8 @@ pub enum Flavour {
     Token,
     /// Plain HTTP with CORS headers, so a page on another origin can read it.
     Cors,
+    /// [`Flavour::Cors`] with htpasswd authentication.
+    CorsHtpasswd,
 }
 
 /// A running registry; stopped when dropped.
@@ -140,7 +142,10 @@ impl Registry {
                 "  tls:\n    certificate: {0}/server.crt\n    key: {0}/server.key\n",
                 d.display()
             )),
-            Flavour::Htpasswd => {
+            Flavour::Htpasswd | Flavour::CorsHtpasswd => {
+                if flavour == Flavour::CorsHtpasswd {
+                    config.push_str(CORS_HEADERS);
+                }
                 std::fs::write(d.join("htpasswd"), HTPASSWD).unwrap();
                 config.push_str(&format!(
                     "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}/htpasswd\n",

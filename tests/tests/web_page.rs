@@ -3,7 +3,7 @@
 //! Needs scripts/build-web.sh's output, node with tests/web/node_modules, and chromium;
 //! scripts/test-all.sh provides all three.
 
-use skopeo_integration_tests::registry::{setup, Flavour, Registry};
+use skopeo_integration_tests::registry::{setup, Flavour, Registry, PASSWORD, USER};
 use skopeo_integration_tests::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -107,6 +107,7 @@ fn inspector_page_in_chromium() {
         return;
     };
     let no_cors = Registry::start(Flavour::Plain);
+    let auth = Registry::start(Flavour::CorsHtpasswd);
     let tmp = TempDir::new("web");
     let layout = example_layout(&tmp.0);
     add_index(&layout);
@@ -127,6 +128,48 @@ fn inspector_page_in_chromium() {
             let out = run(&skopeo, &args, &tmp.0);
             assert_eq!(out.code, 0, "{}", out.stderr);
         }
+    }
+    let creds = format!("{USER}:{PASSWORD}");
+    let s = format!("oci:{}:demo", layout.display());
+    let d = format!("docker://{}/web/app:v1", auth.addr);
+    let pushed = run(
+        &skopeo,
+        &[
+            "--insecure-policy",
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            &creds,
+            &s,
+            &d,
+        ],
+        &tmp.0,
+    );
+    assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+    // A shared-vector layout (schema 2 in a dir:) pushed as is, for the page's inspect text.
+    let mut extra = Vec::new();
+    if let Some(fx) = fixtures_dir() {
+        let s = format!(
+            "dir:{}",
+            fx.join("layouts-archives/dir-uncompressed-image-s2")
+                .display()
+        );
+        let d = format!("docker://{}/fixtures/s2:latest", reg.addr);
+        let pushed = run(
+            &skopeo,
+            &[
+                "--insecure-policy",
+                "copy",
+                "-q",
+                "--dest-tls-verify=false",
+                &s,
+                &d,
+            ],
+            &tmp.0,
+        );
+        assert_eq!(pushed.code, 0, "{}", pushed.stderr);
+        extra.push("fixtures/s2:latest");
     }
     let server = serve(&page_dir);
     let manifest_file = tmp.0.join("pasted.json");
@@ -178,6 +221,8 @@ fn inspector_page_in_chromium() {
         .env("NO_CORS_URL", format!("http://{}", no_cors.addr))
         .env("IMAGE", "web/app:v1")
         .env("INDEX", "web/multi:latest")
+        .env("AUTH_URL", format!("http://{}", auth.addr))
+        .env("EXTRA_IMAGES", extra.join(","))
         .env("MANIFEST_FILE", &manifest_file)
         .env("SCREENSHOT", &screenshot)
         .env(

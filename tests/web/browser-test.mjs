@@ -1,6 +1,7 @@
 // Drives web/www in headless chromium and prints what the page shows, as JSON, for
 // tests/tests/web_page.rs to compare with skopeo. Environment: PAGE_URL, REGISTRY_URL,
-// IMAGE, INDEX, NO_CORS_URL, MANIFEST_FILE, SCREENSHOT, and optionally VECTORS_FILE.
+// IMAGE, INDEX, NO_CORS_URL, MANIFEST_FILE, SCREENSHOT, and optionally AUTH_URL,
+// EXTRA_IMAGES and VECTORS_FILE.
 import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
 
@@ -81,6 +82,13 @@ if (tagLinks.length > 0) {
 out.unknownTag = await inspect(env.REGISTRY_URL, env.IMAGE.replace(/:[^:/]+$/, ":no-such-tag"));
 out.noCors = await inspect(env.NO_CORS_URL, env.IMAGE);
 out.badUrl = await inspect("ftp://example", env.IMAGE);
+if (env.AUTH_URL) out.unauthorized = await inspect(env.AUTH_URL, env.IMAGE);
+// Shared vectors pushed to the registry: skopeo's inspect text as the page computed it.
+out.extra = {};
+for (const name of (env.EXTRA_IMAGES || "").split(",").filter(Boolean)) {
+  const view = await inspect(env.REGISTRY_URL, name);
+  out.extra[name] = view.inspect ?? view.error;
+}
 // The digest box: a pasted manifest, then text that is not JSON.
 const manifest = readFileSync(env.MANIFEST_FILE, "utf8");
 await page.fill("#manifest-input", manifest);

@@ -7,22 +7,45 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, RequestMode, Response};
 
-/// HTTP through `window.fetch`.
-pub struct BrowserHttp;
+/// HTTP through `window.fetch`. Remembers which origins answered 401, to explain a later
+/// request the browser then refuses (an authenticated registry rejects CORS preflights).
+#[derive(Default)]
+pub struct BrowserHttp {
+    unauthorized: std::cell::RefCell<Vec<String>>,
+}
 
 /// Request headers the browser host does not send: forbidden to pages, or not needed by
 /// registries and costing a preflight.
 const DROPPED: [&str; 2] = ["user-agent", "docker-distribution-api-version"];
 
+/// Basic credentials with an empty user and password: what an anonymous client answers a
+/// Basic challenge with. The page sends nothing instead, so the registry's refusal (401)
+/// reaches it in words rather than as a failed preflight.
+const EMPTY_BASIC: &str = "Basic Og==";
+
 fn failure(what: &str, e: JsValue) -> EffectError {
+    failure_because(
+        what,
+        e,
+        "the registry is unreachable, or it does not allow this page through CORS",
+    )
+}
+
+fn failure_because(what: &str, e: JsValue, why: &str) -> EffectError {
     let detail = e
         .dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| e.as_string())
         .unwrap_or_else(|| format!("{e:?}"));
-    EffectError::new(
-        EffectErrorKind::Other,
-        format!("{what}: {detail} (the registry is unreachable, or it does not allow this page through CORS)"),
+    EffectError::new(EffectErrorKind::Other, format!("{what}: {detail} ({why})"))
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or("https"),
+        uri.authority().map(|a| a.as_str()).unwrap_or("")
     )
 }
 
@@ -45,15 +68,29 @@ impl HttpClient for BrowserHttp {
                 continue;
             }
             let value = value.to_str().unwrap_or_default();
+            if name == http::header::AUTHORIZATION && value == EMPTY_BASIC {
+                continue;
+            }
             req.headers()
                 .append(name.as_str(), value)
                 .map_err(|e| failure(&what, e))?;
         }
         let window = web_sys::window().ok_or_else(|| failure(&what, "no window".into()))?;
-        let response: Response = JsFuture::from(window.fetch_with_request(&req))
-            .await
-            .map_err(|e| failure(&what, e))?
-            .unchecked_into();
+        let origin = origin(request.uri());
+        let response: Response = match JsFuture::from(window.fetch_with_request(&req)).await {
+            Ok(r) => r.unchecked_into(),
+            Err(e) if self.unauthorized.borrow().contains(&origin) => {
+                return Err(failure_because(
+                    &what,
+                    e,
+                    "the registry answered 401 Unauthorized: it requires authentication, which it does not let this page send through CORS",
+                ))
+            }
+            Err(e) => return Err(failure(&what, e)),
+        };
+        if response.status() == 401 {
+            self.unauthorized.borrow_mut().push(origin);
+        }
         let mut builder = http::Response::builder().status(response.status());
         if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
             for entry in entries.flatten() {

@@ -43,7 +43,7 @@ pub fn describe_manifest(bytes: &[u8]) -> Result<String, JsError> {
 #[wasm_bindgen]
 pub async fn inspect(registry_url: String, reference: String) -> Result<String, JsError> {
     let target = view::Target::parse(&registry_url, &reference).map_err(|e| JsError::new(&e))?;
-    let http = BrowserHttp;
+    let http = BrowserHttp::default();
     let client = RegistryClient::new(&http, client_config(&target));
     let src = DockerSource::open(&client, target.reference.clone(), target.reference.clone())
         .await
@@ -58,7 +58,7 @@ pub async fn inspect(registry_url: String, reference: String) -> Result<String, 
 #[wasm_bindgen(js_name = listTags)]
 pub async fn list_tags(registry_url: String, repository: String) -> Result<String, JsError> {
     let target = view::Target::parse(&registry_url, &repository).map_err(|e| JsError::new(&e))?;
-    let http = BrowserHttp;
+    let http = BrowserHttp::default();
     let client = RegistryClient::new(&http, client_config(&target));
     let tags = source::list_tags(&client, &target.reference)
         .await
