@@ -63,6 +63,40 @@ pub trait Filesystem {
     async fn open(&self, path: &str) -> Result<Self::Reader, EffectError>;
 }
 
+/// A file being written, in the caller's chunk sizes.
+pub trait ByteSink {
+    /// Writes all of `buf`.
+    async fn write_all(&mut self, buf: &[u8]) -> Result<(), EffectError>;
+
+    /// Flushes the data to stable storage and closes the file.
+    async fn finish(self) -> Result<(), EffectError>;
+}
+
+/// Write access to the host's files, for copy destinations. Destinations write under
+/// temporary names and rename into place, so a failed copy leaves nothing behind.
+pub trait FilesystemWrite: Filesystem {
+    /// The sink [`FilesystemWrite::create`] returns.
+    type Writer: ByteSink;
+
+    /// Creates `path` and missing parents (mode 0755).
+    async fn create_dir_all(&self, path: &str) -> Result<(), EffectError>;
+
+    /// Creates or truncates `path` for writing (mode 0644).
+    async fn create(&self, path: &str) -> Result<Self::Writer, EffectError>;
+
+    /// Renames `from` to `to`, replacing a file at `to`.
+    async fn rename(&self, from: &str, to: &str) -> Result<(), EffectError>;
+
+    /// Removes a file.
+    async fn remove_file(&self, path: &str) -> Result<(), EffectError>;
+
+    /// Removes a directory and everything in it.
+    async fn remove_dir_all(&self, path: &str) -> Result<(), EffectError>;
+
+    /// The names in a directory (not `.` and `..`), in no particular order.
+    async fn read_dir(&self, path: &str) -> Result<Vec<String>, EffectError>;
+}
+
 /// HTTP for the registry protocol. The core builds every request (URL, headers, credentials)
 /// and decides on every response; the host only moves bytes, applying the transport settings
 /// (TLS roots, client certificates, verification, proxies) it knows for the request's host.

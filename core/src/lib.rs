@@ -8,6 +8,8 @@ pub mod auth_file;
 pub mod concurrent;
 pub mod config;
 pub mod convert;
+pub mod copy;
+pub mod destination;
 pub mod digest;
 pub mod docker_archive;
 pub mod effects;

@@ -1,7 +1,7 @@
 //! The image source role: what the copy engine and inspect read from any transport.
 
 use crate::digest::{Digest, Verifier};
-use crate::effects::{for_each_chunk, Filesystem};
+use crate::effects::{for_each_chunk, ByteStream, Filesystem};
 use crate::reference::Reference;
 use crate::{Error, Result};
 
@@ -16,6 +16,16 @@ pub trait ImageSource {
 
     /// The docker reference the image is known by, if the transport has one.
     fn docker_reference(&self) -> Option<&Reference>;
+}
+
+/// An image source that can stream its blobs (what copy needs beyond inspect).
+pub trait BlobSource: ImageSource {
+    /// The stream [`BlobSource::blob`] returns.
+    type Blob: ByteStream;
+
+    /// Opens the blob `digest` for streaming. The caller verifies digest and size as the
+    /// bytes pass.
+    async fn blob(&self, digest: &Digest, size: Option<u64>) -> Result<Self::Blob>;
 }
 
 /// Reads `path` through `fs` and verifies it against `digest` and `size` as it streams.

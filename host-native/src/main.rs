@@ -2,6 +2,7 @@
 
 mod archive;
 mod background;
+mod copy;
 mod delete;
 use skopeo_std_effects::fs;
 use skopeo_std_effects::log as fatal;
@@ -91,6 +92,8 @@ impl GlobalOptions {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Copy an IMAGE-NAME from one location to another
+    Copy(copy::CopyArgs),
     /// Delete image IMAGE-NAME
     Delete(delete::DeleteArgs),
     /// Inspect image IMAGE-NAME
@@ -127,6 +130,7 @@ fn main() {
         return;
     }
     let result = match cli.command {
+        Some(Command::Copy(args)) => copy::run(&cli.global, args),
         Some(Command::Delete(args)) => delete::run(&cli.global, args),
         Some(Command::Inspect(args)) => inspect::run(&cli.global, args),
         Some(Command::ListTags(args)) => list_tags::run(&cli.global, args),

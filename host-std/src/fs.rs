@@ -1,7 +1,9 @@
 //! The filesystem effect over `std::fs`, with Go-style error messages.
 
-use skopeo_core::effects::{ByteStream, EffectError, EffectErrorKind, Filesystem};
-use std::io::{ErrorKind, Read};
+use skopeo_core::effects::{
+    ByteSink, ByteStream, EffectError, EffectErrorKind, Filesystem, FilesystemWrite,
+};
+use std::io::{ErrorKind, Read, Write};
 
 /// Files on the local machine.
 pub struct NativeFs;
@@ -69,5 +71,69 @@ impl Filesystem for NativeFs {
             file,
             path: path.to_owned(),
         })
+    }
+}
+
+/// A file being written.
+pub struct FileSink {
+    file: std::io::BufWriter<std::fs::File>,
+    path: String,
+}
+
+impl ByteSink for FileSink {
+    async fn write_all(&mut self, buf: &[u8]) -> Result<(), EffectError> {
+        self.file
+            .write_all(buf)
+            .map_err(|e| go_io_error("write", &self.path, &e))
+    }
+
+    async fn finish(self) -> Result<(), EffectError> {
+        let path = self.path;
+        let file = self
+            .file
+            .into_inner()
+            .map_err(|e| go_io_error("write", &path, e.error()))?;
+        file.sync_all().map_err(|e| go_io_error("sync", &path, &e))
+    }
+}
+
+impl FilesystemWrite for NativeFs {
+    type Writer = FileSink;
+
+    async fn create_dir_all(&self, path: &str) -> Result<(), EffectError> {
+        std::fs::create_dir_all(path).map_err(|e| go_io_error("mkdir", path, &e))
+    }
+
+    async fn create(&self, path: &str) -> Result<Self::Writer, EffectError> {
+        let file = std::fs::File::create(path).map_err(|e| go_io_error("open", path, &e))?;
+        Ok(FileSink {
+            file: std::io::BufWriter::with_capacity(256 * 1024, file),
+            path: path.to_owned(),
+        })
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<(), EffectError> {
+        std::fs::rename(from, to).map_err(|e| {
+            let base = go_io_error("rename", from, &e);
+            EffectError::new(base.kind, format!("rename {from} {to}: {}", errno_text(&e)))
+        })
+    }
+
+    async fn remove_file(&self, path: &str) -> Result<(), EffectError> {
+        std::fs::remove_file(path).map_err(|e| go_io_error("remove", path, &e))
+    }
+
+    async fn remove_dir_all(&self, path: &str) -> Result<(), EffectError> {
+        std::fs::remove_dir_all(path).map_err(|e| go_io_error("remove", path, &e))
+    }
+
+    async fn read_dir(&self, path: &str) -> Result<Vec<String>, EffectError> {
+        let entries = std::fs::read_dir(path).map_err(|e| go_io_error("open", path, &e))?;
+        entries
+            .map(|e| {
+                e.map(|e| e.file_name().to_string_lossy().into_owned())
+                    .map_err(|e| go_io_error("readdirent", path, &e))
+            })
+            .collect()
     }
 }

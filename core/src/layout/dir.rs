@@ -31,6 +31,11 @@ impl<'a, F: Filesystem> DirSource<'a, F> {
         }
     }
 
+    /// The filesystem the layout is read through.
+    pub fn filesystem(&self) -> &'a F {
+        self.fs
+    }
+
     /// Where a blob lives.
     pub fn blob_path(&self, digest: &Digest) -> String {
         join_path(&self.path, digest.hex())

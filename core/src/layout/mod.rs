@@ -1,12 +1,14 @@
 //! Local image layouts (`dir:`, `oci:`) as image sources over the host's filesystem.
 
 pub mod dir;
+pub mod dir_dest;
 pub mod oci;
+pub mod oci_dest;
 
 use crate::digest::Digest;
 use crate::effects::Filesystem;
 use crate::reference::Reference;
-use crate::source::ImageSource;
+use crate::source::{BlobSource, ImageSource};
 use crate::transport::ImageName;
 use crate::{Error, Result};
 
@@ -79,6 +81,27 @@ impl<F: Filesystem> ImageSource for LocalSource<'_, F> {
         match self {
             LocalSource::Dir(s) => s.docker_reference(),
             LocalSource::Oci(s) => s.docker_reference(),
+        }
+    }
+}
+
+impl<F: Filesystem> BlobSource for LocalSource<'_, F> {
+    type Blob = F::Reader;
+
+    async fn blob(&self, digest: &Digest, _size: Option<u64>) -> Result<Self::Blob> {
+        let path = match self {
+            LocalSource::Dir(s) => s.blob_path(digest),
+            LocalSource::Oci(s) => s.blob_path(digest),
+        };
+        Ok(self.filesystem().open(&path).await?)
+    }
+}
+
+impl<'a, F: Filesystem> LocalSource<'a, F> {
+    fn filesystem(&self) -> &'a F {
+        match self {
+            LocalSource::Dir(s) => s.filesystem(),
+            LocalSource::Oci(s) => s.filesystem(),
         }
     }
 }

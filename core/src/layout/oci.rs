@@ -40,6 +40,11 @@ impl<'a, F: Filesystem> OciSource<'a, F> {
         })
     }
 
+    /// The filesystem the layout is read through.
+    pub fn filesystem(&self) -> &'a F {
+        self.fs
+    }
+
     /// The path of a blob in this layout.
     pub fn blob_path(&self, digest: &Digest) -> String {
         join_path(

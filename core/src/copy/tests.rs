@@ -1,0 +1,298 @@
+//! The engine over an in-memory filesystem: layouts in, layouts out, and failures that leave
+//! the destination untouched.
+
+use super::*;
+use crate::effects::{
+    ByteSink, ByteStream, EffectError, EffectErrorKind, Filesystem, FilesystemWrite,
+};
+use crate::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
+use crate::transport::ImageName;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+#[derive(Default, Clone)]
+struct MemFs {
+    files: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
+    dirs: Rc<RefCell<BTreeSet<String>>>,
+}
+
+fn missing(path: &str) -> EffectError {
+    EffectError::new(
+        EffectErrorKind::NotFound,
+        format!("open {path}: no such file or directory"),
+    )
+}
+
+struct MemReader(Vec<u8>, usize);
+
+impl ByteStream for MemReader {
+    async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
+        let n = buf.len().min(self.0.len() - self.1);
+        buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+        self.1 += n;
+        Ok(n)
+    }
+}
+
+struct MemWriter(MemFs, String, Vec<u8>);
+
+impl ByteSink for MemWriter {
+    async fn write_all(&mut self, buf: &[u8]) -> std::result::Result<(), EffectError> {
+        self.2.extend_from_slice(buf);
+        Ok(())
+    }
+    async fn finish(self) -> std::result::Result<(), EffectError> {
+        self.0.files.borrow_mut().insert(self.1, self.2);
+        Ok(())
+    }
+}
+
+impl MemFs {
+    fn put(&self, path: &str, bytes: &[u8]) {
+        let mut p = path;
+        while let Some(i) = p.rfind('/') {
+            p = &p[..i];
+            if !p.is_empty() {
+                self.dirs.borrow_mut().insert(p.to_owned());
+            }
+        }
+        self.files
+            .borrow_mut()
+            .insert(path.to_owned(), bytes.to_vec());
+    }
+
+    fn snapshot(&self) -> (BTreeMap<String, Vec<u8>>, BTreeSet<String>) {
+        (self.files.borrow().clone(), self.dirs.borrow().clone())
+    }
+
+    fn under(&self, dir: &str) -> Vec<String> {
+        let prefix = format!("{dir}/");
+        self.files
+            .borrow()
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect()
+    }
+}
+
+impl Filesystem for MemFs {
+    type Reader = MemReader;
+    async fn read_file(&self, path: &str) -> std::result::Result<Vec<u8>, EffectError> {
+        self.files
+            .borrow()
+            .get(path)
+            .cloned()
+            .ok_or_else(|| missing(path))
+    }
+    async fn exists(&self, path: &str) -> std::result::Result<bool, EffectError> {
+        Ok(self.files.borrow().contains_key(path) || self.dirs.borrow().contains(path))
+    }
+    async fn open(&self, path: &str) -> std::result::Result<MemReader, EffectError> {
+        Ok(MemReader(self.read_file(path).await?, 0))
+    }
+}
+
+impl FilesystemWrite for MemFs {
+    type Writer = MemWriter;
+    async fn create_dir_all(&self, path: &str) -> std::result::Result<(), EffectError> {
+        self.put(&format!("{path}/.keep"), b"");
+        self.files.borrow_mut().remove(&format!("{path}/.keep"));
+        self.dirs.borrow_mut().insert(path.to_owned());
+        Ok(())
+    }
+    async fn create(&self, path: &str) -> std::result::Result<MemWriter, EffectError> {
+        Ok(MemWriter(self.clone(), path.to_owned(), Vec::new()))
+    }
+    async fn rename(&self, from: &str, to: &str) -> std::result::Result<(), EffectError> {
+        let taken = self.files.borrow_mut().remove(from);
+        if let Some(bytes) = taken {
+            self.files.borrow_mut().insert(to.to_owned(), bytes);
+            return Ok(());
+        }
+        let was_dir = self.dirs.borrow_mut().remove(from);
+        if !was_dir {
+            return Err(missing(from));
+        }
+        self.dirs.borrow_mut().insert(to.to_owned());
+        let moved: Vec<_> = self.under(from);
+        for f in moved {
+            let bytes = self.files.borrow_mut().remove(&f).unwrap();
+            self.files
+                .borrow_mut()
+                .insert(format!("{to}{}", &f[from.len()..]), bytes);
+        }
+        Ok(())
+    }
+    async fn remove_file(&self, path: &str) -> std::result::Result<(), EffectError> {
+        self.files
+            .borrow_mut()
+            .remove(path)
+            .map(|_| ())
+            .ok_or_else(|| missing(path))
+    }
+    async fn remove_dir_all(&self, path: &str) -> std::result::Result<(), EffectError> {
+        let was_dir = self.dirs.borrow_mut().remove(path);
+        if !was_dir {
+            return Err(missing(path));
+        }
+        for f in self.under(path) {
+            self.files.borrow_mut().remove(&f);
+        }
+        let prefix = format!("{path}/");
+        self.dirs.borrow_mut().retain(|d| !d.starts_with(&prefix));
+        Ok(())
+    }
+    async fn read_dir(&self, path: &str) -> std::result::Result<Vec<String>, EffectError> {
+        let prefix = format!("{path}/");
+        let mut names = BTreeSet::new();
+        for k in self.files.borrow().keys().chain(self.dirs.borrow().iter()) {
+            if let Some(rest) = k.strip_prefix(&prefix) {
+                names.insert(rest.split('/').next().unwrap().to_owned());
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+}
+
+/// An OCI layout at /src with one image tagged `t`; returns the layer's digest.
+fn source_layout(fs: &MemFs, layer: &[u8]) -> Digest {
+    let blob = |bytes: &[u8]| {
+        let d = Digest::sha256_of(bytes);
+        fs.put(&format!("/src/blobs/sha256/{}", d.hex()), bytes);
+        d
+    };
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let c = blob(config);
+    let l = blob(layer);
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{c}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{l}","size":{}}}]}}"#,
+        config.len(),
+        layer.len()
+    );
+    let m = blob(manifest.as_bytes());
+    fs.put("/src/oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+    fs.put(
+        "/src/index.json",
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{m}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"t"}}}}]}}"#,
+            manifest.len()
+        )
+        .as_bytes(),
+    );
+    fs.dirs.borrow_mut().insert("/".into());
+    l
+}
+
+fn copy_to_dir(fs: &MemFs, dest: &str) -> Result<Digest> {
+    pollster::block_on(async {
+        let src = open_source(fs, &ImageName::parse("oci:/src:t").unwrap()).await?;
+        let dest = DirDestination::new(fs, dest).await?;
+        copy_image(&src, dest, &CopyOptions::default(), &|_: &str| {}).await
+    })
+}
+
+fn copy_to_oci(fs: &MemFs, dest: &str, tag: &str) -> Result<Digest> {
+    pollster::block_on(async {
+        let src = open_source(fs, &ImageName::parse("oci:/src:t").unwrap()).await?;
+        let dest = OciDestination::new(fs, dest, tag).await?;
+        copy_image(&src, dest, &CopyOptions::default(), &|_: &str| {}).await
+    })
+}
+
+#[test]
+fn oci_to_dir_writes_the_dir_layout_and_reports_like_skopeo() {
+    let fs = MemFs::default();
+    let layer = source_layout(&fs, b"layer bytes");
+    let lines = RefCell::new(Vec::new());
+    let digest = pollster::block_on(async {
+        let src = open_source(&fs, &ImageName::parse("oci:/src:t").unwrap())
+            .await
+            .unwrap();
+        let dest = DirDestination::new(&fs, "/out").await.unwrap();
+        copy_image(&src, dest, &CopyOptions::default(), &|l: &str| {
+            lines.borrow_mut().push(l.to_owned())
+        })
+        .await
+        .unwrap()
+    });
+    let files = fs.under("/out");
+    assert!(files.contains(&format!("/out/{}", layer.hex())));
+    assert_eq!(
+        fs.files.borrow()["/out/version"],
+        crate::layout::dir_dest::VERSION.as_bytes()
+    );
+    assert_eq!(
+        Digest::sha256_of(&fs.files.borrow()["/out/manifest.json"]),
+        digest
+    );
+    let lines = lines.into_inner();
+    assert_eq!(lines[0], "Getting image source signatures");
+    assert_eq!(lines[1], format!("Copying blob {layer}"));
+    assert!(lines[2].starts_with("Copying config sha256:"));
+    assert_eq!(
+        &lines[3..],
+        [
+            "Writing manifest to image destination",
+            "Storing signatures"
+        ]
+    );
+    assert!(fs.under("/.out.skopeo-staging").is_empty());
+}
+
+#[test]
+fn a_corrupted_blob_fails_and_leaves_the_destination_as_it_was() {
+    let fs = MemFs::default();
+    let layer = source_layout(&fs, b"layer bytes");
+    copy_to_dir(&fs, "/out").unwrap();
+    copy_to_oci(&fs, "/layout", "old").unwrap();
+    fs.put(
+        &format!("/src/blobs/sha256/{}", layer.hex()),
+        b"layer bytez",
+    );
+    let before = fs.snapshot();
+    let err = copy_to_dir(&fs, "/out").unwrap_err();
+    assert!(err.to_string().contains("writing blob"), "{err}");
+    assert_eq!(fs.snapshot(), before);
+    // A layout that did not exist is not left behind either.
+    let err = copy_to_oci(&fs, "/fresh", "x").unwrap_err();
+    assert!(err.to_string().contains("digest"), "{err}");
+    assert_eq!(fs.snapshot(), before);
+    // A layout that already has the blob does not read it again.
+    copy_to_oci(&fs, "/layout", "new").unwrap();
+}
+
+#[test]
+fn oci_destinations_keep_other_tags_and_replace_the_same_tag() {
+    let fs = MemFs::default();
+    source_layout(&fs, b"layer bytes");
+    copy_to_oci(&fs, "/layout", "a").unwrap();
+    copy_to_oci(&fs, "/layout", "b").unwrap();
+    copy_to_oci(&fs, "/layout", "a").unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs.files.borrow()["/layout/index.json"]).unwrap();
+    let names: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["annotations"]["org.opencontainers.image.ref.name"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["b", "a"]);
+    assert!(fs.files.borrow().keys().all(|k| !k.contains(".partial")));
+}
+
+#[test]
+fn a_directory_that_is_not_an_image_is_refused() {
+    let fs = MemFs::default();
+    source_layout(&fs, b"layer bytes");
+    fs.put("/home/notes.txt", b"precious");
+    let err = copy_to_dir(&fs, "/home").unwrap_err();
+    assert_eq!(err.to_string(), crate::layout::dir_dest::NOT_AN_IMAGE_DIR);
+    assert_eq!(fs.files.borrow()["/home/notes.txt"], b"precious");
+}

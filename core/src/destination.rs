@@ -1,0 +1,109 @@
+//! The image destination role: what the copy engine writes to, whatever the transport.
+
+use crate::digest::Digest;
+use crate::effects::ByteStream;
+use crate::Result;
+
+/// Write access to one image in some transport. Nothing becomes visible at the destination
+/// until [`ImageDestination::commit`]; [`ImageDestination::abort`] removes what was staged.
+pub trait ImageDestination {
+    /// Manifest media types the destination stores, best first; empty means any.
+    fn supported_manifest_types(&self) -> &[&'static str];
+
+    /// Whether the destination already has the blob `digest` (the copy skips it then).
+    async fn has_blob(&self, digest: &Digest) -> Result<bool>;
+
+    /// Stores a blob from `stream`, verifying `digest` (and `size`, if known) as it streams;
+    /// a mismatch fails before the blob is kept.
+    async fn put_blob<S: ByteStream>(
+        &mut self,
+        stream: &mut S,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<()>;
+
+    /// Stores the manifest (of the image, or of `instance` within a list).
+    async fn put_manifest(
+        &mut self,
+        manifest: &[u8],
+        media_type: &str,
+        instance: Option<&Digest>,
+    ) -> Result<()>;
+
+    /// Makes everything stored visible at once (the manifest or index last).
+    async fn commit(self) -> Result<()>;
+
+    /// Drops everything staged; the destination is as it was.
+    async fn abort(self);
+}
+
+/// Writes `stream` to the file `path`, verified against `digest` and `size`; on any failure
+/// the file is removed again.
+pub async fn write_verified<F: crate::effects::FilesystemWrite, S: ByteStream>(
+    fs: &F,
+    path: &str,
+    stream: &mut S,
+    digest: &Digest,
+    size: Option<u64>,
+) -> Result<()> {
+    use crate::effects::ByteSink;
+    let mut sink = fs.create(path).await?;
+    let written = match copy_verified(stream, &mut sink, digest, size, &digest.to_string()).await {
+        Ok(()) => sink.finish().await.map_err(crate::Error::from),
+        Err(e) => Err(e),
+    };
+    if written.is_err() {
+        let _ = fs.remove_file(path).await;
+    }
+    written
+}
+
+/// Streams `stream` into `sink` through a digest and size check, in `buf_size` chunks.
+pub async fn copy_verified<S: ByteStream, W: crate::effects::ByteSink>(
+    stream: &mut S,
+    sink: &mut W,
+    digest: &Digest,
+    size: Option<u64>,
+    what: &str,
+) -> Result<()> {
+    use crate::digest::Verifier;
+    use crate::Error;
+    let mut verifier = Verifier::new(digest.clone(), size);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        verifier
+            .update(&buf[..n])
+            .map_err(|e| Error::Verification(format!("{what}: {e}")))?;
+        sink.write_all(&buf[..n]).await?;
+    }
+    verifier
+        .finish()
+        .map_err(|e| Error::Verification(format!("{what}: {e}")))?;
+    Ok(())
+}
+
+/// A byte slice as a stream (configs and manifests produced in memory).
+pub struct SliceStream<'b>(&'b [u8]);
+
+impl<'b> SliceStream<'b> {
+    /// A stream over `bytes`.
+    pub fn new(bytes: &'b [u8]) -> Self {
+        SliceStream(bytes)
+    }
+}
+
+impl ByteStream for SliceStream<'_> {
+    async fn read(
+        &mut self,
+        buf: &mut [u8],
+    ) -> std::result::Result<usize, crate::effects::EffectError> {
+        let n = buf.len().min(self.0.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}

@@ -1,0 +1,177 @@
+//! `oci:` as a copy destination: blobs under `blobs/ALG/HEX`, the image's manifest as a blob,
+//! and `index.json` naming it (by `org.opencontainers.image.ref.name` when a tag is given,
+//! replacing an entry with the same name and keeping the others). Blobs are staged under
+//! temporary names and `index.json` is replaced by a rename at commit, last.
+
+use crate::destination::{write_verified, ImageDestination, SliceStream};
+use crate::digest::Digest;
+use crate::effects::{ByteSink, ByteStream, FilesystemWrite};
+use crate::manifest::document::{self, OciDescriptor, OciIndex};
+use crate::source::{clean_path, join_path};
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+
+/// The annotation that names an image in an index.
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+/// The `oci-layout` file as containers/image writes it.
+const OCI_LAYOUT: &str = "{\"imageLayoutVersion\": \"1.0.0\"}";
+
+/// Writes one image into an OCI layout.
+pub struct OciDestination<'a, F: FilesystemWrite> {
+    fs: &'a F,
+    path: String,
+    tag: String,
+    /// The layout directory existed before (else abort removes it).
+    existed: bool,
+    index: OciIndex,
+    /// Staged blobs: (temporary path, final path).
+    staged: Vec<(String, String)>,
+    manifest: Option<OciDescriptor>,
+}
+
+impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
+    /// Prepares to write the image `tag` (may be empty) into the layout at `path`, which may
+    /// not exist yet.
+    pub async fn new(fs: &'a F, path: &str, tag: &str) -> Result<Self> {
+        let path = clean_path(path);
+        let existed = fs.exists(&path).await?;
+        let index_path = join_path(&path, "index.json");
+        let index = if existed && fs.exists(&index_path).await? {
+            let bytes = fs.read_file(&index_path).await?;
+            document::decode::<OciIndex>(&bytes)
+                .map_err(|e| Error::Invalid(format!("{index_path}: {e}")))?
+        } else {
+            OciIndex {
+                schema_version: 2,
+                ..Default::default()
+            }
+        };
+        Ok(OciDestination {
+            fs,
+            path,
+            tag: tag.to_owned(),
+            existed,
+            index,
+            staged: Vec::new(),
+            manifest: None,
+        })
+    }
+
+    fn blob_dir(&self, digest: &Digest) -> String {
+        join_path(&self.path, &format!("blobs/{}", digest.algorithm().name()))
+    }
+
+    fn blob_path(&self, digest: &Digest) -> String {
+        join_path(&self.blob_dir(digest), digest.hex())
+    }
+
+    async fn stage<S: ByteStream>(
+        &mut self,
+        stream: &mut S,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<()> {
+        let dir = self.blob_dir(digest);
+        self.fs.create_dir_all(&dir).await?;
+        let tmp = join_path(&dir, &format!(".{}.partial", digest.hex()));
+        write_verified(self.fs, &tmp, stream, digest, size).await?;
+        let target = self.blob_path(digest);
+        self.staged.push((tmp, target));
+        Ok(())
+    }
+}
+
+impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
+    fn supported_manifest_types(&self) -> &[&'static str] {
+        &[
+            crate::manifest::mime::OCI_MANIFEST,
+            crate::manifest::mime::OCI_INDEX,
+        ]
+    }
+
+    async fn has_blob(&self, digest: &Digest) -> Result<bool> {
+        let path = self.blob_path(digest);
+        Ok(self.staged.iter().any(|(_, p)| *p == path) || self.fs.exists(&path).await?)
+    }
+
+    async fn put_blob<S: ByteStream>(
+        &mut self,
+        stream: &mut S,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<()> {
+        self.stage(stream, digest, size).await
+    }
+
+    async fn put_manifest(
+        &mut self,
+        manifest: &[u8],
+        media_type: &str,
+        instance: Option<&Digest>,
+    ) -> Result<()> {
+        let digest = Digest::sha256_of(manifest);
+        if !self.has_blob(&digest).await? {
+            self.stage(
+                &mut SliceStream::new(manifest),
+                &digest,
+                Some(manifest.len() as u64),
+            )
+            .await?;
+        }
+        if instance.is_none() {
+            let annotations = (!self.tag.is_empty())
+                .then(|| BTreeMap::from([(REF_NAME.to_owned(), self.tag.clone())]));
+            self.manifest = Some(OciDescriptor {
+                media_type: media_type.to_owned(),
+                digest: digest.to_string(),
+                size: manifest.len() as i64,
+                annotations,
+                ..Default::default()
+            });
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        let Some(descriptor) = self.manifest.take() else {
+            return Err(Error::Invalid("no manifest was written".into()));
+        };
+        for (tmp, target) in &self.staged {
+            self.fs.rename(tmp, target).await?;
+        }
+        let layout = join_path(&self.path, "oci-layout");
+        if !self.fs.exists(&layout).await? {
+            let mut sink = self.fs.create(&layout).await?;
+            sink.write_all(OCI_LAYOUT.as_bytes()).await?;
+            sink.finish().await?;
+        }
+        if !self.tag.is_empty() {
+            let tag = self.tag.clone();
+            self.index.manifests.retain(|d| {
+                d.annotations
+                    .as_ref()
+                    .and_then(|a| a.get(REF_NAME))
+                    .is_none_or(|name| *name != tag)
+            });
+        }
+        self.index.manifests.push(descriptor);
+        let index_path = join_path(&self.path, "index.json");
+        let tmp = join_path(&self.path, ".index.json.partial");
+        let mut sink = self.fs.create(&tmp).await?;
+        sink.write_all(&document::encode(&self.index)).await?;
+        sink.finish().await?;
+        self.fs.rename(&tmp, &index_path).await?;
+        Ok(())
+    }
+
+    async fn abort(self) {
+        if !self.existed {
+            let _ = self.fs.remove_dir_all(&self.path).await;
+            return;
+        }
+        for (tmp, _) in &self.staged {
+            let _ = self.fs.remove_file(tmp).await;
+        }
+    }
+}

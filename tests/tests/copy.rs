@@ -1,0 +1,162 @@
+//! `copy` between local layouts, side by side with skopeo 1.9.3: the same files written, the
+//! same progress lines, and failures that leave the destination as it was.
+
+use skopeo_integration_tests::*;
+use std::path::Path;
+
+/// Every file under `dir` with its bytes, by relative path.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn round_trips_write_what_skopeo_writes() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("copy");
+    let layout = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", layout.display());
+    let hops = [
+        (src.clone(), "dir:{}/dir".to_owned()),
+        ("dir:{}/dir".to_owned(), "oci:{}/oci:one".to_owned()),
+        ("oci:{}/oci:one".to_owned(), "oci:{}/oci:two".to_owned()),
+        ("oci:{}/oci:two".to_owned(), "dir:{}/back".to_owned()),
+    ];
+    for (who, bin) in [("ours", our_skopeo()), ("skopeo", reference.clone())] {
+        let root = tmp.0.join(who);
+        std::fs::create_dir_all(&root).unwrap();
+        let r = root.display().to_string();
+        for (from, to) in &hops {
+            let (from, to) = (from.replace("{}", &r), to.replace("{}", &r));
+            let out = run(&bin, &["--insecure-policy", "copy", &from, &to], &tmp.0);
+            assert_eq!(out.code, 0, "{who} copy {from} {to}: {}", out.stderr);
+            assert_eq!(
+                out.stdout.lines().next(),
+                Some("Getting image source signatures")
+            );
+        }
+    }
+    for name in ["dir", "oci", "back"] {
+        let ours = tree(&tmp.0.join("ours").join(name));
+        let theirs = tree(&tmp.0.join("skopeo").join(name));
+        assert_eq!(ours, theirs, "{name} differs from skopeo's");
+    }
+    // The progress lines are skopeo's, and -q silences them.
+    let r = tmp.0.join("lines").display().to_string();
+    let args = |q: bool| {
+        let mut a = vec!["--insecure-policy".to_owned(), "copy".to_owned()];
+        if q {
+            a.push("-q".into());
+        }
+        a.extend([src.clone(), format!("dir:{r}")]);
+        a
+    };
+    for quiet in [false, true] {
+        let a = args(quiet);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        assert_same(&a, &tmp.0);
+    }
+}
+
+/// Runs our `copy -q SRC DEST`, which must fail; returns its stderr.
+fn copy_fails(src: &str, dest: &str, cwd: &Path) -> String {
+    let out = run(&our_skopeo(), &["copy", "-q", src, dest], cwd);
+    assert_eq!(out.code, 1, "copy {src} {dest} should fail: {out:?}");
+    out.stderr
+}
+
+#[test]
+fn failures_leave_the_destination_as_it_was() {
+    let tmp = TempDir::new("copy-bad");
+    let layout = example_layout(&tmp.0);
+    let good = format!("oci:{}:demo", layout.display());
+    let dest = tmp.0.join("dest");
+    let out = run(
+        &our_skopeo(),
+        &["copy", "-q", &good, &format!("dir:{}", dest.display())],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let before = tree(&dest);
+
+    // Corrupt the layer in a copy of the source layout.
+    let bad_layout = tmp.0.join("bad");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&layout)
+        .arg(&bad_layout)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let manifest: serde_json::Value = {
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(bad_layout.join("index.json")).unwrap()).unwrap();
+        let digest = index["manifests"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("sha256:")
+            .to_owned();
+        serde_json::from_slice(
+            &std::fs::read(bad_layout.join("blobs/sha256").join(digest)).unwrap(),
+        )
+        .unwrap()
+    };
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_owned();
+    let layer_path = bad_layout.join("blobs/sha256").join(&layer);
+    let mut bytes = std::fs::read(&layer_path).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&layer_path, &bytes).unwrap();
+    let bad = format!("oci:{}:demo", bad_layout.display());
+
+    let dest_name = format!("dir:{}", dest.display());
+    let stderr = copy_fails(&bad, &dest_name, &tmp.0);
+    assert!(
+        stderr.contains(&format!("writing blob sha256:{layer}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("digest"), "{stderr}");
+    assert_eq!(tree(&dest), before, "the destination changed");
+    let fresh = tmp.0.join("fresh");
+    copy_fails(&bad, &format!("oci:{}:x", fresh.display()), &tmp.0);
+    assert!(!fresh.exists(), "a failed copy left a new layout behind");
+    let siblings: Vec<String> = std::fs::read_dir(&tmp.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(siblings.is_empty(), "staging left behind: {siblings:?}");
+
+    // A missing blob, and a directory that is not an image.
+    std::fs::remove_file(&layer_path).unwrap();
+    let stderr = copy_fails(&bad, &dest_name, &tmp.0);
+    assert!(stderr.contains("no such file or directory"), "{stderr}");
+    assert_eq!(tree(&dest), before);
+    let precious = tmp.0.join("precious");
+    std::fs::create_dir(&precious).unwrap();
+    std::fs::write(precious.join("notes.txt"), b"keep").unwrap();
+    let stderr = copy_fails(&good, &format!("dir:{}", precious.display()), &tmp.0);
+    assert!(
+        stderr.contains("not a containers image directory"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(precious.join("notes.txt")).unwrap(), b"keep");
+}
