@@ -102,12 +102,43 @@ pub trait FilesystemWrite: Filesystem {
 /// (TLS roots, client certificates, verification, proxies) it knows for the request's host.
 /// Bodies are whole: manifests, tag lists, tokens and configs are small.
 pub trait HttpClient {
+    /// The body of a response read as a stream (blobs).
+    type Body: ByteStream;
+
     /// Sends `request` and returns the response whatever its status. `Err` only when no
     /// response arrived (connection refused, TLS failure, timeout), Go-style message.
     async fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, EffectError>;
+
+    /// Like [`HttpClient::send`], but the body is left unread, to be streamed.
+    async fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Self::Body>, EffectError>;
+}
+
+/// Owned bytes as a stream, for hosts that receive bodies whole.
+pub struct VecStream {
+    bytes: Vec<u8>,
+    at: usize,
+}
+
+impl VecStream {
+    /// A stream over `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        VecStream { bytes, at: 0 }
+    }
+}
+
+impl ByteStream for VecStream {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
+        let n = buf.len().min(self.bytes.len() - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// The host's wall clock, for token expiry and retry delays.

@@ -1,16 +1,81 @@
-//! `skopeo copy SOURCE-IMAGE DESTINATION-IMAGE` between local layouts (`dir:`, `oci:`),
+//! `skopeo copy SOURCE-IMAGE DESTINATION-IMAGE` between `dir:`, `oci:` and `docker://`,
 //! through core's copy engine, printing skopeo's progress lines.
 
+use crate::registry::{self, DockerOpts};
+use crate::transports::{Destination, Source};
 use clap::Args;
 use skopeo_core::copy::{copy_image, CopyOptions};
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
+use skopeo_core::registry::destination::DockerDestination;
+use skopeo_core::registry::source::DockerSource;
+use skopeo_core::registry::RegistryClient;
 use skopeo_core::transport::ImageName;
 use skopeo_std_effects::fs::NativeFs;
 use std::io::Write;
 
+/// The registry flags of one side of a copy (`--src-…` or `--dest-…`).
+macro_rules! side_flags {
+    ($name:ident, $prefix:literal, $side:literal) => {
+        #[derive(Args, Debug, Default, Clone)]
+        pub struct $name {
+            #[arg(id = concat!($prefix, "authfile"), long = concat!($prefix, "authfile"), value_name = "string",
+                  help = concat!("path of the authentication file for the ", $side))]
+            authfile: Option<String>,
+            #[arg(id = concat!($prefix, "creds"), long = concat!($prefix, "creds"), value_name = "USERNAME[:PASSWORD]",
+                  help = concat!("Use USERNAME[:PASSWORD] for accessing the ", $side, " registry"))]
+            creds: Option<String>,
+            #[arg(id = concat!($prefix, "username"), long = concat!($prefix, "username"), value_name = "string",
+                  help = concat!("Username for accessing the ", $side, " registry"))]
+            username: Option<String>,
+            #[arg(id = concat!($prefix, "password"), long = concat!($prefix, "password"), value_name = "string",
+                  help = concat!("Password for accessing the ", $side, " registry"))]
+            password: Option<String>,
+            #[arg(id = concat!($prefix, "registry-token"), long = concat!($prefix, "registry-token"), value_name = "string",
+                  help = concat!("Provide a Bearer token for accessing the ", $side, " registry"))]
+            registry_token: Option<String>,
+            #[arg(id = concat!($prefix, "cert-dir"), long = concat!($prefix, "cert-dir"), value_name = "PATH",
+                  help = concat!("use certificates at PATH to connect to the ", $side, " registry"))]
+            cert_dir: Option<String>,
+            #[arg(id = concat!($prefix, "tls-verify"), long = concat!($prefix, "tls-verify"), value_name = "bool", num_args = 0..=1,
+                  default_missing_value = "true", require_equals = true,
+                  help = concat!("require HTTPS and verify certificates when talking to the ", $side, " registry"))]
+            tls_verify: Option<bool>,
+            #[arg(id = concat!($prefix, "no-creds"), long = concat!($prefix, "no-creds"),
+                  help = concat!("Access the ", $side, " registry anonymously"))]
+            no_creds: bool,
+        }
+
+        impl $name {
+            /// The flags as the registry module takes them; `authfile` is the shared one.
+            fn docker(&self, authfile: &Option<String>) -> DockerOpts {
+                DockerOpts {
+                    authfile: self.authfile.clone().or_else(|| authfile.clone()),
+                    creds: self.creds.clone(),
+                    username: self.username.clone(),
+                    password: self.password.clone(),
+                    registry_token: self.registry_token.clone(),
+                    cert_dir: self.cert_dir.clone(),
+                    tls_verify: self.tls_verify,
+                    no_creds: self.no_creds,
+                }
+            }
+        }
+    };
+}
+
+side_flags!(SourceFlags, "src-", "source");
+side_flags!(DestinationFlags, "dest-", "destination");
+
 /// Arguments of `copy`.
 #[derive(Args)]
 pub struct CopyArgs {
+    /// path of the authentication file. Default is ${XDG_RUNTIME_DIR}/containers/auth.json
+    #[arg(long, value_name = "string", env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<String>,
+    #[command(flatten)]
+    src: SourceFlags,
+    #[command(flatten)]
+    dest: DestinationFlags,
     /// Suppress output information when copying images
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -45,6 +110,10 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         ImageName::parse(src_name).map_err(|e| format!("Invalid source name {src_name}: {e}"))?;
     let dest = ImageName::parse(dest_name)
         .map_err(|e| format!("Invalid destination name {dest_name}: {e}"))?;
+    let src_flags = args.src.docker(&args.authfile);
+    let dest_flags = args.dest.docker(&args.authfile);
+    registry::validate(&src_flags)?;
+    registry::validate(&dest_flags)?;
     let opts = CopyOptions {
         platform: global.platform_choice(),
     };
@@ -55,31 +124,73 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
             print(line)
         }
     };
+
+    // Registry access for whichever sides are registries.
+    let needs_conf =
+        matches!(src, ImageName::Docker { .. }) || matches!(dest, ImageName::Docker { .. });
+    let conf = if needs_conf {
+        Some(registry::load_registries_conf(
+            global.registries_conf.as_deref(),
+        )?)
+    } else {
+        None
+    };
+    let access = |name: &ImageName,
+                  flags: &DockerOpts|
+     -> Result<Option<registry::Access>, String> {
+        match (name, &conf) {
+            (ImageName::Docker { reference, .. }, Some(conf)) => {
+                registry::access(flags, conf, reference.domain(), &reference.name(), None).map(Some)
+            }
+            _ => Ok(None),
+        }
+    };
+    let src_access =
+        access(&src, &src_flags).map_err(|e| format!("initializing source {src}: {e}"))?;
+    let dest_access =
+        access(&dest, &dest_flags).map_err(|e| format!("initializing destination {dest}: {e}"))?;
+    let src_client = src_access
+        .as_ref()
+        .map(|a| RegistryClient::new(&a.http, a.config.clone()));
+    let dest_client = dest_access
+        .as_ref()
+        .map(|a| RegistryClient::new(&a.http, a.config.clone()));
+
     let fs = NativeFs;
     let digest = pollster::block_on(async {
-        let source = open_source(&fs, &src)
-            .await
-            .map_err(|e| format!("initializing source {src}: {e}"))?;
-        let init_dest = |e: skopeo_core::Error| format!("initializing destination {dest}: {e}");
-        match &dest {
-            ImageName::Dir { path } => {
-                let d = DirDestination::new(&fs, path).await.map_err(init_dest)?;
-                copy_image(&source, d, &opts, &report).await
+        let source = match (&src, &src_client) {
+            (ImageName::Docker { reference, .. }, Some(client)) => {
+                DockerSource::open(client, reference.clone(), reference.clone())
+                    .await
+                    .map(|s| Source::Docker(Box::new(s)))
             }
-            ImageName::Oci { path, image } => {
+            (local, _) => open_source(&fs, local).await.map(Source::Local),
+        }
+        .map_err(|e| format!("initializing source {src}: {e}"))?;
+        let init_dest = |e: skopeo_core::Error| format!("initializing destination {dest}: {e}");
+        let destination = match (&dest, &dest_client) {
+            (ImageName::Dir { path }, _) => {
+                Destination::Dir(DirDestination::new(&fs, path).await.map_err(init_dest)?)
+            }
+            (ImageName::Oci { path, image }, _) => {
                 let d = OciDestination::new(&fs, path, image)
                     .await
                     .map_err(init_dest)?;
-                copy_image(&source, d, &opts, &report).await
+                Destination::Oci(Box::new(d))
             }
-            other => {
+            (ImageName::Docker { reference, .. }, Some(client)) => {
+                Destination::Docker(DockerDestination::new(client, reference.clone()))
+            }
+            (other, _) => {
                 return Err(format!(
                     "copying to the {} transport is not supported yet",
                     other.transport()
                 ))
             }
-        }
-        .map_err(|e| e.to_string())
+        };
+        copy_image(&source, destination, &opts, &report)
+            .await
+            .map_err(|e| e.to_string())
     })?;
     if let Some(path) = &args.digestfile {
         std::fs::write(path, digest.to_string())

@@ -229,7 +229,67 @@ fn is_transient(e: &ureq::Error) -> bool {
     }
 }
 
+/// A response body read as it arrives; each read runs on a worker thread.
+pub struct NativeBody {
+    reader: Option<ureq::BodyReader<'static>>,
+    what: (http::Method, http::Uri),
+}
+
+impl skopeo_core::effects::ByteStream for NativeBody {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
+        use std::io::Read;
+        let Some(mut reader) = self.reader.take() else {
+            return Ok(0);
+        };
+        let want = buf.len();
+        let (reader, result) = crate::background::on_thread(move || {
+            let mut chunk = vec![0u8; want];
+            let result = reader.read(&mut chunk).map(|n| {
+                chunk.truncate(n);
+                chunk
+            });
+            (reader, result)
+        })
+        .await;
+        match result {
+            Ok(chunk) => {
+                buf[..chunk.len()].copy_from_slice(&chunk);
+                if !chunk.is_empty() {
+                    self.reader = Some(reader);
+                }
+                Ok(chunk.len())
+            }
+            Err(e) => {
+                let (method, uri) = &self.what;
+                Err(transport_error(method, uri, &ureq::Error::Io(e)))
+            }
+        }
+    }
+}
+
 impl HttpClient for NativeHttp {
+    type Body = NativeBody;
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<NativeBody>, EffectError> {
+        let agent = self.agent.clone();
+        crate::background::on_thread(move || {
+            let (method, uri) = (request.method().clone(), request.uri().clone());
+            let response = agent
+                .run(request)
+                .map_err(|e| transport_error(&method, &uri, &e))?;
+            let (parts, body) = response.into_parts();
+            let body = NativeBody {
+                reader: Some(body.into_reader()),
+                what: (method, uri),
+            };
+            Ok(http::Response::from_parts(parts, body))
+        })
+        .await
+    }
+
     /// Runs the request on its own thread, so requests the core joins overlap.
     async fn send(
         &self,

@@ -13,6 +13,7 @@ mod login;
 mod manifest_digest;
 mod registry;
 mod retry;
+mod transports;
 
 use clap::{Args, Parser, Subcommand};
 use skopeo_core::manifest::platform::{go_arch, PlatformChoice};
@@ -156,5 +157,14 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(format!("writing to standard output: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod cli_tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -87,82 +87,147 @@ fn read_body(body: IncomingBody, what: &str) -> Result<Vec<u8>, EffectError> {
     Ok(out)
 }
 
+/// A response body read as it arrives.
+pub struct WasiBody {
+    // Declared first: the stream must be dropped before the body it belongs to.
+    stream: Option<wasi::io::streams::InputStream>,
+    body: Option<IncomingBody>,
+    what: String,
+}
+
+impl skopeo_core::effects::ByteStream for WasiBody {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
+        let Some(stream) = &self.stream else {
+            return Ok(0);
+        };
+        match stream.blocking_read(buf.len() as u64) {
+            Ok(chunk) => {
+                buf[..chunk.len()].copy_from_slice(&chunk);
+                Ok(chunk.len())
+            }
+            Err(StreamError::Closed) => {
+                self.stream = None;
+                if let Some(body) = self.body.take() {
+                    let _ = IncomingBody::finish(body);
+                }
+                Ok(0)
+            }
+            Err(StreamError::LastOperationFailed(e)) => {
+                Err(io_error(format!("{}: {}", self.what, e.to_debug_string())))
+            }
+        }
+    }
+}
+
 impl HttpClient for WasiHttp {
+    type Body = WasiBody;
+
     async fn send(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, EffectError> {
-        let uri = request.uri().clone();
-        let verb = {
-            let m = request.method().as_str().to_ascii_lowercase();
-            let mut c = m.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        };
-        let what = format!("{verb} \"{uri}\"");
-        let host = uri.authority().map(|a| a.as_str()).unwrap_or("").to_owned();
-        let entries: Vec<(String, Vec<u8>)> = request
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec()))
-            .collect();
-        let headers = Fields::from_list(&entries)
-            .map_err(|e| io_error(format!("{what}: invalid header: {e:?}")))?;
-        let out = OutgoingRequest::new(headers);
-        let bad = |part: &str| io_error(format!("{what}: invalid {part}"));
-        out.set_method(&method(request.method()))
-            .map_err(|()| bad("method"))?;
-        let scheme = match uri.scheme_str() {
-            Some("http") => Scheme::Http,
-            _ => Scheme::Https,
-        };
-        out.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
-        out.set_authority(Some(&host))
-            .map_err(|()| bad("authority"))?;
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        out.set_path_with_query(Some(path))
-            .map_err(|()| bad("path"))?;
-        let body = out.body().map_err(|()| bad("body"))?;
-        let pending = outgoing_handler::handle(out, None).map_err(|code| {
-            let (kind, text) = describe(&code, &host);
-            EffectError::new(kind, format!("{what}: {text}"))
-        })?;
-        {
-            let stream = body.write().map_err(|()| bad("body stream"))?;
-            for chunk in request.body().chunks(4096) {
-                stream
-                    .blocking_write_and_flush(chunk)
-                    .map_err(|e| io_error(format!("{what}: writing the body: {e:?}")))?;
-            }
-        }
-        OutgoingBody::finish(body, None)
-            .map_err(|e| io_error(format!("{what}: finishing the body: {e:?}")))?;
-        pending.subscribe().block();
-        let response = match pending.get() {
-            Some(Ok(Ok(r))) => r,
-            Some(Ok(Err(code))) => {
-                let (kind, text) = describe(&code, &host);
-                return Err(EffectError::new(kind, format!("{what}: {text}")));
-            }
-            _ => return Err(io_error(format!("{what}: no response"))),
-        };
-        let mut builder = http::Response::builder().status(response.status());
-        for (name, value) in response.headers().entries() {
-            builder = builder.header(name, value);
-        }
-        let bytes = if request.method() == http::Method::HEAD {
-            Vec::new()
-        } else {
-            let body = response
-                .consume()
-                .map_err(|()| io_error(format!("{what}: response body unavailable")))?;
-            read_body(body, &what)?
+        let head = request.method() == http::Method::HEAD;
+        let (builder, body, what) = exchange(request)?;
+        let bytes = match body {
+            Some(body) if !head => read_body(body, &what)?,
+            _ => Vec::new(),
         };
         builder
             .body(bytes)
             .map_err(|e| io_error(format!("{what}: {e}")))
     }
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<WasiBody>, EffectError> {
+        let (builder, body, what) = exchange(request)?;
+        let (stream, body) = match body {
+            Some(body) => {
+                let stream = body
+                    .stream()
+                    .map_err(|()| io_error(format!("{what}: response body unavailable")))?;
+                (Some(stream), Some(body))
+            }
+            None => (None, None),
+        };
+        let streamed = WasiBody {
+            stream,
+            body,
+            what: what.clone(),
+        };
+        builder
+            .body(streamed)
+            .map_err(|e| io_error(format!("{what}: {e}")))
+    }
+}
+
+/// Sends `request` and waits for the response head: (status and headers, body, the Go-style
+/// description of the request for messages).
+fn exchange(
+    request: http::Request<Vec<u8>>,
+) -> Result<(http::response::Builder, Option<IncomingBody>, String), EffectError> {
+    let uri = request.uri().clone();
+    let verb = {
+        let m = request.method().as_str().to_ascii_lowercase();
+        let mut c = m.chars();
+        c.next()
+            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+            .unwrap_or_default()
+    };
+    let what = format!("{verb} \"{uri}\"");
+    let host = uri.authority().map(|a| a.as_str()).unwrap_or("").to_owned();
+    let entries: Vec<(String, Vec<u8>)> = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec()))
+        .collect();
+    let headers = Fields::from_list(&entries)
+        .map_err(|e| io_error(format!("{what}: invalid header: {e:?}")))?;
+    let out = OutgoingRequest::new(headers);
+    let bad = |part: &str| io_error(format!("{what}: invalid {part}"));
+    out.set_method(&method(request.method()))
+        .map_err(|()| bad("method"))?;
+    let scheme = match uri.scheme_str() {
+        Some("http") => Scheme::Http,
+        _ => Scheme::Https,
+    };
+    out.set_scheme(Some(&scheme)).map_err(|()| bad("scheme"))?;
+    out.set_authority(Some(&host))
+        .map_err(|()| bad("authority"))?;
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    out.set_path_with_query(Some(path))
+        .map_err(|()| bad("path"))?;
+    let body = out.body().map_err(|()| bad("body"))?;
+    let pending = outgoing_handler::handle(out, None).map_err(|code| {
+        let (kind, text) = describe(&code, &host);
+        EffectError::new(kind, format!("{what}: {text}"))
+    })?;
+    {
+        let stream = body.write().map_err(|()| bad("body stream"))?;
+        for chunk in request.body().chunks(4096) {
+            stream
+                .blocking_write_and_flush(chunk)
+                .map_err(|e| io_error(format!("{what}: writing the body: {e:?}")))?;
+        }
+    }
+    OutgoingBody::finish(body, None)
+        .map_err(|e| io_error(format!("{what}: finishing the body: {e:?}")))?;
+    pending.subscribe().block();
+    let response = match pending.get() {
+        Some(Ok(Ok(r))) => r,
+        Some(Ok(Err(code))) => {
+            let (kind, text) = describe(&code, &host);
+            return Err(EffectError::new(kind, format!("{what}: {text}")));
+        }
+        _ => return Err(io_error(format!("{what}: no response"))),
+    };
+    let mut builder = http::Response::builder().status(response.status());
+    for (name, value) in response.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let body = response.consume().ok();
+    Ok((builder, body, what))
 }
 
 impl Clock for WasiHttp {

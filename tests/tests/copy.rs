@@ -160,3 +160,138 @@ fn failures_leave_the_destination_as_it_was() {
     );
     assert_eq!(std::fs::read(precious.join("notes.txt")).unwrap(), b"keep");
 }
+
+/// An OCI layout under `dir` with one image `big` whose layer is `size` pseudo-random bytes.
+fn big_layout(dir: &Path, size: usize) -> std::path::PathBuf {
+    let root = dir.join("big-layout");
+    std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = skopeo_core::digest::Digest::sha256_of(bytes);
+        std::fs::write(root.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+        d
+    };
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let layer: Vec<u8> = (0..size)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let l = put(&layer);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{l}"]}}}}"#
+    );
+    let c = put(config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{c}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{l}","size":{}}}]}}"#,
+        config.len(),
+        layer.len()
+    );
+    let m = put(manifest.as_bytes());
+    std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    std::fs::write(
+        root.join("index.json"),
+        format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{m}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"big"}}}}]}}"#,
+            manifest.len()
+        ),
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn push_pull_and_registry_to_registry_against_a_real_registry() {
+    use skopeo_integration_tests::registry::{setup, Flavour, Registry, PASSWORD, USER};
+    let Some(reg) = setup(Flavour::Plain) else {
+        return;
+    };
+    let reference = reference_skopeo().unwrap();
+    let tmp = TempDir::new("copy-registry");
+    let layout = example_layout(&tmp.0);
+    // A layer bigger than one upload chunk, so it goes up in several requests.
+    let big = big_layout(&tmp.0, 20 << 20);
+    let t = ["--dest-tls-verify=false", "--src-tls-verify=false"];
+    let copy = |src: &str, dest: &str, extra: &[&str]| {
+        let mut args = vec!["copy", "-q"];
+        args.extend_from_slice(&t);
+        args.extend_from_slice(extra);
+        args.extend([src, dest]);
+        let out = run(&our_skopeo(), &args, &tmp.0);
+        assert_eq!(out.code, 0, "copy {src} {dest}: {}", out.stderr);
+    };
+    let raw = |image: &str, extra: &[&str]| {
+        let mut args = vec!["inspect", "--raw", "--tls-verify=false"];
+        args.extend_from_slice(extra);
+        args.push(image);
+        let out = run(&reference, &args, &tmp.0);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+    };
+    for (src, name) in [
+        (format!("oci:{}:demo", layout.display()), "push/demo:v1"),
+        (format!("oci:{}:big", big.display()), "push/big:v1"),
+    ] {
+        copy(&src, &reg.image(name), &[]);
+        // The registry has the source's manifest, byte for byte, and serves its blobs.
+        let local = run(&our_skopeo(), &["inspect", "--raw", &src], &tmp.0).stdout;
+        assert_eq!(raw(&reg.image(name), &[]), local);
+        // Pulled back, it is what skopeo pulls.
+        let ours = tmp
+            .0
+            .join(format!("ours-{}", name.replace(['/', ':'], "-")));
+        let theirs = tmp
+            .0
+            .join(format!("theirs-{}", name.replace(['/', ':'], "-")));
+        copy(&reg.image(name), &format!("dir:{}", ours.display()), &[]);
+        let out = run(
+            &reference,
+            &[
+                "--insecure-policy",
+                "copy",
+                "-q",
+                "--src-tls-verify=false",
+                &reg.image(name),
+                &format!("dir:{}", theirs.display()),
+            ],
+            &tmp.0,
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert_eq!(tree(&ours), tree(&theirs), "{name}");
+    }
+    // Registry to registry, into another registry with authentication.
+    let auth = Registry::start(Flavour::Htpasswd);
+    let creds = format!("{USER}:{PASSWORD}");
+    copy(
+        &reg.image("push/demo:v1"),
+        &auth.image("mirror/demo:v1"),
+        &["--dest-creds", &creds],
+    );
+    assert_eq!(
+        raw(&auth.image("mirror/demo:v1"), &["--creds", &creds]),
+        raw(&reg.image("push/demo:v1"), &[])
+    );
+    // Wrong credentials fail clearly and push nothing.
+    let out = run(
+        &our_skopeo(),
+        &[
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "alice:wrong",
+            &reg.image("push/demo:v1"),
+            &auth.image("mirror/other:v1"),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("unauthorized") || out.stderr.contains("401"),
+        "{}",
+        out.stderr
+    );
+}

@@ -50,6 +50,20 @@ fn origin(uri: &http::Uri) -> String {
 }
 
 impl HttpClient for BrowserHttp {
+    /// Pages read bodies whole (`arrayBuffer()`); the page never copies blobs.
+    type Body = skopeo_core::effects::VecStream;
+
+    async fn send_streaming(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Self::Body>, EffectError> {
+        let (parts, body) = self.send(request).await?.into_parts();
+        Ok(http::Response::from_parts(
+            parts,
+            skopeo_core::effects::VecStream::new(body),
+        ))
+    }
+
     async fn send(
         &self,
         request: http::Request<Vec<u8>>,

@@ -142,6 +142,10 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
 
     /// Sends with retries on 429, honouring `Retry-After`.
     async fn send_retrying(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>> {
+        // Requests with a body (uploads) are sent once, without copying the body.
+        if !request.body().is_empty() {
+            return Ok(self.host.send(request).await?);
+        }
         let mut delay = INITIAL_DELAY;
         let mut attempt = 1;
         loop {
@@ -259,8 +263,9 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         auth::parse_token_response(res.body(), self.host.now_unix()).map_err(Error::Invalid)
     }
 
-    /// Sends an authenticated request to `path` (with query) needing `scopes`. When the
-    /// registry answers `insufficient_scope` naming another scope, retries once with it.
+    /// Sends an authenticated request to `path` (with query; or an absolute URL the registry
+    /// gave, such as an upload location) needing `scopes`. When the registry answers
+    /// `insufficient_scope` naming another scope, retries once with it.
     pub async fn request(
         &self,
         method: Method,
@@ -269,10 +274,45 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         body: Vec<u8>,
         scopes: &[String],
     ) -> Result<Response<Vec<u8>>> {
+        self.request_via(method, path, headers, body, scopes, async |req| {
+            self.send_retrying(req).await
+        })
+        .await
+    }
+
+    /// [`RegistryClient::request`] with the response body left to stream (blobs).
+    pub async fn request_streaming(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        scopes: &[String],
+    ) -> Result<Response<H::Body>> {
+        self.request_via(method, path, headers, Vec::new(), scopes, async |req| {
+            Ok(self.host.send_streaming(req).await?)
+        })
+        .await
+    }
+
+    async fn request_via<T>(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        scopes: &[String],
+        send: impl AsyncFn(Request<Vec<u8>>) -> Result<Response<T>>,
+    ) -> Result<Response<T>> {
         let scheme = self.ping().await?;
-        let url = self.url(scheme, path);
+        let url = if path.starts_with("https://") || path.starts_with("http://") {
+            path.to_owned()
+        } else {
+            self.url(scheme, path)
+        };
         let mut scopes = scopes.to_vec();
         let mut retried = false;
+        // Only bodiless requests are retried, so a body is moved into the one request.
+        let mut body = Some(body);
         loop {
             let mut b = self.base_request(method.clone(), &url);
             for (k, v) in headers {
@@ -281,17 +321,25 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             if let Some(a) = self.authorization(&scopes).await? {
                 b = b.header("Authorization", a);
             }
+            let this_body = match &body {
+                Some(b) if b.is_empty() => Vec::new(),
+                _ => body.take().unwrap_or_default(),
+            };
+            let has_body = !this_body.is_empty();
             let req = b
-                .body(body.clone())
+                .body(this_body)
                 .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
-            let res = self.send_retrying(req).await?;
-            if !retried && matches!(res.status().as_u16(), 401 | 403) && body.is_empty() {
-                let extra = parse_challenges(header_values(&res, "www-authenticate"))
-                    .into_iter()
-                    .filter(|c| {
-                        c.scheme == "bearer" && c.param("error") == Some("insufficient_scope")
-                    })
-                    .find_map(|c| c.param("scope").map(str::to_owned));
+            let res = send(req).await?;
+            if !retried && matches!(res.status().as_u16(), 401 | 403) && !has_body {
+                let extra = parse_challenges(
+                    res.headers()
+                        .get_all("www-authenticate")
+                        .iter()
+                        .filter_map(|v| v.to_str().ok()),
+                )
+                .into_iter()
+                .filter(|c| c.scheme == "bearer" && c.param("error") == Some("insufficient_scope"))
+                .find_map(|c| c.param("scope").map(str::to_owned));
                 if let Some(extra) = extra.filter(|s| !scopes.contains(s)) {
                     scopes.push(extra);
                     retried = true;

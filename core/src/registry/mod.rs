@@ -4,8 +4,10 @@
 pub mod auth;
 pub mod challenge;
 pub mod client;
+pub mod destination;
 pub mod errors;
 pub mod source;
+pub mod transfer;
 
 pub use auth::{CredentialFlags, Credentials};
 

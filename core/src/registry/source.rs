@@ -5,7 +5,7 @@ use super::client::RegistryClient;
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
 use crate::reference::Reference;
-use crate::source::ImageSource;
+use crate::source::{BlobSource, ImageSource};
 use crate::Result;
 
 /// One image in a registry, read through a [`RegistryClient`].
@@ -75,6 +75,16 @@ impl<H: HttpClient + Clock> ImageSource for DockerSource<'_, '_, H> {
 
     fn docker_reference(&self) -> Option<&Reference> {
         Some(&self.logical)
+    }
+}
+
+impl<H: HttpClient + Clock> BlobSource for DockerSource<'_, '_, H> {
+    type Blob = H::Body;
+
+    async fn blob(&self, digest: &Digest, _size: Option<u64>) -> Result<Self::Blob> {
+        self.client
+            .get_blob_stream(self.reference.path(), digest)
+            .await
     }
 }
 

@@ -25,6 +25,20 @@ impl FakeHost {
 }
 
 impl HttpClient for FakeHost {
+    type Body = crate::effects::VecStream;
+
+    async fn send_streaming(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> std::result::Result<Response<Self::Body>, crate::effects::EffectError> {
+        let res = self.send(request).await?;
+        let (parts, body) = res.into_parts();
+        Ok(Response::from_parts(
+            parts,
+            crate::effects::VecStream::new(body),
+        ))
+    }
+
     async fn send(
         &self,
         request: Request<Vec<u8>>,

@@ -1,0 +1,196 @@
+//! Moving blobs and manifests: streamed blob downloads, existence checks, uploads in
+//! bounded chunks (or one request for small blobs), cross-repository mounts, and manifest
+//! pushes.
+
+use super::client::{repository_scope, status_error, RegistryClient};
+use crate::digest::{Digest, Verifier};
+use crate::effects::{ByteStream, Clock, HttpClient};
+use crate::{Error, Result};
+use http::{Method, Response};
+
+/// The most bytes held in memory per upload request.
+pub const UPLOAD_CHUNK: usize = 8 << 20;
+
+/// Appends `key=value` to a URL or path that may already have a query.
+fn with_query(location: &str, key: &str, value: &str) -> String {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{sep}{key}={}", value.replace(':', "%3A"))
+}
+
+/// The upload location a registry returned (`Location`), as an absolute URL or a path.
+fn location<T>(res: &Response<T>, what: &str) -> Result<String> {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Invalid(format!("{what}: the registry sent no upload location")))
+}
+
+/// Reads up to `buf.len()` bytes, fewer only at the end of the stream.
+async fn fill<S: ByteStream>(stream: &mut S, buf: &mut [u8]) -> Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let n = stream.read(&mut buf[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
+
+impl<H: HttpClient + Clock> RegistryClient<'_, H> {
+    /// Opens the blob `digest` of `repository` for streaming.
+    pub async fn get_blob_stream(&self, repository: &str, digest: &Digest) -> Result<H::Body> {
+        let path = format!("/v2/{repository}/blobs/{digest}");
+        let scopes = [repository_scope(repository, "pull")];
+        let res = self
+            .request_streaming(Method::GET, &path, &[], &scopes)
+            .await?;
+        if res.status() != 200 {
+            let (parts, _) = res.into_parts();
+            let head = Response::from_parts(parts, Vec::new());
+            return Err(status_error(&head, "fetching blob"));
+        }
+        Ok(res.into_body())
+    }
+
+    /// Whether `repository` has the blob `digest` (HEAD).
+    pub async fn blob_exists(&self, repository: &str, digest: &Digest) -> Result<bool> {
+        let path = format!("/v2/{repository}/blobs/{digest}");
+        let scopes = [repository_scope(repository, "pull,push")];
+        let res = self
+            .request(Method::HEAD, &path, &[], Vec::new(), &scopes)
+            .await?;
+        match res.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(status_error(&res, "checking whether a blob exists")),
+        }
+    }
+
+    /// Asks the registry to link `digest` from `from` into `repository` without uploading it;
+    /// `false` when it cannot (the caller uploads then).
+    pub async fn mount_blob(&self, repository: &str, digest: &Digest, from: &str) -> Result<bool> {
+        let path = with_query(
+            &with_query(
+                &format!("/v2/{repository}/blobs/uploads/"),
+                "mount",
+                &digest.to_string(),
+            ),
+            "from",
+            from,
+        );
+        let scopes = [
+            repository_scope(repository, "pull,push"),
+            repository_scope(from, "pull"),
+        ];
+        let res = self
+            .request(Method::POST, &path, &[], Vec::new(), &scopes)
+            .await?;
+        if res.status() == 202 {
+            // An upload session was opened instead; leave it unused.
+            if let Ok(loc) = location(&res, "mount") {
+                let _ = self
+                    .request(Method::DELETE, &loc, &[], Vec::new(), &scopes)
+                    .await;
+            }
+        }
+        Ok(res.status() == 201)
+    }
+
+    /// Uploads `stream` as the blob `digest` of `repository`, verifying digest and size as it
+    /// streams; at most [`UPLOAD_CHUNK`] bytes are held at once.
+    pub async fn upload_blob<S: ByteStream>(
+        &self,
+        repository: &str,
+        stream: &mut S,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<()> {
+        let scopes = [repository_scope(repository, "pull,push")];
+        let what = format!("writing blob {digest}");
+        let start = self
+            .request(
+                Method::POST,
+                &format!("/v2/{repository}/blobs/uploads/"),
+                &[],
+                Vec::new(),
+                &scopes,
+            )
+            .await?;
+        if start.status() != 202 {
+            return Err(status_error(&start, "initiating layer upload"));
+        }
+        let mut loc = location(&start, &what)?;
+        let mut verifier = Verifier::new(digest.clone(), size);
+        let mut buf = vec![0u8; UPLOAD_CHUNK.min(size.unwrap_or(u64::MAX).max(1) as usize)];
+        let mut offset = 0u64;
+        let octets = ("Content-Type", "application/octet-stream");
+        loop {
+            let n = fill(stream, &mut buf).await?;
+            verifier
+                .update(&buf[..n])
+                .map_err(|e| Error::Verification(format!("{what}: {e}")))?;
+            let last = n < buf.len();
+            if last {
+                // The final bytes go with the closing PUT.
+                if let Err(e) = verifier.finish() {
+                    let _ = self
+                        .request(Method::DELETE, &loc, &[], Vec::new(), &scopes)
+                        .await;
+                    return Err(Error::Verification(format!("{what}: {e}")));
+                }
+                let url = with_query(&loc, "digest", &digest.to_string());
+                let res = self
+                    .request(Method::PUT, &url, &[octets], buf[..n].to_vec(), &scopes)
+                    .await?;
+                if res.status() != 201 {
+                    return Err(status_error(&res, "uploading layer to"));
+                }
+                return Ok(());
+            }
+            let range = format!("{offset}-{}", offset + n as u64 - 1);
+            let res = self
+                .request(
+                    Method::PATCH,
+                    &loc,
+                    &[octets, ("Content-Range", &range)],
+                    buf[..n].to_vec(),
+                    &scopes,
+                )
+                .await?;
+            if res.status() != 202 {
+                return Err(status_error(&res, "uploading layer chunked"));
+            }
+            loc = location(&res, &what)?;
+            offset += n as u64;
+        }
+    }
+
+    /// Pushes a manifest as `reference` (a tag or digest) of `repository`.
+    pub async fn put_manifest(
+        &self,
+        repository: &str,
+        reference: &str,
+        manifest: &[u8],
+        media_type: &str,
+    ) -> Result<()> {
+        let scopes = [repository_scope(repository, "pull,push")];
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let res = self
+            .request(
+                Method::PUT,
+                &path,
+                &[("Content-Type", media_type)],
+                manifest.to_vec(),
+                &scopes,
+            )
+            .await?;
+        if res.status() != 201 {
+            return Err(super::client::manifest_error(&res)
+                .context(format!("uploading manifest {reference} to {repository}")));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! The transports `copy` can read and write, as one source type and one destination type, so
+//! the core's generic engine is instantiated once for every pair.
+
+use crate::http::{NativeBody, NativeHttp};
+use skopeo_core::destination::ImageDestination;
+use skopeo_core::digest::Digest;
+use skopeo_core::effects::{ByteStream, EffectError};
+use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, LocalSource};
+use skopeo_core::reference::Reference;
+use skopeo_core::registry::destination::DockerDestination;
+use skopeo_core::registry::source::DockerSource;
+use skopeo_core::source::{BlobSource, ImageSource};
+use skopeo_core::Result;
+use skopeo_std_effects::fs::{FileStream, NativeFs};
+
+/// Any image source.
+pub enum Source<'a> {
+    Local(LocalSource<'a, NativeFs>),
+    Docker(Box<DockerSource<'a, 'a, NativeHttp>>),
+}
+
+/// A blob from any source.
+pub enum Blob {
+    File(FileStream),
+    Http(NativeBody),
+}
+
+impl ByteStream for Blob {
+    async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
+        match self {
+            Blob::File(f) => f.read(buf).await,
+            Blob::Http(h) => h.read(buf).await,
+        }
+    }
+}
+
+impl ImageSource for Source<'_> {
+    async fn manifest(&self, instance: Option<&Digest>) -> Result<(Vec<u8>, String)> {
+        match self {
+            Source::Local(s) => s.manifest(instance).await,
+            Source::Docker(s) => s.manifest(instance).await,
+        }
+    }
+
+    async fn small_blob(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
+        match self {
+            Source::Local(s) => s.small_blob(digest, size).await,
+            Source::Docker(s) => s.small_blob(digest, size).await,
+        }
+    }
+
+    fn docker_reference(&self) -> Option<&Reference> {
+        match self {
+            Source::Local(s) => s.docker_reference(),
+            Source::Docker(s) => s.docker_reference(),
+        }
+    }
+}
+
+impl BlobSource for Source<'_> {
+    type Blob = Blob;
+
+    async fn blob(&self, digest: &Digest, size: Option<u64>) -> Result<Blob> {
+        Ok(match self {
+            Source::Local(s) => Blob::File(s.blob(digest, size).await?),
+            Source::Docker(s) => Blob::Http(s.blob(digest, size).await?),
+        })
+    }
+}
+
+/// Any image destination.
+pub enum Destination<'a> {
+    Dir(DirDestination<'a, NativeFs>),
+    Oci(Box<OciDestination<'a, NativeFs>>),
+    Docker(DockerDestination<'a, 'a, NativeHttp>),
+}
+
+impl ImageDestination for Destination<'_> {
+    fn supported_manifest_types(&self) -> &[&'static str] {
+        match self {
+            Destination::Dir(d) => d.supported_manifest_types(),
+            Destination::Oci(d) => d.supported_manifest_types(),
+            Destination::Docker(d) => d.supported_manifest_types(),
+        }
+    }
+
+    async fn has_blob(&self, digest: &Digest) -> Result<bool> {
+        match self {
+            Destination::Dir(d) => d.has_blob(digest).await,
+            Destination::Oci(d) => d.has_blob(digest).await,
+            Destination::Docker(d) => d.has_blob(digest).await,
+        }
+    }
+
+    async fn put_blob<S: ByteStream>(
+        &mut self,
+        stream: &mut S,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<()> {
+        match self {
+            Destination::Dir(d) => d.put_blob(stream, digest, size).await,
+            Destination::Oci(d) => d.put_blob(stream, digest, size).await,
+            Destination::Docker(d) => d.put_blob(stream, digest, size).await,
+        }
+    }
+
+    async fn put_manifest(
+        &mut self,
+        manifest: &[u8],
+        media_type: &str,
+        instance: Option<&Digest>,
+    ) -> Result<()> {
+        match self {
+            Destination::Dir(d) => d.put_manifest(manifest, media_type, instance).await,
+            Destination::Oci(d) => d.put_manifest(manifest, media_type, instance).await,
+            Destination::Docker(d) => d.put_manifest(manifest, media_type, instance).await,
+        }
+    }
+
+    async fn commit(self) -> Result<()> {
+        match self {
+            Destination::Dir(d) => d.commit().await,
+            Destination::Oci(d) => d.commit().await,
+            Destination::Docker(d) => d.commit().await,
+        }
+    }
+
+    async fn abort(self) {
+        match self {
+            Destination::Dir(d) => d.abort().await,
+            Destination::Oci(d) => d.abort().await,
+            Destination::Docker(d) => d.abort().await,
+        }
+    }
+}
