@@ -4,7 +4,7 @@
 use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
-use skopeo_core::copy::{copy_image, CopyOptions};
+use skopeo_core::copy::{copy_image, CopyOptions, MultiArch};
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
 use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
@@ -79,6 +79,12 @@ pub struct CopyArgs {
     /// Suppress output information when copying images
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Copy all images if SOURCE-IMAGE is a list
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// How to handle multi-architecture images (system, all, or index-only)
+    #[arg(long, value_name = "LIST")]
+    multi_arch: Option<String>,
     /// Write the digest of the pushed image to the specified file
     #[arg(long, value_name = "PATH")]
     digestfile: Option<String>,
@@ -114,8 +120,15 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
     let dest_flags = args.dest.docker(&args.authfile);
     registry::validate(&src_flags)?;
     registry::validate(&dest_flags)?;
+    let multi_arch = match (&args.multi_arch, args.all) {
+        (Some(_), true) => return Err("Cannot use --all and --multi-arch flags together".into()),
+        (Some(v), false) => MultiArch::parse(v).map_err(|e| e.to_string())?,
+        (None, true) => MultiArch::All,
+        (None, false) => MultiArch::System,
+    };
     let opts = CopyOptions {
         platform: global.platform_choice(),
+        multi_arch,
     };
     let quiet = args.quiet;
     let print = report_to(dest_name);

@@ -261,6 +261,18 @@ fn push_pull_and_registry_to_registry_against_a_real_registry() {
         assert_eq!(out.code, 0, "{}", out.stderr);
         assert_eq!(tree(&ours), tree(&theirs), "{name}");
     }
+    // A multi-platform image with --all: the index and both images, byte for byte.
+    add_multi_platform_index(&layout);
+    let multi = format!("oci:{}:multi", layout.display());
+    copy(&multi, &reg.image("push/multi:v1"), &["--all"]);
+    let local_index = run(&our_skopeo(), &["inspect", "--raw", &multi], &tmp.0).stdout;
+    assert_eq!(raw(&reg.image("push/multi:v1"), &[]), local_index);
+    let index: serde_json::Value = serde_json::from_str(&local_index).unwrap();
+    for entry in index["manifests"].as_array().unwrap() {
+        let by_digest = reg.image(&format!("push/multi@{}", entry["digest"].as_str().unwrap()));
+        assert!(!raw(&by_digest, &[]).is_empty());
+    }
+
     // Registry to registry, into another registry with authentication.
     let auth = Registry::start(Flavour::Htpasswd);
     let creds = format!("{USER}:{PASSWORD}");
@@ -294,4 +306,98 @@ fn push_pull_and_registry_to_registry_against_a_real_registry() {
         "{}",
         out.stderr
     );
+}
+
+/// Adds an OCI index `multi` to the example layout: its image for linux/amd64 and a variant
+/// of it (same blobs, one more annotation) for linux/arm64.
+fn add_multi_platform_index(layout: &Path) {
+    let put = |bytes: &[u8]| {
+        let d = skopeo_core::digest::Digest::sha256_of(bytes);
+        std::fs::write(layout.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+        d
+    };
+    let index_path = layout.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let image = index["manifests"][0].clone();
+    let first_hex = image["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:");
+    let mut second: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(layout.join("blobs/sha256").join(first_hex)).unwrap(),
+    )
+    .unwrap();
+    second["annotations"] = serde_json::json!({ "variant": "two" });
+    let second = serde_json::to_vec(&second).unwrap();
+    let second_digest = put(&second);
+    let entry = |digest: &str, size: usize, arch: &str| {
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest, "size": size,
+            "platform": { "architecture": arch, "os": "linux" },
+        })
+    };
+    let multi = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            entry(image["digest"].as_str().unwrap(), image["size"].as_u64().unwrap() as usize, "amd64"),
+            entry(&second_digest.to_string(), second.len(), "arm64"),
+        ],
+    });
+    let bytes = serde_json::to_vec(&multi).unwrap();
+    let digest = put(&bytes);
+    index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest.to_string(),
+            "size": bytes.len(),
+            "annotations": { "org.opencontainers.image.ref.name": "multi" },
+        }));
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+#[test]
+fn multi_platform_images_as_skopeo_copies_them() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("copy-multi");
+    let layout = example_layout(&tmp.0);
+    add_multi_platform_index(&layout);
+    let src = format!("oci:{}:multi", layout.display());
+    for mode in [
+        &["--all"][..],
+        &["--multi-arch", "index-only"],
+        &["--multi-arch", "system"],
+        &[],
+    ] {
+        for (transport, suffix) in [("oci", ":m"), ("dir", "")] {
+            let mut outputs = Vec::new();
+            for (who, bin) in [("ours", our_skopeo()), ("skopeo", reference.clone())] {
+                let dest = tmp.0.join(format!("{who}-{transport}-{}", mode.join("")));
+                let dest_name = format!("{transport}:{}{suffix}", dest.display());
+                let mut args = vec!["--insecure-policy", "copy"];
+                args.extend_from_slice(mode);
+                args.extend([src.as_str(), dest_name.as_str()]);
+                let out = run(&bin, &args, &tmp.0);
+                outputs.push((out, tree(&dest)));
+            }
+            assert_eq!(
+                outputs[0], outputs[1],
+                "copy {mode:?} to {transport}: differs from skopeo"
+            );
+        }
+    }
+    let conflicting = run(
+        &our_skopeo(),
+        &["copy", "--all", "--multi-arch", "all", &src, "dir:x"],
+        &tmp.0,
+    );
+    assert!(conflicting
+        .stderr
+        .contains("Cannot use --all and --multi-arch flags together"));
 }

@@ -12,11 +12,39 @@ use crate::manifest::{manifest_digest, Descriptor, Manifest};
 use crate::source::BlobSource;
 use crate::{Error, Result};
 
+/// What to copy of a multi-platform image (`--multi-arch`; `--all` is `All`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MultiArch {
+    /// Only the image for the chosen platform, written as a single image.
+    #[default]
+    System,
+    /// The list and every image in it.
+    All,
+    /// The list alone.
+    IndexOnly,
+}
+
+impl MultiArch {
+    /// Parses `--multi-arch`'s value, with skopeo's complaint.
+    pub fn parse(value: &str) -> Result<Self> {
+        match value {
+            "system" => Ok(MultiArch::System),
+            "all" => Ok(MultiArch::All),
+            "index-only" => Ok(MultiArch::IndexOnly),
+            other => Err(Error::Invalid(format!(
+                "unknown multi-arch option {other:?}. Choose one of the supported options: 'system', 'all', or 'index-only'"
+            ))),
+        }
+    }
+}
+
 /// What a copy may change.
 #[derive(Debug, Clone, Default)]
 pub struct CopyOptions {
     /// Which image of a multi-platform source to copy.
     pub platform: PlatformChoice,
+    /// Whether to copy a multi-platform image whole.
+    pub multi_arch: MultiArch,
 }
 
 /// Where progress lines go (skopeo's "Copying blob …" lines).
@@ -38,10 +66,8 @@ pub async fn copy_image<S: BlobSource, D: ImageDestination>(
     opts: &CopyOptions,
     report: &dyn Report,
 ) -> Result<Digest> {
-    report.line("Getting image source signatures");
     match copy_into(src, &mut dest, opts, report).await {
         Ok(digest) => {
-            report.line("Storing signatures");
             dest.commit().await?;
             Ok(digest)
         }
@@ -56,38 +82,106 @@ fn parse(bytes: &[u8], media_type: &str) -> Result<Manifest> {
     Manifest::parse(bytes, media_type).map_err(|e| Error::Invalid(e.to_string()))
 }
 
-/// The single image to copy: the source's image, or the platform's instance of its list.
-async fn single_image<S: BlobSource>(
-    src: &S,
-    opts: &CopyOptions,
-) -> Result<(Vec<u8>, String, Manifest)> {
-    let (bytes, media_type) = src.manifest(None).await?;
-    let parsed = parse(&bytes, &media_type)?;
-    match &parsed {
-        Manifest::DockerList(list) | Manifest::OciIndex(list) => {
-            let is_oci = matches!(parsed, Manifest::OciIndex(_));
-            let chosen = choose_instance(&list.manifests, &opts.platform, is_oci).map_err(|e| {
-                Error::Invalid(format!(
-                    "copying system image from manifest list: choosing an image from manifest list: {e}"
-                ))
-            })?;
-            let (bytes, media_type) = src.manifest(Some(&chosen)).await?;
-            let child = parse(&bytes, &media_type)?;
-            Ok((bytes, media_type, child))
-        }
-        _ => Ok((bytes, media_type, parsed)),
-    }
-}
-
 async fn copy_into<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &mut D,
     opts: &CopyOptions,
     report: &dyn Report,
 ) -> Result<Digest> {
-    let (manifest_bytes, media_type, manifest) = single_image(src, opts).await?;
-    let (config, layers): (Option<&Descriptor>, Vec<Descriptor>) = match &manifest {
-        Manifest::Schema2(m) | Manifest::Oci(m) => (Some(&m.config), m.layers.clone()),
+    let (top, top_type) = src.manifest(None).await?;
+    let parsed = parse(&top, &top_type)?;
+    let list = match &parsed {
+        Manifest::DockerList(list) | Manifest::OciIndex(list) => list,
+        _ => return copy_single(src, dest, top, top_type, parsed, report).await,
+    };
+    if opts.multi_arch == MultiArch::System {
+        let is_oci = matches!(parsed, Manifest::OciIndex(_));
+        let chosen = choose_instance(&list.manifests, &opts.platform, is_oci).map_err(|e| {
+            Error::Invalid(format!(
+                "copying system image from manifest list: choosing an image from manifest list: {e}"
+            ))
+        })?;
+        let (bytes, media_type) = src.manifest(Some(&chosen)).await?;
+        let child = parse(&bytes, &media_type)?;
+        return copy_single(src, dest, bytes, media_type, child, report).await;
+    }
+
+    // The list itself, with all its images or none.
+    let supported = dest.supported_manifest_types();
+    if !supported.is_empty() && !supported.contains(&top_type.as_str()) {
+        return Err(Error::Unsupported(format!(
+            "copying a {top_type} list to a destination that needs another list type is not supported yet"
+        )));
+    }
+    report.line("Getting image list signatures");
+    let instances: &[Descriptor] = match opts.multi_arch {
+        MultiArch::All => &list.manifests,
+        _ => &[],
+    };
+    report.line(&format!(
+        "Copying {} of {} images in list",
+        instances.len(),
+        list.manifests.len()
+    ));
+    for (i, instance) in instances.iter().enumerate() {
+        report.line(&format!(
+            "Copying image {} ({}/{})",
+            instance.digest,
+            i + 1,
+            instances.len()
+        ));
+        let (bytes, media_type) = src.manifest(Some(&instance.digest)).await?;
+        let child = parse(&bytes, &media_type)?;
+        report.line("Getting image source signatures");
+        let (written, written_type) =
+            copy_blobs(src, dest, &bytes, &media_type, &child, report).await?;
+        if written != bytes {
+            return Err(Error::Unsupported(format!(
+                "copying {} into a list needs a conversion, which is not supported yet",
+                instance.digest
+            )));
+        }
+        report.line("Writing manifest to image destination");
+        dest.put_manifest(&written, &written_type, Some(&instance.digest))
+            .await?;
+        report.line("Storing signatures");
+    }
+    report.line("Writing manifest list to image destination");
+    dest.put_manifest(&top, &top_type, None).await?;
+    report.line("Storing list signatures");
+    manifest_digest(&top).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Copies one image and writes its manifest as the destination's top level.
+async fn copy_single<S: BlobSource, D: ImageDestination>(
+    src: &S,
+    dest: &mut D,
+    bytes: Vec<u8>,
+    media_type: String,
+    manifest: Manifest,
+    report: &dyn Report,
+) -> Result<Digest> {
+    report.line("Getting image source signatures");
+    let (written, written_type) =
+        copy_blobs(src, dest, &bytes, &media_type, &manifest, report).await?;
+    report.line("Writing manifest to image destination");
+    dest.put_manifest(&written, &written_type, None).await?;
+    report.line("Storing signatures");
+    manifest_digest(&written).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Copies an image's layers and config; returns the manifest the destination should get
+/// (converted when it needs another schema) and its media type.
+async fn copy_blobs<S: BlobSource, D: ImageDestination>(
+    src: &S,
+    dest: &mut D,
+    manifest_bytes: &[u8],
+    media_type: &str,
+    manifest: &Manifest,
+    report: &dyn Report,
+) -> Result<(Vec<u8>, String)> {
+    let (config, layers): (Option<&Descriptor>, &[Descriptor]) = match manifest {
+        Manifest::Schema2(m) | Manifest::Oci(m) => (Some(&m.config), &m.layers),
         Manifest::Schema1(_) => {
             return Err(Error::Unsupported(
                 "copying schema 1 images is not supported yet".into(),
@@ -104,20 +198,19 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
     let supported = dest.supported_manifest_types();
     let target = match supported {
         [] => None,
-        types if types.contains(&media_type.as_str()) => None,
+        types if types.contains(&media_type) => None,
         [first, ..] => Some(*first),
     };
-    let config_descriptor = config.cloned();
     let (out_manifest, out_type, new_config) = match target {
-        None => (manifest_bytes.clone(), media_type.clone(), None),
+        None => (manifest_bytes.to_vec(), media_type.to_owned(), None),
         Some(target) => {
-            let config_bytes = match &config_descriptor {
+            let config_bytes = match config {
                 Some(c) => Some(src.small_blob(&c.digest, None).await?),
                 None => None,
             };
             let converted = convert_image(
-                &manifest_bytes,
-                &media_type,
+                manifest_bytes,
+                media_type,
                 config_bytes.as_deref(),
                 target,
                 None,
@@ -130,19 +223,11 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
         }
     };
 
-    for layer in &layers {
+    for layer in layers {
         report.line(&format!("Copying blob {}", layer.digest));
-        if dest.has_blob(&layer.digest).await? {
-            continue;
-        }
-        let size = u64::try_from(layer.size).ok();
-        let mut stream = src.blob(&layer.digest, size).await?;
-        dest.put_blob(&mut stream, &layer.digest, size)
-            .await
-            .map_err(|e| e.context(format!("writing blob {}", layer.digest)))?;
+        copy_blob(src, dest, layer).await?;
     }
-
-    if let Some(config) = &config_descriptor {
+    if let Some(config) = config {
         match new_config {
             Some(bytes) => {
                 let digest = Digest::sha256_of(&bytes);
@@ -155,20 +240,27 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
             }
             None => {
                 report.line(&format!("Copying config {}", config.digest));
-                if !dest.has_blob(&config.digest).await? {
-                    let size = u64::try_from(config.size).ok();
-                    let mut stream = src.blob(&config.digest, size).await?;
-                    dest.put_blob(&mut stream, &config.digest, size)
-                        .await
-                        .map_err(|e| e.context(format!("writing blob {}", config.digest)))?;
-                }
+                copy_blob(src, dest, config).await?;
             }
         }
     }
+    Ok((out_manifest, out_type))
+}
 
-    report.line("Writing manifest to image destination");
-    dest.put_manifest(&out_manifest, &out_type, None).await?;
-    manifest_digest(&out_manifest).map_err(|e| Error::Invalid(e.to_string()))
+/// Copies one blob unless the destination has it.
+async fn copy_blob<S: BlobSource, D: ImageDestination>(
+    src: &S,
+    dest: &mut D,
+    blob: &Descriptor,
+) -> Result<()> {
+    if dest.has_blob(&blob.digest).await? {
+        return Ok(());
+    }
+    let size = u64::try_from(blob.size).ok();
+    let mut stream = src.blob(&blob.digest, size).await?;
+    dest.put_blob(&mut stream, &blob.digest, size)
+        .await
+        .map_err(|e| e.context(format!("writing blob {}", blob.digest)))
 }
 
 #[cfg(test)]
