@@ -72,6 +72,58 @@ pub fn example_layout(tmp: &Path) -> PathBuf {
     out
 }
 
+/// Adds an OCI index `multi` to the example layout: its image for linux/amd64 and a variant
+/// of it (same blobs, one more annotation) for linux/arm64.
+pub fn add_multi_platform_index(layout: &Path) {
+    let put = |bytes: &[u8]| {
+        let d = skopeo_core::digest::Digest::sha256_of(bytes);
+        std::fs::write(layout.join("blobs/sha256").join(d.hex()), bytes).unwrap();
+        d
+    };
+    let index_path = layout.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let image = index["manifests"][0].clone();
+    let first_hex = image["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:");
+    let mut second: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(layout.join("blobs/sha256").join(first_hex)).unwrap(),
+    )
+    .unwrap();
+    second["annotations"] = serde_json::json!({ "variant": "two" });
+    let second = serde_json::to_vec(&second).unwrap();
+    let second_digest = put(&second);
+    let entry = |digest: &str, size: usize, arch: &str| {
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest, "size": size,
+            "platform": { "architecture": arch, "os": "linux" },
+        })
+    };
+    let multi = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            entry(image["digest"].as_str().unwrap(), image["size"].as_u64().unwrap() as usize, "amd64"),
+            entry(&second_digest.to_string(), second.len(), "arm64"),
+        ],
+    });
+    let bytes = serde_json::to_vec(&multi).unwrap();
+    let digest = put(&bytes);
+    index["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": digest.to_string(),
+            "size": bytes.len(),
+            "annotations": { "org.opencontainers.image.ref.name": "multi" },
+        }));
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
 /// A fresh temporary directory under the system's, removed when dropped.
 pub struct TempDir(pub PathBuf);
 

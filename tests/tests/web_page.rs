@@ -8,38 +8,6 @@ use skopeo_integration_tests::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Adds to the example layout an OCI index `multi` listing its image for two platforms.
-fn add_index(layout: &Path) {
-    let index_path = layout.join("index.json");
-    let mut index: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
-    let image = index["manifests"][0].clone();
-    let entry = |arch: &str| {
-        let mut e = image.clone();
-        e.as_object_mut().unwrap().remove("annotations");
-        e["platform"] = serde_json::json!({ "architecture": arch, "os": "linux" });
-        e
-    };
-    let multi = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [entry("amd64"), entry("arm64")],
-    });
-    let bytes = serde_json::to_vec(&multi).unwrap();
-    let digest = skopeo_core::manifest::manifest_digest(&bytes).unwrap();
-    std::fs::write(layout.join("blobs/sha256").join(digest.hex()), &bytes).unwrap();
-    index["manifests"]
-        .as_array_mut()
-        .unwrap()
-        .push(serde_json::json!({
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "digest": digest.to_string(),
-            "size": bytes.len(),
-            "annotations": { "org.opencontainers.image.ref.name": "multi" },
-        }));
-    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
-}
-
 /// Serves `dir` over HTTP on a free port (Python's static server); killed when dropped.
 struct StaticServer {
     child: std::process::Child,
@@ -110,7 +78,7 @@ fn inspector_page_in_chromium() {
     let auth = Registry::start(Flavour::CorsHtpasswd);
     let tmp = TempDir::new("web");
     let layout = example_layout(&tmp.0);
-    add_index(&layout);
+    add_multi_platform_index(&layout);
     let skopeo = reference_skopeo().unwrap();
     for (src, dest, all) in [
         ("demo", "web/app:v1", false),
