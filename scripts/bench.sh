@@ -24,15 +24,8 @@ bench "inspect --config oci:" inspect --config "oci:$tmp/layout:demo"
 # Registry: a loopback docker-registry with a 500-tag repository (tags made by PUTting the
 # example's manifest under many names once its blobs are there).
 if [ -x /usr/bin/docker-registry ]; then
-  mkdir -p "$tmp/reg"
-  printf 'version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:0\n  secret: bench\n' "$tmp/reg/data" > "$tmp/reg/config.yml"
-  /usr/bin/docker-registry serve "$tmp/reg/config.yml" 2> "$tmp/reg/log" &
-  reg_pid=$!
-  trap 'kill $reg_pid 2>/dev/null; rm -rf "$tmp"' EXIT
-  for _ in $(seq 50); do
-    addr=$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$tmp/reg/log" | head -1)
-    [ -n "$addr" ] && break; sleep 0.1
-  done
+  . scripts/registry.sh
+  start_registry "$tmp/reg"
   "$ref" --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/layout:demo" "docker://$addr/bench/many:latest"
   mdigest=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["manifests"][0]["digest"][7:])' "$tmp/layout/index.json")
   curl -s -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \

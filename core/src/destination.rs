@@ -107,3 +107,54 @@ impl ByteStream for SliceStream<'_> {
         Ok(n)
     }
 }
+
+/// A stream that checks what passes through it against a digest and size; the check's
+/// verdict is taken with [`Verifying::finish`] once the stream has ended.
+pub struct Verifying<'s, S> {
+    inner: &'s mut S,
+    verifier: Option<crate::digest::Verifier>,
+    failure: Option<crate::digest::VerifyError>,
+}
+
+impl<'s, S: ByteStream> Verifying<'s, S> {
+    /// Wraps `inner`, expecting `digest` and `size` (if known).
+    pub fn new(inner: &'s mut S, digest: &Digest, size: Option<u64>) -> Self {
+        Verifying {
+            inner,
+            verifier: Some(crate::digest::Verifier::new(digest.clone(), size)),
+            failure: None,
+        }
+    }
+
+    /// Whether everything read matched.
+    pub fn finish(mut self) -> std::result::Result<(), crate::digest::VerifyError> {
+        if let Some(e) = self.failure.take() {
+            return Err(e);
+        }
+        match self.verifier.take() {
+            Some(v) => v.finish().map(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<S: ByteStream> ByteStream for Verifying<'_, S> {
+    async fn read(
+        &mut self,
+        buf: &mut [u8],
+    ) -> std::result::Result<usize, crate::effects::EffectError> {
+        let n = self.inner.read(buf).await?;
+        if let Some(v) = &mut self.verifier {
+            if let Err(e) = v.update(&buf[..n]) {
+                let message = e.to_string();
+                self.failure = Some(e);
+                self.verifier = None;
+                return Err(crate::effects::EffectError::new(
+                    crate::effects::EffectErrorKind::Other,
+                    message,
+                ));
+            }
+        }
+        Ok(n)
+    }
+}

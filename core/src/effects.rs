@@ -112,11 +112,33 @@ pub trait HttpClient {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, EffectError>;
 
+    /// Sends `request` with its body read from `body` while it is sent (uploads), `length`
+    /// bytes when known. Memory stays bounded by the host's buffers.
+    async fn send_streamed_body<S: ByteStream>(
+        &self,
+        request: http::Request<()>,
+        body: &mut S,
+        length: Option<u64>,
+    ) -> Result<http::Response<Vec<u8>>, EffectError>;
+
     /// Like [`HttpClient::send`], but the body is left unread, to be streamed.
     async fn send_streaming(
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Self::Body>, EffectError>;
+}
+
+/// Reads all of `stream` (for hosts that send bodies whole).
+pub async fn read_all<S: ByteStream>(stream: &mut S) -> Result<Vec<u8>, EffectError> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
 }
 
 /// Owned bytes as a stream, for hosts that receive bodies whole.

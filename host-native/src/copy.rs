@@ -192,7 +192,15 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                 Destination::Oci(Box::new(d))
             }
             (ImageName::Docker { reference, .. }, Some(client)) => {
-                Destination::Docker(DockerDestination::new(client, reference.clone()))
+                let source_ref = match &src {
+                    ImageName::Docker { reference, .. } => Some(reference),
+                    _ => None,
+                };
+                Destination::Docker(DockerDestination::new(
+                    client,
+                    reference.clone(),
+                    source_ref,
+                ))
             }
             (other, _) => {
                 return Err(format!(

@@ -242,9 +242,24 @@ impl skopeo_core::effects::ByteStream for NativeBody {
             return Ok(0);
         };
         let want = buf.len();
+        // Fill the whole buffer per trip to the worker (the reader returns small pieces).
         let (reader, result) = crate::background::on_thread(move || {
             let mut chunk = vec![0u8; want];
-            let result = reader.read(&mut chunk).map(|n| {
+            let mut filled = 0;
+            let result = loop {
+                match reader.read(&mut chunk[filled..]) {
+                    Ok(0) => break Ok(filled),
+                    Ok(n) => {
+                        filled += n;
+                        if filled == want {
+                            break Ok(filled);
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            let result = result.map(|n| {
                 chunk.truncate(n);
                 chunk
             });
@@ -267,8 +282,98 @@ impl skopeo_core::effects::ByteStream for NativeBody {
     }
 }
 
+/// A request body fed chunk by chunk from the async side through a bounded channel.
+struct ChannelReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.current.len() {
+            match self.chunks.recv() {
+                Ok(chunk) => {
+                    self.current = chunk;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 impl HttpClient for NativeHttp {
     type Body = NativeBody;
+
+    /// The request runs on a worker thread reading from a bounded channel that this side
+    /// fills from `body`, so at most a few buffers are in memory.
+    async fn send_streamed_body<S: skopeo_core::effects::ByteStream>(
+        &self,
+        request: http::Request<()>,
+        body: &mut S,
+        length: Option<u64>,
+    ) -> Result<http::Response<Vec<u8>>, EffectError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let agent = self.agent.clone();
+        let (mut parts, ()) = request.into_parts();
+        if let Some(len) = length {
+            parts
+                .headers
+                .insert(http::header::CONTENT_LENGTH, len.into());
+        }
+        let (method, uri) = (parts.method.clone(), parts.uri.clone());
+        let response = crate::background::on_thread(move || {
+            let reader = ChannelReader {
+                chunks: rx,
+                current: Vec::new(),
+                at: 0,
+            };
+            let request =
+                http::Request::from_parts(parts, ureq::SendBody::from_owned_reader(reader));
+            let response = agent
+                .run(request)
+                .map_err(|e| transport_error(&method, &uri, &e))?;
+            let (parts, mut body) = response.into_parts();
+            let bytes = body
+                .with_config()
+                .limit(MAX_BODY)
+                .read_to_vec()
+                .map_err(|e| transport_error(&method, &uri, &e))?;
+            Ok(http::Response::from_parts(parts, bytes))
+        });
+        let mut buf = vec![0u8; 1 << 20];
+        let mut failure = None;
+        loop {
+            match body.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    let (chunk, tx) = (buf[..n].to_vec(), tx.clone());
+                    // The worker stopped reading (the request failed): its error tells why.
+                    if crate::background::on_thread(move || tx.send(chunk))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let result = response.await;
+        match failure {
+            Some(e) => Err(e),
+            None => result,
+        }
+    }
 
     async fn send_streaming(
         &self,

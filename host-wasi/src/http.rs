@@ -2,7 +2,9 @@
 //! registry speaks it, is the runtime's: the component sends `https` requests and the host
 //! connects.
 
-use skopeo_core::effects::{Clock, EffectError, EffectErrorKind, HttpClient};
+use skopeo_core::effects::{
+    ByteStream, Clock, EffectError, EffectErrorKind, HttpClient, VecStream,
+};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
@@ -95,7 +97,7 @@ pub struct WasiBody {
     what: String,
 }
 
-impl skopeo_core::effects::ByteStream for WasiBody {
+impl ByteStream for WasiBody {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
         let Some(stream) = &self.stream else {
             return Ok(0);
@@ -127,10 +129,30 @@ impl HttpClient for WasiHttp {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, EffectError> {
         let head = request.method() == http::Method::HEAD;
-        let (builder, body, what) = exchange(request)?;
+        let (parts, bytes) = request.into_parts();
+        let length = Some(bytes.len() as u64);
+        let mut source = VecStream::new(bytes);
+        let (builder, body, what) =
+            exchange(http::Request::from_parts(parts, ()), &mut source, length).await?;
         let bytes = match body {
             Some(body) if !head => read_body(body, &what)?,
             _ => Vec::new(),
+        };
+        builder
+            .body(bytes)
+            .map_err(|e| io_error(format!("{what}: {e}")))
+    }
+
+    async fn send_streamed_body<S: ByteStream>(
+        &self,
+        request: http::Request<()>,
+        body: &mut S,
+        length: Option<u64>,
+    ) -> Result<http::Response<Vec<u8>>, EffectError> {
+        let (builder, response_body, what) = exchange(request, body, length).await?;
+        let bytes = match response_body {
+            Some(b) => read_body(b, &what)?,
+            None => Vec::new(),
         };
         builder
             .body(bytes)
@@ -141,7 +163,11 @@ impl HttpClient for WasiHttp {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<WasiBody>, EffectError> {
-        let (builder, body, what) = exchange(request)?;
+        let (parts, bytes) = request.into_parts();
+        let length = Some(bytes.len() as u64);
+        let mut source = VecStream::new(bytes);
+        let (builder, body, what) =
+            exchange(http::Request::from_parts(parts, ()), &mut source, length).await?;
         let (stream, body) = match body {
             Some(body) => {
                 let stream = body
@@ -164,8 +190,10 @@ impl HttpClient for WasiHttp {
 
 /// Sends `request` and waits for the response head: (status and headers, body, the Go-style
 /// description of the request for messages).
-fn exchange(
-    request: http::Request<Vec<u8>>,
+async fn exchange<S: ByteStream>(
+    request: http::Request<()>,
+    body_source: &mut S,
+    length: Option<u64>,
 ) -> Result<(http::response::Builder, Option<IncomingBody>, String), EffectError> {
     let uri = request.uri().clone();
     let verb = {
@@ -177,11 +205,14 @@ fn exchange(
     };
     let what = format!("{verb} \"{uri}\"");
     let host = uri.authority().map(|a| a.as_str()).unwrap_or("").to_owned();
-    let entries: Vec<(String, Vec<u8>)> = request
+    let mut entries: Vec<(String, Vec<u8>)> = request
         .headers()
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), v.as_bytes().to_vec()))
         .collect();
+    if let Some(len) = length.filter(|&l| l > 0) {
+        entries.push(("content-length".into(), len.to_string().into_bytes()));
+    }
     let headers = Fields::from_list(&entries)
         .map_err(|e| io_error(format!("{what}: invalid header: {e:?}")))?;
     let out = OutgoingRequest::new(headers);
@@ -205,10 +236,17 @@ fn exchange(
     })?;
     {
         let stream = body.write().map_err(|()| bad("body stream"))?;
-        for chunk in request.body().chunks(4096) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| io_error(format!("{what}: writing the body: {e:?}")))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = body_source.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            for chunk in buf[..n].chunks(4096) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| io_error(format!("{what}: writing the body: {e:?}")))?;
+            }
         }
     }
     OutgoingBody::finish(body, None)

@@ -75,7 +75,11 @@ fn round_trips_write_what_skopeo_writes() {
 
 /// Runs our `copy -q SRC DEST`, which must fail; returns its stderr.
 fn copy_fails(src: &str, dest: &str, cwd: &Path) -> String {
-    let out = run(&our_skopeo(), &["copy", "-q", src, dest], cwd);
+    let out = run(
+        &our_skopeo(),
+        &["copy", "-q", "--dest-tls-verify=false", src, dest],
+        cwd,
+    );
     assert_eq!(out.code, 1, "copy {src} {dest} should fail: {out:?}");
     out.stderr
 }
@@ -272,6 +276,35 @@ fn push_pull_and_registry_to_registry_against_a_real_registry() {
         let by_digest = reg.image(&format!("push/multi@{}", entry["digest"].as_str().unwrap()));
         assert!(!raw(&by_digest, &[]).is_empty());
     }
+
+    // A corrupted layer is refused mid-upload and no manifest is pushed.
+    let corrupt = big_layout(&tmp.0.join("corrupt"), 3 << 20);
+    let blobs = corrupt.join("blobs/sha256");
+    let largest = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = std::fs::read(&largest).unwrap();
+    bytes[1000] ^= 1;
+    std::fs::write(&largest, bytes).unwrap();
+    let stderr = copy_fails(
+        &format!("oci:{}:big", corrupt.display()),
+        &reg.image("push/corrupt:v1"),
+        &tmp.0,
+    );
+    assert!(stderr.contains("digest mismatch"), "{stderr}");
+    let missing = run(
+        &reference,
+        &[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &reg.image("push/corrupt:v1"),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(missing.code, 1, "a manifest was pushed: {}", missing.stdout);
 
     // Registry to registry, into another registry with authentication.
     let auth = Registry::start(Flavour::Htpasswd);

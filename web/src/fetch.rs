@@ -53,6 +53,17 @@ impl HttpClient for BrowserHttp {
     /// Pages read bodies whole (`arrayBuffer()`); the page never copies blobs.
     type Body = skopeo_core::effects::VecStream;
 
+    async fn send_streamed_body<S: skopeo_core::effects::ByteStream>(
+        &self,
+        request: http::Request<()>,
+        body: &mut S,
+        _length: Option<u64>,
+    ) -> Result<http::Response<Vec<u8>>, EffectError> {
+        let bytes = skopeo_core::effects::read_all(body).await?;
+        let (parts, ()) = request.into_parts();
+        self.send(http::Request::from_parts(parts, bytes)).await
+    }
+
     async fn send_streaming(
         &self,
         request: http::Request<Vec<u8>>,

@@ -294,6 +294,36 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         .await
     }
 
+    /// Sends an authenticated request whose body is streamed from `body` (a blob upload).
+    /// Not retried: the caller has authenticated for `scopes` before.
+    pub async fn request_streamed_body<S: crate::effects::ByteStream>(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &mut S,
+        length: Option<u64>,
+        scopes: &[String],
+    ) -> Result<Response<Vec<u8>>> {
+        let scheme = self.ping().await?;
+        let url = if path.starts_with("https://") || path.starts_with("http://") {
+            path.to_owned()
+        } else {
+            self.url(scheme, path)
+        };
+        let mut b = self.base_request(method, &url);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        if let Some(a) = self.authorization(scopes).await? {
+            b = b.header("Authorization", a);
+        }
+        let req = b
+            .body(())
+            .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
+        Ok(self.host.send_streamed_body(req, body, length).await?)
+    }
+
     async fn request_via<T>(
         &self,
         method: Method,

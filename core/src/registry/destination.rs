@@ -13,12 +13,28 @@ use crate::Result;
 pub struct DockerDestination<'c, 'h, H> {
     client: &'c RegistryClient<'h, H>,
     reference: Reference,
+    /// A repository on the same registry that has the blobs (the copy's source): missing
+    /// blobs are mounted from it instead of uploaded.
+    mount_from: Option<String>,
 }
 
 impl<'c, 'h, H: HttpClient + Clock> DockerDestination<'c, 'h, H> {
-    /// A destination for `reference` (tagged or digested) served by `client`.
-    pub fn new(client: &'c RegistryClient<'h, H>, reference: Reference) -> Self {
-        DockerDestination { client, reference }
+    /// A destination for `reference` (tagged or digested) served by `client`. `source` is
+    /// the copy's source when it is a registry image: on the same registry, blobs are
+    /// mounted from it.
+    pub fn new(
+        client: &'c RegistryClient<'h, H>,
+        reference: Reference,
+        source: Option<&Reference>,
+    ) -> Self {
+        let mount_from = source
+            .filter(|s| s.domain() == reference.domain() && s.path() != reference.path())
+            .map(|s| s.path().to_owned());
+        DockerDestination {
+            client,
+            reference,
+            mount_from,
+        }
     }
 }
 
@@ -28,7 +44,21 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
     }
 
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {
-        self.client.blob_exists(self.reference.path(), digest).await
+        if self
+            .client
+            .blob_exists(self.reference.path(), digest)
+            .await?
+        {
+            return Ok(true);
+        }
+        match &self.mount_from {
+            Some(from) => {
+                self.client
+                    .mount_blob(self.reference.path(), digest, from)
+                    .await
+            }
+            None => Ok(false),
+        }
     }
 
     async fn put_blob<S: ByteStream>(

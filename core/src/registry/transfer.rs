@@ -1,15 +1,12 @@
-//! Moving blobs and manifests: streamed blob downloads, existence checks, uploads in
-//! bounded chunks (or one request for small blobs), cross-repository mounts, and manifest
-//! pushes.
+//! Moving blobs and manifests: streamed blob downloads, existence checks, streamed uploads,
+//! cross-repository mounts, and manifest pushes.
 
 use super::client::{repository_scope, status_error, RegistryClient};
-use crate::digest::{Digest, Verifier};
+use crate::destination::Verifying;
+use crate::digest::Digest;
 use crate::effects::{ByteStream, Clock, HttpClient};
 use crate::{Error, Result};
 use http::{Method, Response};
-
-/// The most bytes held in memory per upload request.
-pub const UPLOAD_CHUNK: usize = 8 << 20;
 
 /// Appends `key=value` to a URL or path that may already have a query.
 fn with_query(location: &str, key: &str, value: &str) -> String {
@@ -24,19 +21,6 @@ fn location<T>(res: &Response<T>, what: &str) -> Result<String> {
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .ok_or_else(|| Error::Invalid(format!("{what}: the registry sent no upload location")))
-}
-
-/// Reads up to `buf.len()` bytes, fewer only at the end of the stream.
-async fn fill<S: ByteStream>(stream: &mut S, buf: &mut [u8]) -> Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        let n = stream.read(&mut buf[filled..]).await?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    Ok(filled)
 }
 
 impl<H: HttpClient + Clock> RegistryClient<'_, H> {
@@ -99,8 +83,8 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
         Ok(res.status() == 201)
     }
 
-    /// Uploads `stream` as the blob `digest` of `repository`, verifying digest and size as it
-    /// streams; at most [`UPLOAD_CHUNK`] bytes are held at once.
+    /// Uploads `stream` as the blob `digest` of `repository` in one streamed request,
+    /// verifying digest and size as it passes; nothing is committed on a mismatch.
     pub async fn upload_blob<S: ByteStream>(
         &self,
         repository: &str,
@@ -122,50 +106,41 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
         if start.status() != 202 {
             return Err(status_error(&start, "initiating layer upload"));
         }
-        let mut loc = location(&start, &what)?;
-        let mut verifier = Verifier::new(digest.clone(), size);
-        let mut buf = vec![0u8; UPLOAD_CHUNK.min(size.unwrap_or(u64::MAX).max(1) as usize)];
-        let mut offset = 0u64;
-        let octets = ("Content-Type", "application/octet-stream");
-        loop {
-            let n = fill(stream, &mut buf).await?;
-            verifier
-                .update(&buf[..n])
-                .map_err(|e| Error::Verification(format!("{what}: {e}")))?;
-            let last = n < buf.len();
-            if last {
-                // The final bytes go with the closing PUT.
-                if let Err(e) = verifier.finish() {
-                    let _ = self
-                        .request(Method::DELETE, &loc, &[], Vec::new(), &scopes)
-                        .await;
-                    return Err(Error::Verification(format!("{what}: {e}")));
-                }
-                let url = with_query(&loc, "digest", &digest.to_string());
-                let res = self
-                    .request(Method::PUT, &url, &[octets], buf[..n].to_vec(), &scopes)
-                    .await?;
-                if res.status() != 201 {
-                    return Err(status_error(&res, "uploading layer to"));
-                }
-                return Ok(());
-            }
-            let range = format!("{offset}-{}", offset + n as u64 - 1);
-            let res = self
-                .request(
-                    Method::PATCH,
-                    &loc,
-                    &[octets, ("Content-Range", &range)],
-                    buf[..n].to_vec(),
-                    &scopes,
-                )
-                .await?;
-            if res.status() != 202 {
-                return Err(status_error(&res, "uploading layer chunked"));
-            }
-            loc = location(&res, &what)?;
-            offset += n as u64;
+        let loc = location(&start, &what)?;
+        let mut verifying = Verifying::new(stream, digest, size);
+        let sent = self
+            .request_streamed_body(
+                Method::PATCH,
+                &loc,
+                &[("Content-Type", "application/octet-stream")],
+                &mut verifying,
+                size,
+                &scopes,
+            )
+            .await;
+        let cancel = async || {
+            let _ = self
+                .request(Method::DELETE, &loc, &[], Vec::new(), &scopes)
+                .await;
+        };
+        if let Err(e) = verifying.finish() {
+            cancel().await;
+            return Err(Error::Verification(format!("{what}: {e}")));
         }
+        let patched = sent?;
+        if patched.status() != 202 {
+            cancel().await;
+            return Err(status_error(&patched, "uploading layer chunked"));
+        }
+        let loc = location(&patched, &what)?;
+        let url = with_query(&loc, "digest", &digest.to_string());
+        let res = self
+            .request(Method::PUT, &url, &[], Vec::new(), &scopes)
+            .await?;
+        if res.status() != 201 {
+            return Err(status_error(&res, "uploading layer to"));
+        }
+        Ok(())
     }
 
     /// Pushes a manifest as `reference` (a tag or digest) of `repository`.

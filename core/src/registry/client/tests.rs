@@ -27,6 +27,17 @@ impl FakeHost {
 impl HttpClient for FakeHost {
     type Body = crate::effects::VecStream;
 
+    async fn send_streamed_body<S: crate::effects::ByteStream>(
+        &self,
+        request: Request<()>,
+        body: &mut S,
+        _length: Option<u64>,
+    ) -> std::result::Result<Response<Vec<u8>>, crate::effects::EffectError> {
+        let bytes = crate::effects::read_all(body).await?;
+        let (parts, ()) = request.into_parts();
+        self.send(Request::from_parts(parts, bytes)).await
+    }
+
     async fn send_streaming(
         &self,
         request: Request<Vec<u8>>,

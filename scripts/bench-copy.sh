@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Times `copy` against /usr/bin/skopeo in the same run on a loopback docker-registry: an image
+# of 4 gzip layers of LAYER_MB each (default 64), pulled to oci: and dir:, pushed from oci:,
+# registry to registry, and re-copied when everything exists. Median of RUNS (default 3)
+# interleaved runs, and peak RSS. Usage: scripts/bench-copy.sh [RUNS] [LAYER_MB]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-3}
+layer_mb=${2:-64}
+cargo build --release -q -p skopeo-native
+ours=${CARGO_TARGET_DIR:-target}/release/skopeo
+ref=/usr/bin/skopeo
+tmp=$(mktemp -d)
+python3 - "$tmp/src" "$layer_mb" <<'PY'
+import gzip, hashlib, json, os, sys
+root, mb = sys.argv[1], int(sys.argv[2])
+os.makedirs(f"{root}/blobs/sha256")
+def put(b):
+    d = hashlib.sha256(b).hexdigest()
+    open(f"{root}/blobs/sha256/{d}", "wb").write(b)
+    return d
+layers, diffs = [], []
+for i in range(4):
+    raw = os.urandom(mb << 20)
+    diffs.append("sha256:" + hashlib.sha256(raw).hexdigest())
+    gz = gzip.compress(raw, compresslevel=1, mtime=0)
+    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + put(gz), "size": len(gz)})
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
+m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + put(cfg), "size": len(cfg)},
+                "layers": layers}).encode()
+md = put(m)
+open(f"{root}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + md, "size": len(m),
+           "annotations": {"org.opencontainers.image.ref.name": "big"}}]}, open(f"{root}/index.json", "w"))
+PY
+. scripts/registry.sh
+start_registry "$tmp/reg"
+"$ref" --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/src:big" "docker://$addr/bench/src:v1"
+flags=(--insecure-policy copy -q --src-tls-verify=false --dest-tls-verify=false)
+
+# time_one BIN DEST-PREP ARGS...: seconds for one copy, after removing the destination.
+time_one() {
+  local bin=$1 dest=$2; shift 2
+  rm -rf "$dest"
+  # skopeo remembers where blobs were seen and mounts them; forget, so pushes really upload.
+  rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb "$HOME/.local/share/containers/cache/blob-info-cache-v1.boltdb"
+  local s e; s=$(date +%s%N); "$bin" "${flags[@]}" "$@" >/dev/null; e=$(date +%s%N)
+  echo $(( (e - s) / 1000000 ))
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+rss() {
+  local dest=$1; shift; rm -rf "$dest"
+  rm -f /var/lib/containers/cache/blob-info-cache-v1.boltdb "$HOME/.local/share/containers/cache/blob-info-cache-v1.boltdb"
+  /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1
+}
+
+bench() {
+  local label=$1 dest=$2; shift 2
+  : > "$tmp/a"; : > "$tmp/b"
+  for i in $(seq "$runs"); do
+    time_one "$ours" "$dest" "${@//@RUN@/o$i}" >> "$tmp/a"
+    time_one "$ref" "$dest" "${@//@RUN@/r$i}" >> "$tmp/b"
+  done
+  local a b ra rb
+  a=$(median < "$tmp/a"); b=$(median < "$tmp/b")
+  ra=$(rss "$dest" "$ours" "${flags[@]}" "${@//@RUN@/rss-o}"); rb=$(rss "$dest" "$ref" "${flags[@]}" "${@//@RUN@/rss-r}")
+  printf '%-30s ours %6d ms  skopeo %6d ms  ratio %.2f   RSS ours %7d KB  skopeo %7d KB  ratio %.2f\n' \
+    "$label" "$a" "$b" "$(echo "$a/$b" | bc -l)" "$ra" "$rb" "$(echo "$ra/$rb" | bc -l)"
+}
+
+echo "image: 4 gzip layers of $layer_mb MiB of random data"
+bench "pull to oci:" "$tmp/out-oci" "docker://$addr/bench/src:v1" "oci:$tmp/out-oci:x"
+bench "pull to dir:" "$tmp/out-dir" "docker://$addr/bench/src:v1" "dir:$tmp/out-dir"
+bench "push from oci:" "$tmp/none" "oci:$tmp/src:big" "docker://$addr/bench/push-@RUN@:v1"
+bench "registry to registry" "$tmp/none" "docker://$addr/bench/src:v1" "docker://$addr/bench/copy-@RUN@:v1"
+bench "re-copy (all blobs exist)" "$tmp/none" "oci:$tmp/src:big" "docker://$addr/bench/src:v1"
