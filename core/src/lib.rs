@@ -19,6 +19,7 @@ pub mod gotime;
 pub mod inspect;
 pub mod layout;
 pub mod manifest;
+pub mod policy;
 pub mod reference;
 pub mod registries_conf;
 pub mod registry;

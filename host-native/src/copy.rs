@@ -6,6 +6,7 @@ use crate::transports::{Destination, Source};
 use clap::Args;
 use skopeo_core::copy::{copy_image, CopyOptions, MultiArch};
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
+use skopeo_core::policy::Policy;
 use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
 use skopeo_core::registry::RegistryClient;
@@ -107,11 +108,39 @@ fn report_to(dest: &str) -> Box<dyn Fn(&str)> {
     }
 }
 
+/// The trust policy (`--policy`, else the user's, else the system's file), or `None` with
+/// `--insecure-policy`.
+fn load_policy(global: &crate::GlobalOptions) -> Result<Option<Policy>, String> {
+    if global.insecure_policy {
+        return Ok(None);
+    }
+    let path = match &global.policy {
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let user = std::env::var_os("HOME")
+                .map(|h| std::path::Path::new(&h).join(".config/containers/policy.json"));
+            user.filter(|p| p.exists())
+                .unwrap_or_else(|| "/etc/containers/policy.json".into())
+        }
+    };
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(&path).map_err(|e| {
+        format!(
+            "Error loading trust policy: {}",
+            skopeo_std_effects::fs::go_io_error("open", &shown, &e)
+        )
+    })?;
+    Policy::parse(&bytes, &shown)
+        .map(Some)
+        .map_err(|e| format!("Error loading trust policy: {e}"))
+}
+
 /// Runs copy.
 pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> {
     let [src_name, dest_name] = args.images.as_slice() else {
         return Err("Exactly two arguments expected".into());
     };
+    let policy = load_policy(global)?;
     let src =
         ImageName::parse(src_name).map_err(|e| format!("Invalid source name {src_name}: {e}"))?;
     let dest = ImageName::parse(dest_name)
@@ -180,6 +209,11 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
             (local, _) => open_source(&fs, local).await.map(Source::Local),
         }
         .map_err(|e| format!("initializing source {src}: {e}"))?;
+        if let Some(policy) = &policy {
+            policy
+                .allows(&src)
+                .map_err(|e| format!("Source image rejected: {e}"))?;
+        }
         let init_dest = |e: skopeo_core::Error| format!("initializing destination {dest}: {e}");
         let destination = match (&dest, &dest_client) {
             (ImageName::Dir { path }, _) => {

@@ -77,7 +77,14 @@ fn round_trips_write_what_skopeo_writes() {
 fn copy_fails(src: &str, dest: &str, cwd: &Path) -> String {
     let out = run(
         &our_skopeo(),
-        &["copy", "-q", "--dest-tls-verify=false", src, dest],
+        &[
+            "--insecure-policy",
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            src,
+            dest,
+        ],
         cwd,
     );
     assert_eq!(out.code, 1, "copy {src} {dest} should fail: {out:?}");
@@ -219,7 +226,7 @@ fn push_pull_and_registry_to_registry_against_a_real_registry() {
     let big = big_layout(&tmp.0, 20 << 20);
     let t = ["--dest-tls-verify=false", "--src-tls-verify=false"];
     let copy = |src: &str, dest: &str, extra: &[&str]| {
-        let mut args = vec!["copy", "-q"];
+        let mut args = vec!["--insecure-policy", "copy", "-q"];
         args.extend_from_slice(&t);
         args.extend_from_slice(extra);
         args.extend([src, dest]);
@@ -381,4 +388,71 @@ fn multi_platform_images_as_skopeo_copies_them() {
     assert!(conflicting
         .stderr
         .contains("Cannot use --all and --multi-arch flags together"));
+}
+
+#[test]
+fn the_trust_policy_is_honoured() {
+    let tmp = TempDir::new("copy-policy");
+    let layout = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", layout.display());
+    let write = |name: &str, text: &str| {
+        let p = tmp.0.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let reject = write("reject.json", r#"{"default":[{"type":"reject"}]}"#);
+    let oci_reject = write(
+        "oci-reject.json",
+        r#"{"default":[{"type":"insecureAcceptAnything"}],"transports":{"oci":{"":[{"type":"reject"}]}}}"#,
+    );
+    let empty = write("empty.json", r#"{"default":[]}"#);
+    let dest = tmp.0.join("dest");
+    let dest_name = format!("dir:{}", dest.display());
+    for policy in [
+        reject.as_str(),
+        oci_reject.as_str(),
+        empty.as_str(),
+        "/nonexistent/policy.json",
+    ] {
+        assert_same(
+            &["--policy", policy, "copy", "-q", &src, &dest_name],
+            &tmp.0,
+        );
+        let _ = std::fs::remove_dir_all(&dest);
+    }
+    // Refused copies leave nothing behind (skopeo leaves a `version` file).
+    let out = run(
+        &our_skopeo(),
+        &["--policy", &reject, "copy", "-q", &src, &dest_name],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 1);
+    assert!(!dest.exists());
+    // Signature requirements are not verified yet: such images are refused, not let through.
+    let signed = write(
+        "signed.json",
+        r#"{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/nonexistent"}]}"#,
+    );
+    let out = run(
+        &our_skopeo(),
+        &["--policy", &signed, "copy", "-q", &src, &dest_name],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("Source image rejected: A signature was required"),
+        "{}",
+        out.stderr
+    );
+    let accept = write(
+        "accept.json",
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    );
+    let out = run(
+        &our_skopeo(),
+        &["--policy", &accept, "copy", "-q", &src, &dest_name],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
 }

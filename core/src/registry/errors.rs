@@ -103,30 +103,6 @@ struct LegacyBody {
     details: String,
 }
 
-/// Go's wording for the common JSON decoding failures (serde's otherwise).
-fn go_json_error(body: &[u8], e: &serde_json::Error) -> String {
-    match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        None => "unexpected end of JSON input".into(),
-        Some(&b) if !b"{[\"-0123456789tfn".contains(&b) => {
-            format!(
-                "invalid character {} looking for beginning of value",
-                go_char(b)
-            )
-        }
-        _ => e.to_string(),
-    }
-}
-
-/// Go's `%q`-style quoting of one byte as a rune literal.
-fn go_char(b: u8) -> String {
-    match b {
-        b'\'' => r"'\''".into(),
-        b'\\' => r"'\\'".into(),
-        0x20..=0x7e => format!("'{}'", b as char),
-        _ => format!("'\\x{b:02x}'"),
-    }
-}
-
 /// Joins several errors as docker's `errcode.Errors` prints them.
 fn join(errors: &[RegistryError]) -> String {
     match errors {
@@ -181,7 +157,7 @@ fn body_errors(status: u16, body: &[u8]) -> Result<Vec<RegistryError>, String> {
         Ok(_) => Err(unparsed(
             "no error details found in HTTP response body".into(),
         )),
-        Err(e) => Err(unparsed(go_json_error(body, &e))),
+        Err(e) => Err(unparsed(crate::gojson::json_error_text(body, &e))),
     }
 }
 
