@@ -178,6 +178,30 @@ pub fn go_quote(s: &str) -> String {
     out
 }
 
+/// Go's wording for the common JSON decoding failures (serde's otherwise).
+pub fn json_error_text(body: &[u8], e: &serde_json::Error) -> String {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => "unexpected end of JSON input".into(),
+        Some(&b) if !b"{[\"-0123456789tfn".contains(&b) => {
+            format!(
+                "invalid character {} looking for beginning of value",
+                go_char(b)
+            )
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Go's `%q`-style quoting of one byte as a rune literal.
+fn go_char(b: u8) -> String {
+    match b {
+        b'\'' => r"'\''".into(),
+        b'\\' => r"'\\'".into(),
+        0x20..=0x7e => format!("'{}'", b as char),
+        _ => format!("'\\x{b:02x}'"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,29 +232,5 @@ mod tests {
     #[test]
     fn quotes_like_go() {
         assert_eq!(go_quote("a\"b\\c\n\u{1}"), r#""a\"b\\c\n\x01""#);
-    }
-}
-
-/// Go's wording for the common JSON decoding failures (serde's otherwise).
-pub fn json_error_text(body: &[u8], e: &serde_json::Error) -> String {
-    match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        None => "unexpected end of JSON input".into(),
-        Some(&b) if !b"{[\"-0123456789tfn".contains(&b) => {
-            format!(
-                "invalid character {} looking for beginning of value",
-                go_char(b)
-            )
-        }
-        _ => e.to_string(),
-    }
-}
-
-/// Go's `%q`-style quoting of one byte as a rune literal.
-fn go_char(b: u8) -> String {
-    match b {
-        b'\'' => r"'\''".into(),
-        b'\\' => r"'\\'".into(),
-        0x20..=0x7e => format!("'{}'", b as char),
-        _ => format!("'\\x{b:02x}'"),
     }
 }
