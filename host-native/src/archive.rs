@@ -3,6 +3,7 @@
 //! refused with a clear error for now.
 
 use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 
 /// The archive as a tar stream, decompressing gzip on the fly.
 fn open_tar(path: &str) -> Result<tar::Archive<Box<dyn Read>>, String> {
@@ -45,6 +46,97 @@ fn clean(name: &str) -> String {
         .filter(|p| !p.is_empty() && *p != ".")
         .collect();
     parts.join("/")
+}
+
+/// A scratch directory removed (with its contents) when dropped.
+pub struct ScratchDir(pub PathBuf);
+
+impl ScratchDir {
+    /// A new empty directory under the system's temporary directory.
+    pub fn new(label: &str) -> Result<Self, String> {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("skopeo-{label}-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("creating temporary directory {}: {e}", dir.display()))?;
+        Ok(ScratchDir(dir))
+    }
+
+    /// The directory as a `/`-separated path.
+    pub fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Unpacks the archive at `path` (plain or gzip tar) into `into`; entries may not leave it.
+pub fn extract(path: &str, into: &Path) -> Result<(), String> {
+    let mut archive = open_tar(path)?;
+    archive.set_preserve_permissions(false);
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("reading {path}: {}", tar_error(&e)))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("reading {path}: {}", tar_error(&e)))?;
+        // `unpack_in` refuses paths that would escape `into`.
+        entry
+            .unpack_in(into)
+            .map_err(|e| format!("extracting {path}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Writes the contents of `dir` as an uncompressed tar at `path`, through a temporary file
+/// renamed into place, so a failure leaves any previous archive as it was.
+pub fn create(dir: &Path, path: &str) -> Result<(), String> {
+    use std::io::Write;
+    let target = Path::new(path);
+    let tmp = target.with_file_name(format!(
+        ".{}.partial-{}",
+        target.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
+        builder.mode(tar::HeaderMode::Deterministic);
+        append_sorted(&mut builder, dir, Path::new(""))?;
+        let mut out = builder.into_inner()?;
+        out.flush()?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        std::fs::rename(&tmp, target)
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("writing archive {path}: {e}")
+    })
+}
+
+fn append_sorted<W: std::io::Write>(
+    builder: &mut tar::Builder<W>,
+    dir: &Path,
+    rel: &Path,
+) -> std::io::Result<()> {
+    let mut names: Vec<_> = std::fs::read_dir(dir.join(rel))?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    for name in names {
+        let rel_path = rel.join(&name);
+        let full = dir.join(&rel_path);
+        if full.is_dir() {
+            builder.append_dir(&rel_path, &full)?;
+            append_sorted(builder, dir, &rel_path)?;
+        } else {
+            builder.append_path_with_name(&full, &rel_path)?;
+        }
+    }
+    Ok(())
 }
 
 /// A tar reading failure in Go's `archive/tar` words.

@@ -1,6 +1,7 @@
 //! `skopeo copy SOURCE-IMAGE DESTINATION-IMAGE` between `dir:`, `oci:` and `docker://`,
 //! through core's copy engine, printing skopeo's progress lines.
 
+use crate::archive::{self, ScratchDir};
 use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
@@ -198,6 +199,29 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         .as_ref()
         .map(|a| RegistryClient::new(&a.http, a.config.clone()));
 
+    // Archives are unpacked into (or packed from) a scratch OCI layout, as containers/image
+    // does; the scratch directories go away when the copy ends.
+    let src_scratch = match &src {
+        ImageName::OciArchive { path, .. } => {
+            let scratch = ScratchDir::new("oci-archive-src")?;
+            archive::extract(path, &scratch.0)
+                .map_err(|e| format!("initializing source {src}: {e}"))?;
+            Some(scratch)
+        }
+        _ => None,
+    };
+    let src_layout = match (&src, &src_scratch) {
+        (ImageName::OciArchive { image, .. }, Some(s)) => ImageName::Oci {
+            path: s.path(),
+            image: image.clone(),
+        },
+        _ => src.clone(),
+    };
+    let dest_scratch = match &dest {
+        ImageName::OciArchive { .. } => Some(ScratchDir::new("oci-archive-dest")?),
+        _ => None,
+    };
+
     let fs = NativeFs;
     let digest = pollster::block_on(async {
         let source = match (&src, &src_client) {
@@ -206,7 +230,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                     .await
                     .map(|s| Source::Docker(Box::new(s)))
             }
-            (local, _) => open_source(&fs, local).await.map(Source::Local),
+            _ => open_source(&fs, &src_layout).await.map(Source::Local),
         }
         .map_err(|e| format!("initializing source {src}: {e}"))?;
         if let Some(policy) = &policy {
@@ -221,6 +245,14 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
             }
             (ImageName::Oci { path, image }, _) => {
                 let d = OciDestination::new(&fs, path, image)
+                    .await
+                    .map_err(init_dest)?;
+                Destination::Oci(Box::new(d))
+            }
+            (ImageName::OciArchive { image, .. }, _) => {
+                let scratch = dest_scratch.as_ref().expect("made for oci-archive");
+                let layout = format!("{}/layout", scratch.path());
+                let d = OciDestination::new(&fs, &layout, image)
                     .await
                     .map_err(init_dest)?;
                 Destination::Oci(Box::new(d))
@@ -247,6 +279,10 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
             .await
             .map_err(|e| e.to_string())
     })?;
+    if let (ImageName::OciArchive { path, .. }, Some(scratch)) = (&dest, &dest_scratch) {
+        archive::create(&scratch.0.join("layout"), path)
+            .map_err(|e| format!("writing to destination {dest}: {e}"))?;
+    }
     if let Some(path) = &args.digestfile {
         std::fs::write(path, digest.to_string())
             .map_err(|e| format!("Failed to write digest to file {path:?}: {e}"))?;

@@ -456,3 +456,62 @@ fn the_trust_policy_is_honoured() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+/// Unpacks the tar at `archive` into `into` with the system's tar.
+fn untar(archive: &Path, into: &Path) {
+    std::fs::create_dir_all(into).unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("xf")
+        .arg(archive)
+        .arg("-C")
+        .arg(into)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn oci_archives_hold_what_skopeo_puts_in_them() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("copy-oci-archive");
+    let layout = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", layout.display());
+    for (who, bin) in [("ours", our_skopeo()), ("skopeo", reference)] {
+        let archive = tmp.0.join(format!("{who}.tar"));
+        let to_archive = format!("oci-archive:{}:t", archive.display());
+        let out = run(
+            &bin,
+            &["--insecure-policy", "copy", "-q", &src, &to_archive],
+            &tmp.0,
+        );
+        assert_eq!(out.code, 0, "{who}: {}", out.stderr);
+        untar(&archive, &tmp.0.join(format!("{who}-unpacked")));
+        // And back out of the archive into a directory.
+        let dir = format!("dir:{}", tmp.0.join(format!("{who}-dir")).display());
+        let out = run(
+            &bin,
+            &["--insecure-policy", "copy", "-q", &to_archive, &dir],
+            &tmp.0,
+        );
+        assert_eq!(out.code, 0, "{who}: {}", out.stderr);
+    }
+    assert_eq!(
+        tree(&tmp.0.join("ours-unpacked")),
+        tree(&tmp.0.join("skopeo-unpacked"))
+    );
+    assert_eq!(
+        tree(&tmp.0.join("ours-dir")),
+        tree(&tmp.0.join("skopeo-dir"))
+    );
+    // A failed copy leaves no archive behind.
+    let missing = format!("oci:{}:nope", layout.display());
+    let target = tmp.0.join("never.tar");
+    copy_fails(
+        &missing,
+        &format!("oci-archive:{}", target.display()),
+        &tmp.0,
+    );
+    assert!(!target.exists());
+}
