@@ -6,6 +6,7 @@ use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
 use skopeo_core::copy::{copy_image, CopyOptions, MultiArch};
+use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
 use skopeo_core::policy::Policy;
 use skopeo_core::registry::destination::DockerDestination;
@@ -202,7 +203,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
     // Archives are unpacked into (or packed from) a scratch OCI layout, as containers/image
     // does; the scratch directories go away when the copy ends.
     let src_scratch = match &src {
-        ImageName::OciArchive { path, .. } => {
+        ImageName::OciArchive { path, .. } | ImageName::DockerArchive { path, .. } => {
             let scratch = ScratchDir::new("oci-archive-src")?;
             archive::extract(path, &scratch.0)
                 .map_err(|e| format!("initializing source {src}: {e}"))?;
@@ -225,6 +226,23 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
     let fs = NativeFs;
     let digest = pollster::block_on(async {
         let source = match (&src, &src_client) {
+            (
+                ImageName::DockerArchive {
+                    reference, index, ..
+                },
+                _,
+            ) => {
+                let root = src_scratch
+                    .as_ref()
+                    .expect("made for docker-archive")
+                    .path();
+                // containers/image reads the archive's index when it first needs the
+                // manifest, and words failures accordingly.
+                let opened = DockerArchiveSource::open(&fs, &root, reference.as_ref(), *index)
+                    .await
+                    .map_err(|e| format!("determining manifest MIME type for {src}: {e}"))?;
+                Ok(Source::DockerArchive(Box::new(opened)))
+            }
             (ImageName::Docker { reference, .. }, Some(client)) => {
                 DockerSource::open(client, reference.clone(), reference.clone())
                     .await

@@ -4,6 +4,7 @@
 use crate::http::{NativeBody, NativeHttp};
 use skopeo_core::destination::ImageDestination;
 use skopeo_core::digest::Digest;
+use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::effects::{ByteStream, EffectError};
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, LocalSource};
 use skopeo_core::reference::Reference;
@@ -16,6 +17,7 @@ use skopeo_std_effects::fs::{FileStream, NativeFs};
 /// Any image source.
 pub enum Source<'a> {
     Local(LocalSource<'a, NativeFs>),
+    DockerArchive(Box<DockerArchiveSource<'a, NativeFs>>),
     Docker(Box<DockerSource<'a, 'a, NativeHttp>>),
 }
 
@@ -38,6 +40,7 @@ impl ImageSource for Source<'_> {
     async fn manifest(&self, instance: Option<&Digest>) -> Result<(Vec<u8>, String)> {
         match self {
             Source::Local(s) => s.manifest(instance).await,
+            Source::DockerArchive(s) => s.manifest(instance).await,
             Source::Docker(s) => s.manifest(instance).await,
         }
     }
@@ -45,6 +48,7 @@ impl ImageSource for Source<'_> {
     async fn small_blob(&self, digest: &Digest, size: Option<u64>) -> Result<Vec<u8>> {
         match self {
             Source::Local(s) => s.small_blob(digest, size).await,
+            Source::DockerArchive(s) => s.small_blob(digest, size).await,
             Source::Docker(s) => s.small_blob(digest, size).await,
         }
     }
@@ -52,6 +56,7 @@ impl ImageSource for Source<'_> {
     fn docker_reference(&self) -> Option<&Reference> {
         match self {
             Source::Local(s) => s.docker_reference(),
+            Source::DockerArchive(s) => s.docker_reference(),
             Source::Docker(s) => s.docker_reference(),
         }
     }
@@ -63,6 +68,7 @@ impl BlobSource for Source<'_> {
     async fn blob(&self, digest: &Digest, size: Option<u64>) -> Result<Blob> {
         Ok(match self {
             Source::Local(s) => Blob::File(s.blob(digest, size).await?),
+            Source::DockerArchive(s) => Blob::File(s.blob(digest, size).await?),
             Source::Docker(s) => Blob::Http(s.blob(digest, size).await?),
         })
     }

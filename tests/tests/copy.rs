@@ -4,9 +4,12 @@
 use skopeo_integration_tests::*;
 use std::path::Path;
 
-/// Every file under `dir` with its bytes, by relative path.
+/// Every file under `dir` with its bytes, by relative path (nothing when `dir` is missing).
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
+    if !dir.exists() {
+        return out;
+    }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
@@ -514,4 +517,71 @@ fn oci_archives_hold_what_skopeo_puts_in_them() {
         &tmp.0,
     );
     assert!(!target.exists());
+}
+
+#[test]
+fn docker_archives_are_read_as_skopeo_reads_them() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("copy-docker-archive");
+    let layout = example_layout(&tmp.0);
+    // Two images in one archive: a tagged one, and another tag of it added with
+    // --additional-tag (written by skopeo, which we do not write yet).
+    let archive = tmp.0.join("saved.tar");
+    let out = run(
+        &reference,
+        &[
+            "--insecure-policy",
+            "copy",
+            "-q",
+            "--additional-tag",
+            "busybox:extra",
+            &format!("oci:{}:demo", layout.display()),
+            &format!(
+                "docker-archive:{}:example.com/demo/app:v1",
+                archive.display()
+            ),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let a = archive.display().to_string();
+    for (i, src) in [
+        format!("docker-archive:{a}"),
+        format!("docker-archive:{a}:busybox:extra"),
+        format!("docker-archive:{a}:@0"),
+        format!("docker-archive:{a}:nope:x"),
+        format!("docker-archive:{a}:@3"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut results = Vec::new();
+        for (who, bin) in [("ours", our_skopeo()), ("skopeo", reference.clone())] {
+            let dest = tmp.0.join(format!("{who}-{i}"));
+            let out = run(
+                &bin,
+                &[
+                    "--insecure-policy",
+                    "copy",
+                    "-q",
+                    src,
+                    &format!("dir:{}", dest.display()),
+                ],
+                &tmp.0,
+            );
+            results.push((out.code, out.stderr, tree(&dest)));
+        }
+        // On failure skopeo leaves a `version` file behind; we leave nothing.
+        if results[1].0 != 0 {
+            assert!(
+                results[0].2.is_empty(),
+                "a failed copy wrote {:?}",
+                results[0].2
+            );
+            results[1].2.clear();
+        }
+        assert_eq!(results[0], results[1], "copy {src} differs from skopeo");
+    }
 }

@@ -1,6 +1,10 @@
 //! `docker save` archives (the `docker-archive:` transport): the `manifest.json` that lists
 //! their images, and what skopeo derives from it.
 
+mod source;
+
+pub use source::{choose_item, DockerArchiveSource};
+
 use crate::reference::Reference;
 use crate::{Error, Result};
 use serde::Deserialize;
