@@ -61,6 +61,9 @@ pub trait Filesystem {
 
     /// Opens a file for streaming (layers and other large blobs).
     async fn open(&self, path: &str) -> Result<Self::Reader, EffectError>;
+
+    /// A file's size in bytes (following symlinks).
+    async fn size(&self, path: &str) -> Result<u64, EffectError>;
 }
 
 /// A file being written, in the caller's chunk sizes.

@@ -214,6 +214,18 @@ pub async fn oci_config<S: ImageSource>(src: &S, manifest: &Manifest) -> Result<
 /// Builds inspect's output for one resolved image (without `RepoTags`, which only registries
 /// provide).
 pub async fn inspect_info<S: ImageSource>(src: &S, image: &ResolvedImage) -> Result<InspectOutput> {
+    let config = config_blob(src, &image.manifest).await?;
+    let name = src.docker_reference().map(|r| r.name()).unwrap_or_default();
+    inspect_info_from(name, image, &config)
+}
+
+/// [`inspect_info`] from a config blob already read (`config_blob`'s result) and the image's
+/// repository name (empty when the transport has none).
+pub fn inspect_info_from(
+    name: String,
+    image: &ResolvedImage,
+    config: &[u8],
+) -> Result<InspectOutput> {
     let digest = manifest_digest(&image.top_manifest)
         .map_err(|e| Error::Invalid(format!("Error computing manifest digest: {e}")))?;
     let layers = image
@@ -222,7 +234,6 @@ pub async fn inspect_info<S: ImageSource>(src: &S, image: &ResolvedImage) -> Res
         .iter()
         .map(|d| d.to_string())
         .collect();
-    let name = src.docker_reference().map(|r| r.name()).unwrap_or_default();
     let docker_info = |bytes: &[u8]| -> Result<DockerImageInfo> {
         serde_json::from_slice(bytes).map_err(|e| Error::Invalid(e.to_string()))
     };
@@ -237,14 +248,13 @@ pub async fn inspect_info<S: ImageSource>(src: &S, image: &ResolvedImage) -> Res
             (m.tag.clone(), info, created)
         }
         Manifest::Schema2(_) => {
-            let info = docker_info(&config_blob(src, &image.manifest).await?)?;
+            let info = docker_info(config)?;
             let created = Some(info.created.unwrap_or(GoTime::ZERO));
             (String::new(), info, created)
         }
         Manifest::Oci(_) => {
-            let blob = config_blob(src, &image.manifest).await?;
-            let oci = config::parse_oci_image(&blob).map_err(Error::Invalid)?;
-            let docker = docker_info(&blob)?;
+            let oci = config::parse_oci_image(config).map_err(Error::Invalid)?;
+            let docker = docker_info(config)?;
             let info = DockerImageInfo {
                 created: oci.created,
                 docker_version: docker.docker_version,

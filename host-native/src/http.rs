@@ -326,7 +326,6 @@ impl HttpClient for NativeHttp {
                 .headers
                 .insert(http::header::CONTENT_LENGTH, len.into());
         }
-        let (method, uri) = (parts.method.clone(), parts.uri.clone());
         let response = crate::background::on_thread(move || {
             let reader = ChannelReader {
                 chunks: rx,
@@ -335,16 +334,7 @@ impl HttpClient for NativeHttp {
             };
             let request =
                 http::Request::from_parts(parts, ureq::SendBody::from_owned_reader(reader));
-            let response = agent
-                .run(request)
-                .map_err(|e| transport_error(&method, &uri, &e))?;
-            let (parts, mut body) = response.into_parts();
-            let bytes = body
-                .with_config()
-                .limit(MAX_BODY)
-                .read_to_vec()
-                .map_err(|e| transport_error(&method, &uri, &e))?;
-            Ok(http::Response::from_parts(parts, bytes))
+            run(&agent, request)
         });
         let mut buf = vec![0u8; 1 << 20];
         let mut failure = None;
@@ -405,9 +395,10 @@ impl HttpClient for NativeHttp {
     }
 }
 
+/// Sends `request` (any body ureq can send) and reads the whole response.
 fn run(
     agent: &ureq::Agent,
-    request: http::Request<Vec<u8>>,
+    request: http::Request<impl ureq::AsSendBody>,
 ) -> Result<http::Response<Vec<u8>>, EffectError> {
     let (method, uri) = (request.method().clone(), request.uri().clone());
     let response = agent

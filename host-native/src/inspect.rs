@@ -1,7 +1,6 @@
 //! `skopeo inspect IMAGE-NAME`.
 
 use crate::fs::NativeFs;
-use crate::http::NativeHttp;
 use crate::registry::{self, DockerOpts};
 use crate::retry;
 use crate::GlobalOptions;
@@ -9,11 +8,9 @@ use clap::Args;
 use skopeo_core::inspect::{self, InspectOptions};
 use skopeo_core::layout;
 use skopeo_core::reference::Reference;
-use skopeo_core::registries_conf::all_sources_failed;
-use skopeo_core::registry::source::{self, DockerSource, RepoTags};
+use skopeo_core::registry::source;
 use skopeo_core::registry::RegistryClient;
 use skopeo_core::transport::ImageName;
-use skopeo_core::Error;
 
 /// Arguments of `inspect`.
 #[derive(Args)]
@@ -114,7 +111,7 @@ fn inspect_docker(
         })
         .collect();
     let (src, client) = retry::if_necessary(args.retry_times, || {
-        pollster::block_on(open_first(&clients, &reference))
+        pollster::block_on(source::open_first(&clients, &reference))
     })
     .map_err(|e| wrap(e.to_string()))?;
     let physical = src.physical_reference();
@@ -133,63 +130,18 @@ fn inspect_docker(
     let tags_client = own_tags_client.as_ref().unwrap_or(client);
     // The refusal warning is shown only if the rest of inspect succeeds (skopeo lists tags
     // last, so it never warns before an image error).
-    let refused = std::cell::Cell::new(false);
-    let out = retry::if_necessary(args.retry_times, || {
-        pollster::block_on(inspect::run(&src, opts, async || {
-            if args.no_tags {
-                return Ok(Some(Vec::new()));
-            }
-            match source::inspect_repo_tags(tags_client, &reference).await? {
-                RepoTags::Listed(tags) => Ok(Some(tags)),
-                RepoTags::Refused => {
-                    refused.set(true);
-                    Ok(None)
-                }
-            }
-        }))
+    let (out, refused) = retry::if_necessary(args.retry_times, || {
+        pollster::block_on(source::inspect_image(
+            &src,
+            tags_client,
+            &reference,
+            opts,
+            args.no_tags,
+        ))
     })
     .map_err(|e| e.to_string())?;
-    if refused.get() {
-        crate::fatal::warn("Registry disallows tag list retrieval; skipping");
+    if refused {
+        crate::fatal::warn(source::TAGS_REFUSED_WARNING);
     }
     Ok(out)
-}
-
-type SourceClient<'a, 'h> = (
-    &'a Reference,
-    Result<RegistryClient<'h, NativeHttp>, String>,
-);
-
-/// Opens the image from the first pull source that has it; when all fail, one error naming
-/// every failure (retryable as the primary's failure is).
-async fn open_first<'c, 'h>(
-    clients: &'c [SourceClient<'_, 'h>],
-    logical: &Reference,
-) -> Result<
-    (
-        DockerSource<'c, 'h, NativeHttp>,
-        &'c RegistryClient<'h, NativeHttp>,
-    ),
-    Error,
-> {
-    let mut failures = Vec::new();
-    let mut last = None;
-    for (physical, client) in clients {
-        let client = client.as_ref().map_err(|e| Error::Invalid(e.clone()))?;
-        match DockerSource::open(client, (*physical).clone(), logical.clone()).await {
-            Ok(src) => return Ok((src, client)),
-            Err(e) => {
-                failures.push((physical.to_string(), e.to_string()));
-                last = Some(e);
-            }
-        }
-    }
-    match (failures.len(), last) {
-        (1, Some(only)) => Err(only),
-        (_, last) => Err(Error::Registry {
-            status: 0,
-            message: all_sources_failed(failures),
-            retryable: last.is_some_and(|e| e.is_retryable()),
-        }),
-    }
 }

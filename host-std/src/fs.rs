@@ -49,6 +49,12 @@ impl ByteStream for FileStream {
 impl Filesystem for NativeFs {
     type Reader = FileStream;
 
+    async fn size(&self, path: &str) -> Result<u64, EffectError> {
+        std::fs::metadata(path)
+            .map(|m| m.len())
+            .map_err(|e| go_io_error("stat", path, &e))
+    }
+
     async fn read_file(&self, path: &str) -> Result<Vec<u8>, EffectError> {
         let mut file = std::fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
         let mut out = Vec::new();

@@ -6,7 +6,7 @@ use crate::http::WasiHttp;
 use skopeo_core::inspect::{self, InspectOptions};
 use skopeo_core::layout;
 use skopeo_core::manifest::platform::PlatformChoice;
-use skopeo_core::registry::source::{self, DockerSource, RepoTags};
+use skopeo_core::registry::source::{self, DockerSource};
 use skopeo_core::registry::{
     CredentialFlags, Credentials, RegistryClient, RegistryConfig, USER_AGENT,
 };
@@ -84,22 +84,10 @@ pub fn inspect(
                 let src = DockerSource::open(&client, reference.clone(), reference.clone())
                     .await
                     .map_err(wrap)?;
-                let refused = std::cell::Cell::new(false);
-                let out = inspect::run(&src, opts, async || {
-                    if no_tags {
-                        return Ok(Some(Vec::new()));
-                    }
-                    match source::inspect_repo_tags(&client, &reference).await? {
-                        RepoTags::Listed(tags) => Ok(Some(tags)),
-                        RepoTags::Refused => {
-                            refused.set(true);
-                            Ok(None)
-                        }
-                    }
-                })
-                .await?;
-                if refused.get() {
-                    warn("Registry disallows tag list retrieval; skipping");
+                let (out, refused) =
+                    source::inspect_image(&src, &client, &reference, opts, no_tags).await?;
+                if refused {
+                    warn(source::TAGS_REFUSED_WARNING);
                 }
                 Ok(out)
             }

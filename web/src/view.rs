@@ -146,7 +146,9 @@ impl ImageView {
             ..Default::default()
         };
         let image = inspect::resolve_image(src, top.clone(), &top_mime, &choice).await?;
-        let mut info: InspectOutput = inspect::inspect_info(src, &image).await?;
+        let config = inspect::config_blob(src, &image.manifest).await?;
+        let mut info: InspectOutput =
+            inspect::inspect_info_from(repository.clone(), &image, &config)?;
         let tags = match source::inspect_repo_tags(client, &target.reference).await? {
             RepoTags::Listed(tags) => Some(tags),
             RepoTags::Refused => None,
@@ -154,7 +156,6 @@ impl ImageView {
         info.repo_tags = tags.clone();
         let mut inspect_text = gojson::to_indented(&info);
         inspect_text.push(b'\n');
-        let config = inspect::config_blob(src, &image.manifest).await?;
         let config = serde_json::from_slice::<serde_json::Value>(&config)
             .and_then(|v| serde_json::to_string_pretty(&v))
             .unwrap_or_else(|_| String::from_utf8_lossy(&config).into_owned());

@@ -79,6 +79,9 @@ impl MemFs {
 
 impl Filesystem for MemFs {
     type Reader = MemReader;
+    async fn size(&self, path: &str) -> std::result::Result<u64, EffectError> {
+        Ok(self.read_file(path).await?.len() as u64)
+    }
     async fn read_file(&self, path: &str) -> std::result::Result<Vec<u8>, EffectError> {
         self.files
             .borrow()

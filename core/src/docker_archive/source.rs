@@ -136,24 +136,25 @@ impl<'a, F: crate::effects::Filesystem> DockerArchiveSource<'a, F> {
 }
 
 /// A layer file's size; compressed layers (which containers/image decompresses) are not
-/// supported yet.
+/// supported yet. Only the first bytes are read.
 async fn uncompressed_size<F: crate::effects::Filesystem>(fs: &F, path: &str) -> Result<u64> {
     use crate::effects::ByteStream;
     let mut stream = fs.open(path).await?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let n = stream.read(&mut buf).await?;
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < magic.len() {
+        let n = stream.read(&mut magic[got..]).await?;
         if n == 0 {
-            return Ok(total);
+            break;
         }
-        if total == 0 && buf[..n].starts_with(&[0x1f, 0x8b]) {
-            return Err(Error::Unsupported(format!(
-                "{path}: compressed layers in docker-archive files are not supported yet"
-            )));
-        }
-        total += n as u64;
+        got += n;
     }
+    if got == 2 && magic == [0x1f, 0x8b] {
+        return Err(Error::Unsupported(format!(
+            "{path}: compressed layers in docker-archive files are not supported yet"
+        )));
+    }
+    Ok(fs.size(path).await?)
 }
 
 impl<F: crate::effects::Filesystem> crate::source::ImageSource for DockerArchiveSource<'_, F> {

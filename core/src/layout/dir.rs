@@ -8,6 +8,14 @@ use crate::reference::Reference;
 use crate::source::{join_path, read_verified, ImageSource};
 use crate::{Error, Result};
 
+/// The file holding the image's manifest, or an instance's manifest of a list.
+pub fn manifest_file_name(instance: Option<&Digest>) -> String {
+    match instance {
+        None => "manifest.json".to_owned(),
+        Some(d) => format!("{}.manifest.json", d.hex()),
+    }
+}
+
 /// Reads an image from a `dir:` directory.
 pub struct DirSource<'a, F: Filesystem> {
     fs: &'a F,
@@ -25,10 +33,7 @@ impl<'a, F: Filesystem> DirSource<'a, F> {
 
     /// Where the manifest (or an instance's manifest) lives.
     pub fn manifest_path(&self, instance: Option<&Digest>) -> String {
-        match instance {
-            None => join_path(&self.path, "manifest.json"),
-            Some(d) => join_path(&self.path, &format!("{}.manifest.json", d.hex())),
-        }
+        join_path(&self.path, &manifest_file_name(instance))
     }
 
     /// The filesystem the layout is read through.

@@ -100,11 +100,8 @@ impl<F: FilesystemWrite> ImageDestination for DirDestination<'_, F> {
         _media_type: &str,
         instance: Option<&Digest>,
     ) -> Result<()> {
-        let name = match instance {
-            None => "manifest.json".to_owned(),
-            Some(d) => format!("{}.manifest.json", d.hex()),
-        };
-        self.write_file(&name, manifest).await
+        self.write_file(&super::dir::manifest_file_name(instance), manifest)
+            .await
     }
 
     async fn commit(self) -> Result<()> {

@@ -47,11 +47,16 @@ impl<'a, F: Filesystem> OciSource<'a, F> {
 
     /// The path of a blob in this layout.
     pub fn blob_path(&self, digest: &Digest) -> String {
-        join_path(
-            &self.path,
-            &format!("blobs/{}/{}", digest.algorithm().name(), digest.hex()),
-        )
+        blob_path(&self.path, digest)
     }
+}
+
+/// Where the blob `digest` lives in the layout at `layout`: `blobs/ALG/HEX`.
+pub fn blob_path(layout: &str, digest: &Digest) -> String {
+    join_path(
+        layout,
+        &format!("blobs/{}/{}", digest.algorithm().name(), digest.hex()),
+    )
 }
 
 /// containers/image's descriptor lookup in `index.json`.

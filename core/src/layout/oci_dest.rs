@@ -58,12 +58,8 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
         })
     }
 
-    fn blob_dir(&self, digest: &Digest) -> String {
-        join_path(&self.path, &format!("blobs/{}", digest.algorithm().name()))
-    }
-
     fn blob_path(&self, digest: &Digest) -> String {
-        join_path(&self.blob_dir(digest), digest.hex())
+        super::oci::blob_path(&self.path, digest)
     }
 
     async fn stage<S: ByteStream>(
@@ -72,11 +68,11 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
         digest: &Digest,
         size: Option<u64>,
     ) -> Result<()> {
-        let dir = self.blob_dir(digest);
-        self.fs.create_dir_all(&dir).await?;
-        let tmp = join_path(&dir, &format!(".{}.partial", digest.hex()));
-        write_verified(self.fs, &tmp, stream, digest, size).await?;
         let target = self.blob_path(digest);
+        let dir = &target[..target.rfind('/').unwrap_or(0)];
+        self.fs.create_dir_all(dir).await?;
+        let tmp = join_path(dir, &format!(".{}.partial", digest.hex()));
+        write_verified(self.fs, &tmp, stream, digest, size).await?;
         self.staged.push((tmp, target));
         Ok(())
     }

@@ -129,6 +129,19 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         format!("{scheme}://{}{path}", self.endpoint())
     }
 
+    /// The URL for `path` on the pinged scheme, or `path` itself when the registry gave an
+    /// absolute URL (an upload location).
+    async fn target_url(&self, path: &str) -> Result<String> {
+        let scheme = self.ping().await?;
+        Ok(
+            if path.starts_with("https://") || path.starts_with("http://") {
+                path.to_owned()
+            } else {
+                self.url(scheme, path)
+            },
+        )
+    }
+
     fn base_request(&self, method: Method, url: &str) -> http::request::Builder {
         let mut b = Request::builder()
             .method(method)
@@ -305,12 +318,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         length: Option<u64>,
         scopes: &[String],
     ) -> Result<Response<Vec<u8>>> {
-        let scheme = self.ping().await?;
-        let url = if path.starts_with("https://") || path.starts_with("http://") {
-            path.to_owned()
-        } else {
-            self.url(scheme, path)
-        };
+        let url = self.target_url(path).await?;
         let mut b = self.base_request(method, &url);
         for (k, v) in headers {
             b = b.header(*k, *v);
@@ -333,12 +341,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         scopes: &[String],
         send: impl AsyncFn(Request<Vec<u8>>) -> Result<Response<T>>,
     ) -> Result<Response<T>> {
-        let scheme = self.ping().await?;
-        let url = if path.starts_with("https://") || path.starts_with("http://") {
-            path.to_owned()
-        } else {
-            self.url(scheme, path)
-        };
+        let url = self.target_url(path).await?;
         let mut scopes = scopes.to_vec();
         let mut retried = false;
         // Only bodiless requests are retried, so a body is moved into the one request.

@@ -6,7 +6,7 @@ use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
 use crate::reference::Reference;
 use crate::source::{BlobSource, ImageSource};
-use crate::Result;
+use crate::{Error, Result};
 
 /// One image in a registry, read through a [`RegistryClient`].
 pub struct DockerSource<'c, 'h, H> {
@@ -183,3 +183,68 @@ pub fn list_tags_reference(name: &str) -> std::result::Result<Reference, String>
     }
     Ok(r)
 }
+
+/// One pull source: where to read from, and a client for it (or why none could be made).
+pub type PullClient<'a, 'h, H> = (
+    &'a Reference,
+    std::result::Result<RegistryClient<'h, H>, String>,
+);
+
+/// Opens the image `logical` from the first pull source (mirrors first, the primary last)
+/// that has it. When all fail: the single failure as it is, or one error naming every
+/// failure, retryable as the primary's failure is.
+pub async fn open_first<'c, 'h, H: HttpClient + Clock>(
+    sources: &'c [PullClient<'_, 'h, H>],
+    logical: &Reference,
+) -> Result<(DockerSource<'c, 'h, H>, &'c RegistryClient<'h, H>)> {
+    let mut failures = Vec::new();
+    let mut last = None;
+    for (physical, client) in sources {
+        let client = client.as_ref().map_err(|e| Error::Invalid(e.clone()))?;
+        match DockerSource::open(client, (*physical).clone(), logical.clone()).await {
+            Ok(src) => return Ok((src, client)),
+            Err(e) => {
+                failures.push((physical.to_string(), e.to_string()));
+                last = Some(e);
+            }
+        }
+    }
+    match (failures.len(), last) {
+        (1, Some(only)) => Err(only),
+        (_, last) => Err(Error::Registry {
+            status: 0,
+            message: crate::registries_conf::all_sources_failed(failures),
+            retryable: last.is_some_and(|e| e.is_retryable()),
+        }),
+    }
+}
+
+/// `inspect` of a registry image: skopeo's output, with `RepoTags` listed through
+/// `tags_client` for `logical` (empty with `no_tags`). The flag is true when the registry
+/// refused the tag list, which the host reports as skopeo's warning.
+pub async fn inspect_image<H: HttpClient + Clock>(
+    src: &DockerSource<'_, '_, H>,
+    tags_client: &RegistryClient<'_, H>,
+    logical: &Reference,
+    opts: &crate::inspect::InspectOptions,
+    no_tags: bool,
+) -> Result<(Vec<u8>, bool)> {
+    let refused = std::cell::Cell::new(false);
+    let out = crate::inspect::run(src, opts, async || {
+        if no_tags {
+            return Ok(Some(Vec::new()));
+        }
+        match inspect_repo_tags(tags_client, logical).await? {
+            RepoTags::Listed(tags) => Ok(Some(tags)),
+            RepoTags::Refused => {
+                refused.set(true);
+                Ok(None)
+            }
+        }
+    })
+    .await?;
+    Ok((out, refused.get()))
+}
+
+/// skopeo's warning when a registry refuses to list tags for inspect.
+pub const TAGS_REFUSED_WARNING: &str = "Registry disallows tag list retrieval; skipping";
