@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
 # Times `copy` against /usr/bin/skopeo in the same run on a loopback docker-registry: an image
-# of 4 gzip layers of LAYER_MB each (default 64), pulled to oci: and dir:, pushed from oci:,
-# registry to registry, and re-copied when everything exists. Median of RUNS (default 3)
-# interleaved runs, and peak RSS. Usage: scripts/bench-copy.sh [RUNS] [LAYER_MB]
+# of 4 gzip layers of LAYER_MB each (default 256: the ~1 GB image), pulled to oci: and dir:,
+# pushed from oci:, registry to registry, and re-copied when everything exists; and an image
+# of 60 layers of MANY_KIB KiB each (default 256) pushed. Median of RUNS (default 3)
+# interleaved runs, and peak RSS. Usage: scripts/bench-copy.sh [RUNS] [LAYER_MB] [MANY_KIB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
-layer_mb=${2:-64}
+layer_mb=${2:-256}
+many_kib=${3:-256}
 cargo build --release -q -p skopeo-native
 ours=${CARGO_TARGET_DIR:-target}/release/skopeo
 ref=/usr/bin/skopeo
 tmp=$(mktemp -d)
-python3 - "$tmp/src" "$layer_mb" <<'PY'
+# make_layout DIR COUNT KIB: an OCI layout tagged "big" of COUNT gzip layers of KIB KiB each.
+make_layout() {
+python3 - "$1" "$2" "$3" <<'PY'
 import gzip, hashlib, json, os, sys
-root, mb = sys.argv[1], int(sys.argv[2])
+root, count, kib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 os.makedirs(f"{root}/blobs/sha256")
 def put(b):
     d = hashlib.sha256(b).hexdigest()
     open(f"{root}/blobs/sha256/{d}", "wb").write(b)
     return d
 layers, diffs = [], []
-for i in range(4):
-    raw = os.urandom(mb << 20)
+for i in range(count):
+    raw = os.urandom(kib << 10)
     diffs.append("sha256:" + hashlib.sha256(raw).hexdigest())
     gz = gzip.compress(raw, compresslevel=1, mtime=0)
     layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + put(gz), "size": len(gz)})
@@ -34,6 +38,9 @@ open(f"{root}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
 json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + md, "size": len(m),
            "annotations": {"org.opencontainers.image.ref.name": "big"}}]}, open(f"{root}/index.json", "w"))
 PY
+}
+make_layout "$tmp/src" 4 $((layer_mb * 1024))
+make_layout "$tmp/many" 60 "$many_kib"
 . scripts/registry.sh
 start_registry "$tmp/reg"
 "$ref" --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/src:big" "docker://$addr/bench/src:v1"
@@ -69,9 +76,10 @@ bench() {
     "$label" "$a" "$b" "$(echo "$a/$b" | bc -l)" "$ra" "$rb" "$(echo "$ra/$rb" | bc -l)"
 }
 
-echo "image: 4 gzip layers of $layer_mb MiB of random data"
+echo "images: 4 gzip layers of $layer_mb MiB of random data; 60 gzip layers of $many_kib KiB"
 bench "pull to oci:" "$tmp/out-oci" "docker://$addr/bench/src:v1" "oci:$tmp/out-oci:x"
 bench "pull to dir:" "$tmp/out-dir" "docker://$addr/bench/src:v1" "dir:$tmp/out-dir"
 bench "push from oci:" "$tmp/none" "oci:$tmp/src:big" "docker://$addr/bench/push-@RUN@:v1"
 bench "registry to registry" "$tmp/none" "docker://$addr/bench/src:v1" "docker://$addr/bench/copy-@RUN@:v1"
+bench "60-layer push" "$tmp/none" "oci:$tmp/many:big" "docker://$addr/bench/many-@RUN@:v1"
 bench "re-copy (all blobs exist)" "$tmp/none" "oci:$tmp/src:big" "docker://$addr/bench/src:v1"

@@ -68,6 +68,49 @@ where
     .await
 }
 
+/// Runs `task` for every item, at most `limit` at a time, starting them in the items' order;
+/// returns the first error as soon as it happens (the tasks still running are dropped).
+pub async fn try_for_each_limited<I, F, Fut, E>(
+    items: I,
+    limit: usize,
+    mut task: F,
+) -> std::result::Result<(), E>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future<Output = std::result::Result<(), E>>,
+{
+    let mut pending = items.into_iter();
+    let mut running: Vec<std::pin::Pin<Box<Fut>>> = Vec::new();
+    let limit = limit.max(1);
+    poll_fn(|cx| loop {
+        while running.len() < limit {
+            match pending.next() {
+                Some(item) => running.push(Box::pin(task(item))),
+                None => break,
+            }
+        }
+        if running.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        let before = running.len();
+        let mut i = 0;
+        while i < running.len() {
+            match running[i].as_mut().poll(cx) {
+                Poll::Ready(Ok(())) => {
+                    running.remove(i);
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => i += 1,
+            }
+        }
+        if running.len() == before {
+            return Poll::Pending;
+        }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +171,48 @@ mod tests {
             pollster::block_on(prefer_first(first, fallback)),
             Err("also no")
         );
+    }
+
+    #[test]
+    fn limited_runs_start_in_order_and_never_exceed_the_limit() {
+        let log = Cell::new(Vec::new());
+        let running = Cell::new(0usize);
+        let most = Cell::new(0usize);
+        let names = ["a", "b", "c", "d", "e"];
+        let out = pollster::block_on(try_for_each_limited(names, 2, |name| {
+            let mut l = log.take();
+            l.push(name);
+            log.set(l);
+            running.set(running.get() + 1);
+            most.set(most.get().max(running.get()));
+            let (running, log) = (&running, &log);
+            async move {
+                Yields(2, log, "poll").await;
+                running.set(running.get() - 1);
+                Ok::<(), ()>(())
+            }
+        }));
+        assert_eq!(out, Ok(()));
+        assert_eq!(most.get(), 2);
+        let started: Vec<_> = log.take().into_iter().filter(|n| *n != "poll").collect();
+        assert_eq!(started, names);
+    }
+
+    #[test]
+    fn limited_runs_stop_at_the_first_error() {
+        let started = Cell::new(0);
+        let out = pollster::block_on(try_for_each_limited(0..10, 3, |i| {
+            started.set(started.get() + 1);
+            async move {
+                if i == 1 {
+                    Err(i)
+                } else {
+                    std::future::pending::<()>().await;
+                    Ok(())
+                }
+            }
+        }));
+        assert_eq!(out, Err(1));
+        assert_eq!(started.get(), 3);
     }
 }

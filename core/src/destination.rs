@@ -14,9 +14,10 @@ pub trait ImageDestination {
     async fn has_blob(&self, digest: &Digest) -> Result<bool>;
 
     /// Stores a blob from `stream`, verifying `digest` (and `size`, if known) as it streams;
-    /// a mismatch fails before the blob is kept.
+    /// a mismatch fails before the blob is kept. Several may run at once (the copy engine
+    /// overlaps layers); a blob whose store was dropped part-way is removed by `abort`.
     async fn put_blob<S: ByteStream>(
-        &mut self,
+        &self,
         stream: &mut S,
         digest: &Digest,
         size: Option<u64>,
@@ -58,7 +59,8 @@ pub async fn write_verified<F: crate::effects::FilesystemWrite, S: ByteStream>(
     written
 }
 
-/// Streams `stream` into `sink` through a digest and size check, in `buf_size` chunks.
+/// Streams `stream` into `sink` through a digest and size check, chunk by chunk as the
+/// stream hands them over.
 pub async fn copy_verified<S: ByteStream, W: crate::effects::ByteSink>(
     stream: &mut S,
     sink: &mut W,
@@ -69,16 +71,15 @@ pub async fn copy_verified<S: ByteStream, W: crate::effects::ByteSink>(
     use crate::digest::Verifier;
     use crate::Error;
     let mut verifier = Verifier::new(digest.clone(), size);
-    let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
+        let chunk = stream.read_chunk().await?;
+        if chunk.is_empty() {
             break;
         }
         verifier
-            .update(&buf[..n])
+            .update(&chunk)
             .map_err(|e| Error::Verification(format!("{what}: {e}")))?;
-        sink.write_all(&buf[..n]).await?;
+        sink.write_chunk(chunk).await?;
     }
     verifier
         .finish()
@@ -138,14 +139,11 @@ impl<'s, S: ByteStream> Verifying<'s, S> {
     }
 }
 
-impl<S: ByteStream> ByteStream for Verifying<'_, S> {
-    async fn read(
-        &mut self,
-        buf: &mut [u8],
-    ) -> std::result::Result<usize, crate::effects::EffectError> {
-        let n = self.inner.read(buf).await?;
+impl<S> Verifying<'_, S> {
+    /// Passes `bytes` through the check; the first mismatch fails the stream.
+    fn check(&mut self, bytes: &[u8]) -> std::result::Result<(), crate::effects::EffectError> {
         if let Some(v) = &mut self.verifier {
-            if let Err(e) = v.update(&buf[..n]) {
+            if let Err(e) = v.update(bytes) {
                 let message = e.to_string();
                 self.failure = Some(e);
                 self.verifier = None;
@@ -155,6 +153,23 @@ impl<S: ByteStream> ByteStream for Verifying<'_, S> {
                 ));
             }
         }
+        Ok(())
+    }
+}
+
+impl<S: ByteStream> ByteStream for Verifying<'_, S> {
+    async fn read(
+        &mut self,
+        buf: &mut [u8],
+    ) -> std::result::Result<usize, crate::effects::EffectError> {
+        let n = self.inner.read(buf).await?;
+        self.check(&buf[..n])?;
         Ok(n)
+    }
+
+    async fn read_chunk(&mut self) -> std::result::Result<Vec<u8>, crate::effects::EffectError> {
+        let chunk = self.inner.read_chunk().await?;
+        self.check(&chunk)?;
+        Ok(chunk)
     }
 }

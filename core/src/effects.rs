@@ -46,7 +46,20 @@ impl std::error::Error for EffectError {}
 pub trait ByteStream {
     /// Fills `buf` with up to `buf.len()` bytes; `Ok(0)` at the end.
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError>;
+
+    /// The next piece of the stream as a buffer of its own, of a size the stream chooses;
+    /// empty at the end. Streams that already hold their data in buffers hand them over
+    /// instead of copying (pair with [`ByteSink::write_chunk`]).
+    async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
+        let mut chunk = vec![0u8; DEFAULT_CHUNK];
+        let n = self.read(&mut chunk).await?;
+        chunk.truncate(n);
+        Ok(chunk)
+    }
 }
+
+/// The size of the pieces [`ByteStream::read_chunk`] reads by default.
+pub const DEFAULT_CHUNK: usize = 256 * 1024;
 
 /// Read access to the host's files. Paths are the user's, `/`-separated.
 pub trait Filesystem {
@@ -70,6 +83,11 @@ pub trait Filesystem {
 pub trait ByteSink {
     /// Writes all of `buf`.
     async fn write_all(&mut self, buf: &[u8]) -> Result<(), EffectError>;
+
+    /// Writes `chunk`, which the sink may keep instead of copying.
+    async fn write_chunk(&mut self, chunk: Vec<u8>) -> Result<(), EffectError> {
+        self.write_all(&chunk).await
+    }
 
     /// Flushes the data to stable storage and closes the file.
     async fn finish(self) -> Result<(), EffectError>;

@@ -91,6 +91,14 @@ pub struct CopyArgs {
     /// Write the digest of the pushed image to the specified file
     #[arg(long, value_name = "PATH")]
     digestfile: Option<String>,
+    /// Maximum number of image layers to be copied (pulled/pushed) simultaneously (default 6)
+    #[arg(
+        long,
+        value_name = "uint",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
+    image_parallel_copies: usize,
     /// The source and destination
     #[arg(value_name = "IMAGE")]
     images: Vec<String>,
@@ -160,6 +168,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
     let opts = CopyOptions {
         platform: global.platform_choice(),
         multi_arch,
+        parallel_copies: args.image_parallel_copies,
     };
     let quiet = args.quiet;
     let print = report_to(dest_name);

@@ -3,6 +3,7 @@
 //! and the proxy environment variables.
 
 use skopeo_core::effects::{Clock, EffectError, EffectErrorKind, HttpClient};
+use skopeo_std_effects::pipe::{pipe, read_ahead, PipeReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
@@ -229,83 +230,21 @@ fn is_transient(e: &ureq::Error) -> bool {
     }
 }
 
-/// A response body read as it arrives; each read runs on a worker thread.
-pub struct NativeBody {
-    reader: Option<ureq::BodyReader<'static>>,
-    what: (http::Method, http::Uri),
-}
+/// A response body, read ahead of the core on a worker thread.
+pub struct NativeBody(PipeReader);
 
 impl skopeo_core::effects::ByteStream for NativeBody {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
-        use std::io::Read;
-        let Some(mut reader) = self.reader.take() else {
-            return Ok(0);
-        };
-        let want = buf.len();
-        // Fill the whole buffer per trip to the worker (the reader returns small pieces).
-        let (reader, result) = crate::background::on_thread(move || {
-            let mut chunk = vec![0u8; want];
-            let mut filled = 0;
-            let result = loop {
-                match reader.read(&mut chunk[filled..]) {
-                    Ok(0) => break Ok(filled),
-                    Ok(n) => {
-                        filled += n;
-                        if filled == want {
-                            break Ok(filled);
-                        }
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(e),
-                }
-            };
-            let result = result.map(|n| {
-                chunk.truncate(n);
-                chunk
-            });
-            (reader, result)
-        })
-        .await;
-        match result {
-            Ok(chunk) => {
-                buf[..chunk.len()].copy_from_slice(&chunk);
-                if !chunk.is_empty() {
-                    self.reader = Some(reader);
-                }
-                Ok(chunk.len())
-            }
-            Err(e) => {
-                let (method, uri) = &self.what;
-                Err(transport_error(method, uri, &ureq::Error::Io(e)))
-            }
-        }
+        self.0.read(buf).await
+    }
+
+    async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
+        self.0.read_chunk().await
     }
 }
 
-/// A request body fed chunk by chunk from the async side through a bounded channel.
-struct ChannelReader {
-    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
-    current: Vec<u8>,
-    at: usize,
-}
-
-impl std::io::Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.at == self.current.len() {
-            match self.chunks.recv() {
-                Ok(chunk) => {
-                    self.current = chunk;
-                    self.at = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len() - self.at);
-        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
+/// Response bodies are read this many chunks ahead.
+const BODY_DEPTH: usize = 4;
 
 impl HttpClient for NativeHttp {
     type Body = NativeBody;
@@ -318,7 +257,7 @@ impl HttpClient for NativeHttp {
         body: &mut S,
         length: Option<u64>,
     ) -> Result<http::Response<Vec<u8>>, EffectError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (tx, rx) = pipe(BODY_DEPTH);
         let agent = self.agent.clone();
         let (mut parts, ()) = request.into_parts();
         if let Some(len) = length {
@@ -326,28 +265,17 @@ impl HttpClient for NativeHttp {
                 .headers
                 .insert(http::header::CONTENT_LENGTH, len.into());
         }
-        let response = crate::background::on_thread(move || {
-            let reader = ChannelReader {
-                chunks: rx,
-                current: Vec::new(),
-                at: 0,
-            };
-            let request =
-                http::Request::from_parts(parts, ureq::SendBody::from_owned_reader(reader));
+        let response = skopeo_std_effects::background::on_thread(move || {
+            let request = http::Request::from_parts(parts, ureq::SendBody::from_owned_reader(rx));
             run(&agent, request)
         });
-        let mut buf = vec![0u8; 1 << 20];
         let mut failure = None;
         loop {
-            match body.read(&mut buf).await {
-                Ok(0) => break,
-                Ok(n) => {
-                    let (chunk, tx) = (buf[..n].to_vec(), tx.clone());
+            match body.read_chunk().await {
+                Ok(chunk) if chunk.is_empty() => break,
+                Ok(chunk) => {
                     // The worker stopped reading (the request failed): its error tells why.
-                    if crate::background::on_thread(move || tx.send(chunk))
-                        .await
-                        .is_err()
-                    {
+                    if tx.send(chunk).await.is_err() {
                         break;
                     }
                 }
@@ -370,16 +298,16 @@ impl HttpClient for NativeHttp {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<NativeBody>, EffectError> {
         let agent = self.agent.clone();
-        crate::background::on_thread(move || {
+        skopeo_std_effects::background::on_thread(move || {
             let (method, uri) = (request.method().clone(), request.uri().clone());
             let response = agent
                 .run(request)
                 .map_err(|e| transport_error(&method, &uri, &e))?;
             let (parts, body) = response.into_parts();
-            let body = NativeBody {
-                reader: Some(body.into_reader()),
-                what: (method, uri),
-            };
+            let reader = body.into_reader();
+            let body = NativeBody(read_ahead(reader, BODY_DEPTH, move |e| {
+                transport_error(&method, &uri, &ureq::Error::Io(e))
+            }));
             Ok(http::Response::from_parts(parts, body))
         })
         .await
@@ -391,7 +319,7 @@ impl HttpClient for NativeHttp {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, EffectError> {
         let agent = self.agent.clone();
-        crate::background::on_thread(move || run(&agent, request)).await
+        skopeo_std_effects::background::on_thread(move || run(&agent, request)).await
     }
 }
 

@@ -1,7 +1,6 @@
 //! `skopeo`: inspect, copy and manage container images. The native host of `skopeo-core`.
 
 mod archive;
-mod background;
 mod copy;
 mod delete;
 use skopeo_std_effects::fs;

@@ -34,6 +34,13 @@ impl ByteStream for Blob {
             Blob::Http(h) => h.read(buf).await,
         }
     }
+
+    async fn read_chunk(&mut self) -> std::result::Result<Vec<u8>, EffectError> {
+        match self {
+            Blob::File(f) => f.read_chunk().await,
+            Blob::Http(h) => h.read_chunk().await,
+        }
+    }
 }
 
 impl ImageSource for Source<'_> {
@@ -99,7 +106,7 @@ impl ImageDestination for Destination<'_> {
     }
 
     async fn put_blob<S: ByteStream>(
-        &mut self,
+        &self,
         stream: &mut S,
         digest: &Digest,
         size: Option<u64>,

@@ -1,9 +1,7 @@
 //! The filesystem effect over `std::fs`, with Go-style error messages.
 
-use skopeo_core::effects::{
-    ByteSink, ByteStream, EffectError, EffectErrorKind, Filesystem, FilesystemWrite,
-};
-use std::io::{ErrorKind, Read, Write};
+use skopeo_core::effects::{EffectError, EffectErrorKind, Filesystem, FilesystemWrite};
+use std::io::{ErrorKind, Read};
 
 /// Files on the local machine.
 pub struct NativeFs;
@@ -32,19 +30,7 @@ fn errno_text(e: &std::io::Error) -> String {
     }
 }
 
-/// An open file, read in the caller's buffer sizes.
-pub struct FileStream {
-    file: std::fs::File,
-    path: String,
-}
-
-impl ByteStream for FileStream {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
-        self.file
-            .read(buf)
-            .map_err(|e| go_io_error("read", &self.path, &e))
-    }
-}
+pub use crate::streams::{FileSink, FileStream};
 
 impl Filesystem for NativeFs {
     type Reader = FileStream;
@@ -72,34 +58,7 @@ impl Filesystem for NativeFs {
     }
 
     async fn open(&self, path: &str) -> Result<Self::Reader, EffectError> {
-        let file = std::fs::File::open(path).map_err(|e| go_io_error("open", path, &e))?;
-        Ok(FileStream {
-            file,
-            path: path.to_owned(),
-        })
-    }
-}
-
-/// A file being written.
-pub struct FileSink {
-    file: std::io::BufWriter<std::fs::File>,
-    path: String,
-}
-
-impl ByteSink for FileSink {
-    async fn write_all(&mut self, buf: &[u8]) -> Result<(), EffectError> {
-        self.file
-            .write_all(buf)
-            .map_err(|e| go_io_error("write", &self.path, &e))
-    }
-
-    async fn finish(self) -> Result<(), EffectError> {
-        let path = self.path;
-        let file = self
-            .file
-            .into_inner()
-            .map_err(|e| go_io_error("write", &path, e.error()))?;
-        file.sync_all().map_err(|e| go_io_error("sync", &path, &e))
+        FileStream::open(path)
     }
 }
 
@@ -111,11 +70,7 @@ impl FilesystemWrite for NativeFs {
     }
 
     async fn create(&self, path: &str) -> Result<Self::Writer, EffectError> {
-        let file = std::fs::File::create(path).map_err(|e| go_io_error("open", path, &e))?;
-        Ok(FileSink {
-            file: std::io::BufWriter::with_capacity(256 * 1024, file),
-            path: path.to_owned(),
-        })
+        FileSink::create(path)
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<(), EffectError> {

@@ -1,5 +1,12 @@
 //! What any host with `std` provides the same way, natively and as a WASI component: the
-//! filesystem effect (WASI: through preopened directories) and skopeo's log lines.
+//! filesystem effect (WASI: through preopened directories) and skopeo's log lines. Natively,
+//! file streams run on worker threads (`background`, `pipe`) so that the core's concurrent
+//! blob copies overlap their reads, writes and syncs.
 
+#[cfg(not(target_family = "wasm"))]
+pub mod background;
 pub mod fs;
 pub mod log;
+#[cfg(not(target_family = "wasm"))]
+pub mod pipe;
+pub mod streams;

@@ -45,6 +45,20 @@ pub struct CopyOptions {
     pub platform: PlatformChoice,
     /// Whether to copy a multi-platform image whole.
     pub multi_arch: MultiArch,
+    /// How many blobs move at once (0: [`DEFAULT_PARALLEL_COPIES`]).
+    pub parallel_copies: usize,
+}
+
+/// Blobs copied at once unless told otherwise (containers/image's default).
+pub const DEFAULT_PARALLEL_COPIES: usize = 6;
+
+impl CopyOptions {
+    fn parallelism(&self) -> usize {
+        match self.parallel_copies {
+            0 => DEFAULT_PARALLEL_COPIES,
+            n => n,
+        }
+    }
 }
 
 /// Where progress lines go (skopeo's "Copying blob …" lines).
@@ -92,7 +106,7 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
     let parsed = parse(&top, &top_type)?;
     let list = match &parsed {
         Manifest::DockerList(list) | Manifest::OciIndex(list) => list,
-        _ => return copy_single(src, dest, top, top_type, parsed, report).await,
+        _ => return copy_single(src, dest, top, top_type, parsed, opts, report).await,
     };
     if opts.multi_arch == MultiArch::System {
         let is_oci = matches!(parsed, Manifest::OciIndex(_));
@@ -103,7 +117,7 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
         })?;
         let (bytes, media_type) = src.manifest(Some(&chosen)).await?;
         let child = parse(&bytes, &media_type)?;
-        return copy_single(src, dest, bytes, media_type, child, report).await;
+        return copy_single(src, dest, bytes, media_type, child, opts, report).await;
     }
 
     // The list itself, with all its images or none.
@@ -134,7 +148,7 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
         let child = parse(&bytes, &media_type)?;
         report.line("Getting image source signatures");
         let (written, written_type) =
-            copy_blobs(src, dest, &bytes, &media_type, &child, report).await?;
+            copy_blobs(src, dest, &bytes, &media_type, &child, opts, report).await?;
         if written != bytes {
             return Err(Error::Unsupported(format!(
                 "copying {} into a list needs a conversion, which is not supported yet",
@@ -159,11 +173,12 @@ async fn copy_single<S: BlobSource, D: ImageDestination>(
     bytes: Vec<u8>,
     media_type: String,
     manifest: Manifest,
+    opts: &CopyOptions,
     report: &dyn Report,
 ) -> Result<Digest> {
     report.line("Getting image source signatures");
     let (written, written_type) =
-        copy_blobs(src, dest, &bytes, &media_type, &manifest, report).await?;
+        copy_blobs(src, dest, &bytes, &media_type, &manifest, opts, report).await?;
     report.line("Writing manifest to image destination");
     dest.put_manifest(&written, &written_type, None).await?;
     report.line("Storing signatures");
@@ -178,6 +193,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     manifest_bytes: &[u8],
     media_type: &str,
     manifest: &Manifest,
+    opts: &CopyOptions,
     report: &dyn Report,
 ) -> Result<(Vec<u8>, String)> {
     let (config, layers): (Option<&Descriptor>, &[Descriptor]) = match manifest {
@@ -223,10 +239,20 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         }
     };
 
-    for layer in layers {
+    // Layers move together; each distinct blob once (a repeated layer is the same file).
+    let mut scheduled = std::collections::HashSet::new();
+    let dest_ref = &*dest;
+    crate::concurrent::try_for_each_limited(layers, opts.parallelism(), |layer| {
         report.line(&format!("Copying blob {}", layer.digest));
-        copy_blob(src, dest, layer).await?;
-    }
+        let first = scheduled.insert(&layer.digest);
+        async move {
+            match first {
+                true => copy_blob(src, dest_ref, layer).await,
+                false => Ok(()),
+            }
+        }
+    })
+    .await?;
     if let Some(config) = config {
         match new_config {
             Some(bytes) => {
@@ -250,7 +276,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
 /// Copies one blob unless the destination has it.
 async fn copy_blob<S: BlobSource, D: ImageDestination>(
     src: &S,
-    dest: &mut D,
+    dest: &D,
     blob: &Descriptor,
 ) -> Result<()> {
     if dest.has_blob(&blob.digest).await? {

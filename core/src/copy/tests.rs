@@ -15,6 +15,9 @@ use std::rc::Rc;
 struct MemFs {
     files: Rc<RefCell<BTreeMap<String, Vec<u8>>>>,
     dirs: Rc<RefCell<BTreeSet<String>>>,
+    /// Files open for reading now, and the most that ever were at once.
+    open_now: Rc<std::cell::Cell<usize>>,
+    most_open: Rc<std::cell::Cell<usize>>,
 }
 
 fn missing(path: &str) -> EffectError {
@@ -24,10 +27,33 @@ fn missing(path: &str) -> EffectError {
     )
 }
 
-struct MemReader(Vec<u8>, usize);
+/// A file being read; each read first yields once, as a host completing reads elsewhere
+/// would, so that concurrent copies interleave.
+struct MemReader(Vec<u8>, usize, Rc<std::cell::Cell<usize>>);
+
+impl Drop for MemReader {
+    fn drop(&mut self) {
+        self.2.set(self.2.get() - 1);
+    }
+}
+
+/// Pending once, then ready.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut yielded, true) {
+            std::task::Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
 
 impl ByteStream for MemReader {
     async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
+        yield_once().await;
         let n = buf.len().min(self.0.len() - self.1);
         buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
         self.1 += n;
@@ -93,7 +119,11 @@ impl Filesystem for MemFs {
         Ok(self.files.borrow().contains_key(path) || self.dirs.borrow().contains(path))
     }
     async fn open(&self, path: &str) -> std::result::Result<MemReader, EffectError> {
-        Ok(MemReader(self.read_file(path).await?, 0))
+        let bytes = self.read_file(path).await?;
+        self.open_now.set(self.open_now.get() + 1);
+        self.most_open
+            .set(self.most_open.get().max(self.open_now.get()));
+        Ok(MemReader(bytes, 0, Rc::clone(&self.open_now)))
     }
 }
 
@@ -106,6 +136,8 @@ impl FilesystemWrite for MemFs {
         Ok(())
     }
     async fn create(&self, path: &str) -> std::result::Result<MemWriter, EffectError> {
+        // The file exists from here on, as on a real filesystem.
+        self.put(path, b"");
         Ok(MemWriter(self.clone(), path.to_owned(), Vec::new()))
     }
     async fn rename(&self, from: &str, to: &str) -> std::result::Result<(), EffectError> {
@@ -161,6 +193,11 @@ impl FilesystemWrite for MemFs {
 
 /// An OCI layout at /src with one image tagged `t`; returns the layer's digest.
 fn source_layout(fs: &MemFs, layer: &[u8]) -> Digest {
+    source_layout_of(fs, &[layer]).remove(0)
+}
+
+/// An OCI layout at /src with one image of `layers` tagged `t`; returns their digests.
+fn source_layout_of(fs: &MemFs, layers: &[&[u8]]) -> Vec<Digest> {
     let blob = |bytes: &[u8]| {
         let d = Digest::sha256_of(bytes);
         fs.put(&format!("/src/blobs/sha256/{}", d.hex()), bytes);
@@ -169,11 +206,21 @@ fn source_layout(fs: &MemFs, layer: &[u8]) -> Digest {
     let config =
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
     let c = blob(config);
-    let l = blob(layer);
+    let digests: Vec<Digest> = layers.iter().map(|l| blob(l)).collect();
+    let descriptors: Vec<String> = layers
+        .iter()
+        .zip(&digests)
+        .map(|(l, d)| {
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{d}","size":{}}}"#,
+                l.len()
+            )
+        })
+        .collect();
     let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{c}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{l}","size":{}}}]}}"#,
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{c}","size":{}}},"layers":[{}]}}"#,
         config.len(),
-        layer.len()
+        descriptors.join(",")
     );
     let m = blob(manifest.as_bytes());
     fs.put("/src/oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
@@ -186,7 +233,7 @@ fn source_layout(fs: &MemFs, layer: &[u8]) -> Digest {
         .as_bytes(),
     );
     fs.dirs.borrow_mut().insert("/".into());
-    l
+    digests
 }
 
 fn copy_to_dir(fs: &MemFs, dest: &str) -> Result<Digest> {
@@ -298,4 +345,95 @@ fn a_directory_that_is_not_an_image_is_refused() {
     let err = copy_to_dir(&fs, "/home").unwrap_err();
     assert_eq!(err.to_string(), crate::layout::dir_dest::NOT_AN_IMAGE_DIR);
     assert_eq!(fs.files.borrow()["/home/notes.txt"], b"precious");
+}
+
+fn copy_with(
+    fs: &MemFs,
+    dest: &str,
+    parallel_copies: usize,
+    lines: &RefCell<Vec<String>>,
+) -> Result<Digest> {
+    pollster::block_on(async {
+        let src = open_source(fs, &ImageName::parse("oci:/src:t").unwrap()).await?;
+        let dest = OciDestination::new(fs, dest, "t").await?;
+        let opts = CopyOptions {
+            parallel_copies,
+            ..Default::default()
+        };
+        copy_image(&src, dest, &opts, &|l: &str| {
+            lines.borrow_mut().push(l.to_owned())
+        })
+        .await
+    })
+}
+
+#[test]
+fn layers_move_together_up_to_the_limit_and_are_reported_in_order() {
+    let layers: Vec<Vec<u8>> = (0..5).map(|i| vec![i as u8; 1000 + i]).collect();
+    let refs: Vec<&[u8]> = layers.iter().map(Vec::as_slice).collect();
+    for (limit, expected) in [(3, 3), (1, 1), (0, 5)] {
+        let fs = MemFs::default();
+        let digests = source_layout_of(&fs, &refs);
+        let lines = RefCell::new(Vec::new());
+        copy_with(&fs, "/out", limit, &lines).unwrap();
+        assert_eq!(fs.most_open.get(), expected, "limit {limit}");
+        let blobs: Vec<String> = lines
+            .into_inner()
+            .into_iter()
+            .filter(|l| l.starts_with("Copying blob"))
+            .collect();
+        let wanted: Vec<String> = digests
+            .iter()
+            .map(|d| format!("Copying blob {d}"))
+            .collect();
+        assert_eq!(blobs, wanted);
+        for d in &digests {
+            assert!(fs
+                .files
+                .borrow()
+                .contains_key(&format!("/out/blobs/sha256/{}", d.hex())));
+        }
+    }
+}
+
+#[test]
+fn a_repeated_layer_is_written_once_and_a_failure_among_parallel_layers_leaves_nothing() {
+    let fs = MemFs::default();
+    let digests = source_layout_of(&fs, &[b"one", b"two", b"one", b"three", b"four"]);
+    let lines = RefCell::new(Vec::new());
+    copy_with(&fs, "/layout", 4, &lines).unwrap();
+    assert_eq!(
+        lines
+            .borrow()
+            .iter()
+            .filter(|l| l.starts_with("Copying blob"))
+            .count(),
+        5
+    );
+
+    // The same image again with a new layer that is corrupted: the blobs being written at
+    // the same time are dropped part-way, and their temporary files go with the abort.
+    let fs2 = MemFs::default();
+    let new = source_layout_of(&fs2, &[b"five", b"six", b"seven", b"eight"]);
+    for (path, bytes) in fs2
+        .files
+        .borrow()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/src/"))
+    {
+        fs.put(path, bytes);
+    }
+    fs.put(&format!("/src/blobs/sha256/{}", new[2].hex()), b"sevex");
+    let before = fs.snapshot();
+    let err = copy_with(&fs, "/layout", 4, &RefCell::default()).unwrap_err();
+    assert!(err.to_string().contains("digest"), "{err}");
+    let mut after = fs.snapshot();
+    after.0.retain(|p, _| !p.starts_with("/src/"));
+    let mut before = before;
+    before.0.retain(|p, _| !p.starts_with("/src/"));
+    assert_eq!(after, before);
+    assert!(digests.iter().all(|d| fs
+        .files
+        .borrow()
+        .contains_key(&format!("/layout/blobs/sha256/{}", d.hex()))));
 }

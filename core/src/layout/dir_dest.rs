@@ -85,7 +85,7 @@ impl<F: FilesystemWrite> ImageDestination for DirDestination<'_, F> {
     }
 
     async fn put_blob<S: ByteStream>(
-        &mut self,
+        &self,
         stream: &mut S,
         digest: &Digest,
         size: Option<u64>,

@@ -9,6 +9,7 @@ use crate::effects::{ByteSink, ByteStream, FilesystemWrite};
 use crate::manifest::document::{self, OciDescriptor, OciIndex};
 use crate::source::{clean_path, join_path};
 use crate::{Error, Result};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 /// The annotation that names an image in an index.
@@ -25,8 +26,10 @@ pub struct OciDestination<'a, F: FilesystemWrite> {
     /// The layout directory existed before (else abort removes it).
     existed: bool,
     index: OciIndex,
-    /// Staged blobs: (temporary path, final path).
-    staged: Vec<(String, String)>,
+    /// Blobs written completely: (temporary path, final path).
+    staged: RefCell<Vec<(String, String)>>,
+    /// Temporary files of every blob started, finished or not (abort removes them).
+    started: RefCell<Vec<String>>,
     manifest: Option<OciDescriptor>,
 }
 
@@ -53,7 +56,8 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
             tag: tag.to_owned(),
             existed,
             index,
-            staged: Vec::new(),
+            staged: RefCell::default(),
+            started: RefCell::default(),
             manifest: None,
         })
     }
@@ -63,7 +67,7 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
     }
 
     async fn stage<S: ByteStream>(
-        &mut self,
+        &self,
         stream: &mut S,
         digest: &Digest,
         size: Option<u64>,
@@ -72,8 +76,9 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
         let dir = &target[..target.rfind('/').unwrap_or(0)];
         self.fs.create_dir_all(dir).await?;
         let tmp = join_path(dir, &format!(".{}.partial", digest.hex()));
+        self.started.borrow_mut().push(tmp.clone());
         write_verified(self.fs, &tmp, stream, digest, size).await?;
-        self.staged.push((tmp, target));
+        self.staged.borrow_mut().push((tmp, target));
         Ok(())
     }
 }
@@ -88,11 +93,12 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
 
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {
         let path = self.blob_path(digest);
-        Ok(self.staged.iter().any(|(_, p)| *p == path) || self.fs.exists(&path).await?)
+        let staged = self.staged.borrow().iter().any(|(_, p)| *p == path);
+        Ok(staged || self.fs.exists(&path).await?)
     }
 
     async fn put_blob<S: ByteStream>(
-        &mut self,
+        &self,
         stream: &mut S,
         digest: &Digest,
         size: Option<u64>,
@@ -133,8 +139,8 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
         let Some(descriptor) = self.manifest.take() else {
             return Err(Error::Invalid("no manifest was written".into()));
         };
-        for (tmp, target) in &self.staged {
-            self.fs.rename(tmp, target).await?;
+        for (tmp, target) in self.staged.take() {
+            self.fs.rename(&tmp, &target).await?;
         }
         let layout = join_path(&self.path, "oci-layout");
         if !self.fs.exists(&layout).await? {
@@ -166,8 +172,8 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
             let _ = self.fs.remove_dir_all(&self.path).await;
             return;
         }
-        for (tmp, _) in &self.staged {
-            let _ = self.fs.remove_file(tmp).await;
+        for tmp in self.started.take() {
+            let _ = self.fs.remove_file(&tmp).await;
         }
     }
 }

@@ -62,7 +62,7 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
     }
 
     async fn put_blob<S: ByteStream>(
-        &mut self,
+        &self,
         stream: &mut S,
         digest: &Digest,
         size: Option<u64>,

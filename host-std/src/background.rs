@@ -12,6 +12,11 @@ type Job = Box<dyn FnOnce() + Send>;
 /// Workers waiting for a job.
 static IDLE: Mutex<Vec<Sender<Job>>> = Mutex::new(Vec::new());
 
+/// Runs `job` on an idle worker, or on a new one when all are busy, without waiting for it.
+pub fn spawn(job: impl FnOnce() + Send + 'static) {
+    dispatch(Box::new(job))
+}
+
 /// Runs `job` on an idle worker, or on a new one when all are busy.
 fn dispatch(job: Job) {
     let idle = IDLE.lock().unwrap_or_else(|p| p.into_inner()).pop();

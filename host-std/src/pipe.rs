@@ -1,0 +1,369 @@
+//! A bounded queue of byte chunks between the async side (the core's effects, polled on the
+//! caller's task) and a blocking worker thread, in either direction: a worker reading a file
+//! or a response body ahead of the core, or a worker writing what the core produces. Each
+//! side waits for the other without a thread hop per chunk: the async side parks its waker,
+//! the blocking side a condition variable.
+
+use skopeo_core::effects::{ByteStream, EffectError, EffectErrorKind};
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+/// Size of the chunks the workers read.
+pub const CHUNK: usize = 256 * 1024;
+
+/// Empty chunk buffers kept for reuse: fresh memory costs a page fault per page, reused
+/// memory does not, and it keeps the resident size flat.
+static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// At most this many spare buffers are kept.
+const MAX_SPARE: usize = 32;
+
+/// An empty buffer with room for a chunk, reused when one is spare.
+pub fn buffer() -> Vec<u8> {
+    let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    spare.unwrap_or_else(|| Vec::with_capacity(CHUNK))
+}
+
+/// Gives a chunk's buffer back for reuse.
+pub fn recycle(mut chunk: Vec<u8>) {
+    if chunk.capacity() < CHUNK || chunk.capacity() > 2 * CHUNK {
+        return;
+    }
+    chunk.clear();
+    let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
+    if spare.len() < MAX_SPARE {
+        spare.push(chunk);
+    }
+}
+
+struct State {
+    chunks: VecDeque<Vec<u8>>,
+    /// How much of the front chunk has been read.
+    front_at: usize,
+    /// The writer is done: normally (`failure` None) or with an error.
+    writer_done: bool,
+    failure: Option<EffectError>,
+    /// The reader went away; the writer should stop.
+    reader_gone: bool,
+    wakers: Vec<Waker>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+    depth: usize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes whoever waits on either side.
+    fn notify(&self, state: &mut State) {
+        for w in state.wakers.drain(..) {
+            w.wake();
+        }
+        self.changed.notify_all();
+    }
+}
+
+/// The sending end.
+pub struct PipeWriter(Arc<Shared>);
+
+/// The receiving end.
+pub struct PipeReader(Arc<Shared>);
+
+/// A pipe holding at most `depth` chunks in flight.
+pub fn pipe(depth: usize) -> (PipeWriter, PipeReader) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            chunks: VecDeque::new(),
+            front_at: 0,
+            writer_done: false,
+            failure: None,
+            reader_gone: false,
+            wakers: Vec::new(),
+        }),
+        changed: Condvar::new(),
+        depth: depth.max(1),
+    });
+    (PipeWriter(Arc::clone(&shared)), PipeReader(shared))
+}
+
+/// The reader has gone; nothing more will be taken.
+#[derive(Debug)]
+pub struct ReaderGone;
+
+impl PipeWriter {
+    /// Queues `chunk`, waiting (async) while the pipe is full.
+    pub async fn send(&self, chunk: Vec<u8>) -> Result<(), ReaderGone> {
+        let mut chunk = Some(chunk);
+        poll_fn(|cx| {
+            let mut state = self.0.lock();
+            if state.reader_gone {
+                return Poll::Ready(Err(ReaderGone));
+            }
+            if state.chunks.len() >= self.0.depth {
+                state.wakers.push(cx.waker().clone());
+                return Poll::Pending;
+            }
+            state.chunks.extend(chunk.take());
+            self.0.notify(&mut state);
+            Poll::Ready(Ok(()))
+        })
+        .await
+    }
+
+    /// Queues `chunk`, blocking the thread while the pipe is full.
+    pub fn send_blocking(&self, chunk: Vec<u8>) -> Result<(), ReaderGone> {
+        let mut state = self.0.lock();
+        while !state.reader_gone && state.chunks.len() >= self.0.depth {
+            state = self
+                .0
+                .changed
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        if state.reader_gone {
+            return Err(ReaderGone);
+        }
+        state.chunks.push_back(chunk);
+        self.0.notify(&mut state);
+        Ok(())
+    }
+
+    /// Ends the stream with `error` (the reader sees it after the chunks already queued).
+    pub fn fail(self, error: EffectError) {
+        let mut state = self.0.lock();
+        state.failure = Some(error);
+        state.writer_done = true;
+        self.0.notify(&mut state);
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.writer_done = true;
+        self.0.notify(&mut state);
+    }
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.reader_gone = true;
+        state.chunks.drain(..).for_each(recycle);
+        self.0.notify(&mut state);
+    }
+}
+
+impl PipeReader {
+    /// Copies queued bytes into `buf`; `None` when nothing is queued and the writer goes on.
+    fn take_queued(&self, state: &mut State, buf: &mut [u8]) -> Option<Result<usize, EffectError>> {
+        if let Some(front) = state.chunks.front() {
+            let n = buf.len().min(front.len() - state.front_at);
+            buf[..n].copy_from_slice(&front[state.front_at..state.front_at + n]);
+            state.front_at += n;
+            if state.front_at == front.len() {
+                if let Some(done) = state.chunks.pop_front() {
+                    recycle(done);
+                }
+                state.front_at = 0;
+                self.0.notify(state);
+            }
+            return Some(Ok(n));
+        }
+        if state.writer_done {
+            return Some(match state.failure.take() {
+                Some(e) => Err(e),
+                None => Ok(0),
+            });
+        }
+        None
+    }
+
+    /// Takes the next whole chunk, blocking the thread until one arrives; `None` at the end
+    /// (a failure of the writer is reported as the end: the writer's side reports it).
+    pub fn recv_blocking(&self) -> Option<Vec<u8>> {
+        let mut state = self.0.lock();
+        loop {
+            if let Some(mut chunk) = state.chunks.pop_front() {
+                let at = std::mem::take(&mut state.front_at);
+                self.0.notify(&mut state);
+                if at > 0 {
+                    chunk.drain(..at);
+                }
+                return Some(chunk);
+            }
+            if state.writer_done {
+                return None;
+            }
+            state = self
+                .0
+                .changed
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl ByteStream for PipeReader {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        poll_fn(|cx| {
+            let mut state = self.0.lock();
+            match self.take_queued(&mut state, buf) {
+                Some(result) => Poll::Ready(result),
+                None => {
+                    state.wakers.push(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
+        poll_fn(|cx| {
+            let mut state = self.0.lock();
+            if let Some(mut chunk) = state.chunks.pop_front() {
+                let at = std::mem::take(&mut state.front_at);
+                self.0.notify(&mut state);
+                if at > 0 {
+                    chunk.drain(..at);
+                }
+                return Poll::Ready(Ok(chunk));
+            }
+            if state.writer_done {
+                return Poll::Ready(match state.failure.take() {
+                    Some(e) => Err(e),
+                    None => Ok(Vec::new()),
+                });
+            }
+            state.wakers.push(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+impl std::io::Read for PipeReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut state = self.0.lock();
+        loop {
+            match self.take_queued(&mut state, buf) {
+                Some(Ok(n)) => return Ok(n),
+                Some(Err(e)) => return Err(std::io::Error::other(e.message)),
+                None => {
+                    state = self
+                        .0
+                        .changed
+                        .wait(state)
+                        .unwrap_or_else(|p| p.into_inner())
+                }
+            }
+        }
+    }
+}
+
+/// Reads `reader` on a worker thread, `depth` chunks ahead of the returned stream; read
+/// errors are described by `describe`.
+pub fn read_ahead<R, D>(mut reader: R, depth: usize, describe: D) -> PipeReader
+where
+    R: std::io::Read + Send + 'static,
+    D: Fn(std::io::Error) -> EffectError + Send + 'static,
+{
+    let (tx, rx) = pipe(depth);
+    crate::background::spawn(move || loop {
+        let mut chunk = buffer();
+        let mut limited = std::io::Read::take(&mut reader, CHUNK as u64);
+        let failure = std::io::Read::read_to_end(&mut limited, &mut chunk)
+            .err()
+            .map(&describe);
+        let filled = chunk.len();
+        let end = failure.is_some() || filled < CHUNK;
+        if filled > 0 && tx.send_blocking(chunk).is_err() {
+            return;
+        }
+        if let Some(e) = failure {
+            tx.fail(e);
+            return;
+        }
+        if end {
+            return;
+        }
+    });
+    rx
+}
+
+/// An error for a pipe whose other end went away.
+pub fn broken(what: &str) -> EffectError {
+    EffectError::new(EffectErrorKind::Other, format!("{what}: broken pipe"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_arrive_in_order_across_threads_both_ways() {
+        let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
+        let mut stream = read_ahead(std::io::Cursor::new(data.clone()), 2, |e| {
+            EffectError::new(EffectErrorKind::Other, e.to_string())
+        });
+        let got = pollster::block_on(skopeo_core::effects::read_all(&mut stream)).unwrap();
+        assert_eq!(got, data);
+
+        let (tx, mut rx) = pipe(2);
+        let worker = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut rx, &mut out).unwrap();
+            out
+        });
+        pollster::block_on(async {
+            for piece in data.chunks(100_000) {
+                tx.send(piece.to_vec()).await.unwrap();
+            }
+        });
+        drop(tx);
+        assert_eq!(worker.join().unwrap(), data);
+    }
+
+    #[test]
+    fn a_read_error_reaches_the_stream_after_the_good_bytes() {
+        struct Failing(bool);
+        impl std::io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if std::mem::replace(&mut self.0, true) {
+                    return Err(std::io::Error::other("disk on fire"));
+                }
+                buf[..3].copy_from_slice(b"abc");
+                Ok(3)
+            }
+        }
+        let mut stream = read_ahead(Failing(false), 2, |e| {
+            EffectError::new(EffectErrorKind::Other, format!("reading: {e}"))
+        });
+        let mut buf = [0u8; 8];
+        let n = pollster::block_on(stream.read(&mut buf)).unwrap();
+        assert_eq!(&buf[..n], b"abc");
+        let e = pollster::block_on(stream.read(&mut buf)).unwrap_err();
+        assert_eq!(e.message, "reading: disk on fire");
+    }
+
+    #[test]
+    fn the_writer_stops_when_the_reader_goes() {
+        let (tx, rx) = pipe(1);
+        drop(rx);
+        assert!(tx.send_blocking(vec![1]).is_err());
+    }
+}
