@@ -4,24 +4,50 @@ use crate::digest::Digest;
 use crate::effects::ByteStream;
 use crate::Result;
 
+/// What became of a stored blob: its digest (computed when it was made on the way, as a
+/// recompressed layer is) and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub digest: Digest,
+    pub size: u64,
+}
+
+/// What a destination wants done to layers' compression when nothing else is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LayerCompression {
+    /// Store layers as they come.
+    #[default]
+    Preserve,
+    /// Compress uncompressed layers (registries and OCI layouts).
+    Compress,
+    /// Store layers uncompressed (docker archives).
+    Decompress,
+}
+
 /// Write access to one image in some transport. Nothing becomes visible at the destination
 /// until [`ImageDestination::commit`]; [`ImageDestination::abort`] removes what was staged.
 pub trait ImageDestination {
     /// Manifest media types the destination stores, best first; empty means any.
     fn supported_manifest_types(&self) -> &[&'static str];
 
+    /// What the destination does with layer compression by default.
+    fn desired_layer_compression(&self) -> LayerCompression {
+        LayerCompression::Preserve
+    }
+
     /// Whether the destination already has the blob `digest` (the copy skips it then).
     async fn has_blob(&self, digest: &Digest) -> Result<bool>;
 
-    /// Stores a blob from `stream`, verifying `digest` (and `size`, if known) as it streams;
-    /// a mismatch fails before the blob is kept. Several may run at once (the copy engine
-    /// overlaps layers); a blob whose store was dropped part-way is removed by `abort`.
+    /// Stores a blob from `stream`, verifying `digest` (and `size`, if known) as it streams,
+    /// or computing the digest when none is given (content made on the way); a mismatch
+    /// fails before the blob is kept. Several may run at once (the copy engine overlaps
+    /// layers); a blob whose store was dropped part-way is removed by `abort`.
     async fn put_blob<S: ByteStream>(
         &self,
         stream: &mut S,
-        digest: &Digest,
+        digest: Option<&Digest>,
         size: Option<u64>,
-    ) -> Result<()>;
+    ) -> Result<StoredBlob>;
 
     /// Stores the manifest (of the image, or of `instance` within a list).
     async fn put_manifest(
@@ -38,19 +64,24 @@ pub trait ImageDestination {
     async fn abort(self);
 }
 
-/// Writes `stream` to the file `path`, verified against `digest` and `size`; on any failure
-/// the file is removed again.
+/// Writes `stream` to the file `path`, verified against `digest` (computed when `None`) and
+/// `size`; on any failure the file is removed again.
 pub async fn write_verified<F: crate::effects::FilesystemWrite, S: ByteStream>(
     fs: &F,
     path: &str,
     stream: &mut S,
-    digest: &Digest,
+    digest: Option<&Digest>,
     size: Option<u64>,
-) -> Result<()> {
+) -> Result<StoredBlob> {
     use crate::effects::ByteSink;
     let mut sink = fs.create(path).await?;
-    let written = match copy_verified(stream, &mut sink, digest, size, &digest.to_string()).await {
-        Ok(()) => sink.finish().await.map_err(crate::Error::from),
+    let what = digest.map_or_else(|| path.to_owned(), Digest::to_string);
+    let written = match copy_verified(stream, &mut sink, digest, size, &what).await {
+        Ok(stored) => sink
+            .finish()
+            .await
+            .map(|()| stored)
+            .map_err(crate::Error::from),
         Err(e) => Err(e),
     };
     if written.is_err() {
@@ -59,18 +90,18 @@ pub async fn write_verified<F: crate::effects::FilesystemWrite, S: ByteStream>(
     written
 }
 
-/// Streams `stream` into `sink` through a digest and size check, chunk by chunk as the
-/// stream hands them over.
+/// Streams `stream` into `sink` through a digest and size check (or, without a digest,
+/// computing it), chunk by chunk as the stream hands them over.
 pub async fn copy_verified<S: ByteStream, W: crate::effects::ByteSink>(
     stream: &mut S,
     sink: &mut W,
-    digest: &Digest,
+    digest: Option<&Digest>,
     size: Option<u64>,
     what: &str,
-) -> Result<()> {
+) -> Result<StoredBlob> {
     use crate::digest::Verifier;
     use crate::Error;
-    let mut verifier = Verifier::new(digest.clone(), size);
+    let mut verifier = Verifier::for_blob(digest, size);
     loop {
         let chunk = stream.read_chunk().await?;
         if chunk.is_empty() {
@@ -81,10 +112,11 @@ pub async fn copy_verified<S: ByteStream, W: crate::effects::ByteSink>(
             .map_err(|e| Error::Verification(format!("{what}: {e}")))?;
         sink.write_chunk(chunk).await?;
     }
-    verifier
+    let size = verifier.len();
+    let digest = verifier
         .finish()
         .map_err(|e| Error::Verification(format!("{what}: {e}")))?;
-    Ok(())
+    Ok(StoredBlob { digest, size })
 }
 
 /// A byte slice as a stream (configs and manifests produced in memory).
@@ -109,51 +141,63 @@ impl ByteStream for SliceStream<'_> {
     }
 }
 
-/// A stream that checks what passes through it against a digest and size; the check's
-/// verdict is taken with [`Verifying::finish`] once the stream has ended.
+/// A stream that checks what passes through it against a digest and size (or computes the
+/// digest); a size overrun fails the read that brings it, a digest mismatch fails the read
+/// that finds the end, so whatever consumes the stream stops before keeping anything. The
+/// verdict is also kept for [`Verifying::finish`].
 pub struct Verifying<'s, S> {
     inner: &'s mut S,
     verifier: Option<crate::digest::Verifier>,
-    failure: Option<crate::digest::VerifyError>,
+    outcome: Option<std::result::Result<StoredBlob, crate::digest::VerifyError>>,
 }
 
 impl<'s, S: ByteStream> Verifying<'s, S> {
-    /// Wraps `inner`, expecting `digest` and `size` (if known).
-    pub fn new(inner: &'s mut S, digest: &Digest, size: Option<u64>) -> Self {
+    /// Wraps `inner`, expecting `digest` (computing it when `None`) and `size` (if known).
+    pub fn new(inner: &'s mut S, digest: Option<&Digest>, size: Option<u64>) -> Self {
         Verifying {
             inner,
-            verifier: Some(crate::digest::Verifier::new(digest.clone(), size)),
-            failure: None,
+            verifier: Some(crate::digest::Verifier::for_blob(digest, size)),
+            outcome: None,
         }
     }
 
-    /// Whether everything read matched.
-    pub fn finish(mut self) -> std::result::Result<(), crate::digest::VerifyError> {
-        if let Some(e) = self.failure.take() {
-            return Err(e);
+    /// What was read, if everything matched.
+    pub fn finish(mut self) -> std::result::Result<StoredBlob, crate::digest::VerifyError> {
+        if let Some(outcome) = self.outcome.take() {
+            return outcome;
         }
-        match self.verifier.take() {
-            Some(v) => v.finish().map(|_| ()),
-            None => Ok(()),
-        }
+        let verifier = self.verifier.take().expect("kept until an outcome is");
+        let size = verifier.len();
+        verifier.finish().map(|digest| StoredBlob { digest, size })
     }
 }
 
 impl<S> Verifying<'_, S> {
-    /// Passes `bytes` through the check; the first mismatch fails the stream.
+    /// Passes `bytes` through the check (empty: the end); a mismatch fails the stream.
     fn check(&mut self, bytes: &[u8]) -> std::result::Result<(), crate::effects::EffectError> {
-        if let Some(v) = &mut self.verifier {
-            if let Err(e) = v.update(bytes) {
-                let message = e.to_string();
-                self.failure = Some(e);
-                self.verifier = None;
-                return Err(crate::effects::EffectError::new(
-                    crate::effects::EffectErrorKind::Other,
-                    message,
-                ));
+        let Some(v) = &mut self.verifier else {
+            return Ok(());
+        };
+        let verdict = if bytes.is_empty() {
+            let v = self.verifier.take().expect("checked above");
+            let size = v.len();
+            v.finish().map(|digest| StoredBlob { digest, size })
+        } else {
+            match v.update(bytes) {
+                Ok(()) => return Ok(()),
+                Err(e) => Err(e),
             }
+        };
+        self.verifier = None;
+        let failure = verdict.as_ref().err().map(ToString::to_string);
+        self.outcome = Some(verdict);
+        match failure {
+            Some(message) => Err(crate::effects::EffectError::new(
+                crate::effects::EffectErrorKind::Other,
+                message,
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -163,7 +207,9 @@ impl<S: ByteStream> ByteStream for Verifying<'_, S> {
         buf: &mut [u8],
     ) -> std::result::Result<usize, crate::effects::EffectError> {
         let n = self.inner.read(buf).await?;
-        self.check(&buf[..n])?;
+        if n > 0 || !buf.is_empty() {
+            self.check(&buf[..n])?;
+        }
         Ok(n)
     }
 

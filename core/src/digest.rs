@@ -238,11 +238,12 @@ pub enum VerifyError {
     DigestMismatch { expected: Digest, actual: Digest },
 }
 
-/// Checks streamed content against an expected digest and (optionally) size.
+/// Checks streamed content against an expected digest and (optionally) size, or, for
+/// content made on the way (a recompressed layer), computes its digest.
 ///
 /// A size overrun is reported as soon as it happens, so a caller can stop reading early.
 pub struct Verifier {
-    expected: Digest,
+    expected: Option<Digest>,
     expected_size: Option<u64>,
     digester: Digester,
 }
@@ -252,10 +253,32 @@ impl Verifier {
     pub fn new(expected: Digest, size: Option<u64>) -> Self {
         let digester = Digester::new(expected.algorithm());
         Verifier {
-            expected,
+            expected: Some(expected),
             expected_size: size,
             digester,
         }
+    }
+
+    /// A verifier for `expected` when given, else one that computes the sha256 digest.
+    pub fn for_blob(expected: Option<&Digest>, size: Option<u64>) -> Self {
+        match expected {
+            Some(d) => Verifier::new(d.clone(), size),
+            None => Verifier {
+                expected: None,
+                expected_size: size,
+                digester: Digester::new(Algorithm::Sha256),
+            },
+        }
+    }
+
+    /// How many bytes were fed so far.
+    pub fn len(&self) -> u64 {
+        self.digester.len()
+    }
+
+    /// Whether no bytes were fed yet.
+    pub fn is_empty(&self) -> bool {
+        self.digester.is_empty()
     }
 
     /// Feeds more bytes; fails once more bytes than the expected size have arrived.
@@ -281,13 +304,12 @@ impl Verifier {
             }
         }
         let actual = self.digester.finish();
-        if actual != self.expected {
-            return Err(VerifyError::DigestMismatch {
-                expected: self.expected,
-                actual,
-            });
+        match self.expected {
+            Some(expected) if expected != actual => {
+                Err(VerifyError::DigestMismatch { expected, actual })
+            }
+            _ => Ok(actual),
         }
-        Ok(actual)
     }
 }
 

@@ -5,6 +5,7 @@
 #![allow(async_fn_in_trait)] // The browser host's futures are not `Send`; no auto-trait bounds wanted.
 
 pub mod auth_file;
+pub mod compression;
 pub mod concurrent;
 pub mod config;
 pub mod convert;

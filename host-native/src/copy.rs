@@ -5,7 +5,9 @@ use crate::archive::{self, ScratchDir};
 use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
-use skopeo_core::copy::{copy_image, CopyOptions, MultiArch};
+use skopeo_core::compression::Algorithm;
+use skopeo_core::copy::{copy_image, CompressionOptions, CopyOptions, MultiArch};
+use skopeo_core::destination::LayerCompression;
 use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
 use skopeo_core::policy::Policy;
@@ -91,6 +93,21 @@ pub struct CopyArgs {
     /// Write the digest of the pushed image to the specified file
     #[arg(long, value_name = "PATH")]
     digestfile: Option<String>,
+    /// Compress tarball image layers when saving to directory using the 'dir' transport. (default is same compression type as source)
+    #[arg(long)]
+    dest_compress: bool,
+    /// Decompress tarball image layers when saving to directory using the 'dir' transport. (default is same compression type as source)
+    #[arg(long)]
+    dest_decompress: bool,
+    /// FORMAT to use for the compression
+    #[arg(long, value_name = "FORMAT")]
+    dest_compress_format: Option<String>,
+    /// LEVEL to use for the compression
+    #[arg(long, value_name = "LEVEL")]
+    dest_compress_level: Option<u32>,
+    /// Allow uncompressed image layers when saving to an OCI image using the 'oci' transport. (default is to compress things that aren't compressed)
+    #[arg(long)]
+    dest_oci_accept_uncompressed_layers: bool,
     /// Maximum number of image layers to be copied (pulled/pushed) simultaneously (default 6)
     #[arg(
         long,
@@ -145,6 +162,38 @@ fn load_policy(global: &crate::GlobalOptions) -> Result<Option<Policy>, String> 
         .map_err(|e| format!("Error loading trust policy: {e}"))
 }
 
+/// What the compression flags ask of this destination, as containers/image reads them:
+/// `--dest-compress`/`--dest-decompress` for `dir:`, uncompressed layers allowed in `oci:`.
+fn compression_options(args: &CopyArgs, dest: &ImageName) -> Result<CompressionOptions, String> {
+    let format = args
+        .dest_compress_format
+        .as_deref()
+        .map(Algorithm::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let layers = match dest {
+        ImageName::Dir { .. } => match (args.dest_compress, args.dest_decompress) {
+            (true, true) => {
+                return Err(format!(
+                "initializing destination {dest}: Cannot compress and decompress at the same time"
+            ))
+            }
+            (true, false) => Some(LayerCompression::Compress),
+            (false, true) => Some(LayerCompression::Decompress),
+            (false, false) => None,
+        },
+        ImageName::Oci { .. } if args.dest_oci_accept_uncompressed_layers => {
+            Some(LayerCompression::Preserve)
+        }
+        _ => None,
+    };
+    Ok(CompressionOptions {
+        layers,
+        format,
+        level: args.dest_compress_level,
+    })
+}
+
 /// Runs copy.
 pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> {
     let [src_name, dest_name] = args.images.as_slice() else {
@@ -165,10 +214,12 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         (None, true) => MultiArch::All,
         (None, false) => MultiArch::System,
     };
+    let compression = compression_options(&args, &dest)?;
     let opts = CopyOptions {
         platform: global.platform_choice(),
         multi_arch,
         parallel_copies: args.image_parallel_copies,
+        compression,
     };
     let quiet = args.quiet;
     let print = report_to(dest_name);

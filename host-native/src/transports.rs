@@ -2,7 +2,7 @@
 //! the core's generic engine is instantiated once for every pair.
 
 use crate::http::{NativeBody, NativeHttp};
-use skopeo_core::destination::ImageDestination;
+use skopeo_core::destination::{ImageDestination, LayerCompression, StoredBlob};
 use skopeo_core::digest::Digest;
 use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::effects::{ByteStream, EffectError};
@@ -88,34 +88,37 @@ pub enum Destination<'a> {
     Docker(DockerDestination<'a, 'a, NativeHttp>),
 }
 
+/// Runs `$body` with `$d` bound to whichever destination `$self` holds.
+macro_rules! each_destination {
+    ($self:expr, $d:ident => $body:expr) => {
+        match $self {
+            Destination::Dir($d) => $body,
+            Destination::Oci($d) => $body,
+            Destination::Docker($d) => $body,
+        }
+    };
+}
+
 impl ImageDestination for Destination<'_> {
     fn supported_manifest_types(&self) -> &[&'static str] {
-        match self {
-            Destination::Dir(d) => d.supported_manifest_types(),
-            Destination::Oci(d) => d.supported_manifest_types(),
-            Destination::Docker(d) => d.supported_manifest_types(),
-        }
+        each_destination!(self, d => d.supported_manifest_types())
+    }
+
+    fn desired_layer_compression(&self) -> LayerCompression {
+        each_destination!(self, d => d.desired_layer_compression())
     }
 
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {
-        match self {
-            Destination::Dir(d) => d.has_blob(digest).await,
-            Destination::Oci(d) => d.has_blob(digest).await,
-            Destination::Docker(d) => d.has_blob(digest).await,
-        }
+        each_destination!(self, d => d.has_blob(digest).await)
     }
 
     async fn put_blob<S: ByteStream>(
         &self,
         stream: &mut S,
-        digest: &Digest,
+        digest: Option<&Digest>,
         size: Option<u64>,
-    ) -> Result<()> {
-        match self {
-            Destination::Dir(d) => d.put_blob(stream, digest, size).await,
-            Destination::Oci(d) => d.put_blob(stream, digest, size).await,
-            Destination::Docker(d) => d.put_blob(stream, digest, size).await,
-        }
+    ) -> Result<StoredBlob> {
+        each_destination!(self, d => d.put_blob(stream, digest, size).await)
     }
 
     async fn put_manifest(
@@ -124,26 +127,14 @@ impl ImageDestination for Destination<'_> {
         media_type: &str,
         instance: Option<&Digest>,
     ) -> Result<()> {
-        match self {
-            Destination::Dir(d) => d.put_manifest(manifest, media_type, instance).await,
-            Destination::Oci(d) => d.put_manifest(manifest, media_type, instance).await,
-            Destination::Docker(d) => d.put_manifest(manifest, media_type, instance).await,
-        }
+        each_destination!(self, d => d.put_manifest(manifest, media_type, instance).await)
     }
 
     async fn commit(self) -> Result<()> {
-        match self {
-            Destination::Dir(d) => d.commit().await,
-            Destination::Oci(d) => d.commit().await,
-            Destination::Docker(d) => d.commit().await,
-        }
+        each_destination!(self, d => d.commit().await)
     }
 
     async fn abort(self) {
-        match self {
-            Destination::Dir(d) => d.abort().await,
-            Destination::Oci(d) => d.abort().await,
-            Destination::Docker(d) => d.abort().await,
-        }
+        each_destination!(self, d => d.abort().await)
     }
 }

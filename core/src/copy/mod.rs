@@ -4,6 +4,10 @@
 //! their digests and sizes verified, writes the manifest last and commits; on any failure
 //! the destination is aborted and left as it was.
 
+mod layers;
+
+pub use layers::{CompressionOptions, LayerChange};
+
 use crate::convert::convert_image;
 use crate::destination::ImageDestination;
 use crate::digest::Digest;
@@ -11,6 +15,8 @@ use crate::manifest::platform::{choose_instance, PlatformChoice};
 use crate::manifest::{manifest_digest, Descriptor, Manifest};
 use crate::source::BlobSource;
 use crate::{Error, Result};
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// What to copy of a multi-platform image (`--multi-arch`; `--all` is `All`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +53,8 @@ pub struct CopyOptions {
     pub multi_arch: MultiArch,
     /// How many blobs move at once (0: [`DEFAULT_PARALLEL_COPIES`]).
     pub parallel_copies: usize,
+    /// What may happen to layers' compression.
+    pub compression: CompressionOptions,
 }
 
 /// Blobs copied at once unless told otherwise (containers/image's default).
@@ -241,18 +249,33 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
 
     // Layers move together; each distinct blob once (a repeated layer is the same file).
     let mut scheduled = std::collections::HashSet::new();
+    let changes = RefCell::new(HashMap::new());
+    let want = opts
+        .compression
+        .layers
+        .unwrap_or_else(|| dest.desired_layer_compression());
     let dest_ref = &*dest;
     crate::concurrent::try_for_each_limited(layers, opts.parallelism(), |layer| {
         report.line(&format!("Copying blob {}", layer.digest));
         let first = scheduled.insert(&layer.digest);
+        let changes = &changes;
         async move {
-            match first {
-                true => copy_blob(src, dest_ref, layer).await,
-                false => Ok(()),
+            if first {
+                let change =
+                    layers::copy_layer(src, dest_ref, layer, want, &opts.compression).await?;
+                if let Some(change) = change {
+                    changes.borrow_mut().insert(layer.digest.clone(), change);
+                }
             }
+            Ok::<(), Error>(())
         }
     })
     .await?;
+    let changes = changes.into_inner();
+    let out_manifest = match changes.is_empty() {
+        true => out_manifest,
+        false => layers::apply_layer_changes(&out_manifest, &out_type, &changes)?,
+    };
     if let Some(config) = config {
         match new_config {
             Some(bytes) => {
@@ -260,7 +283,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
                 report.line(&format!("Copying config {digest}"));
                 if !dest.has_blob(&digest).await? {
                     let mut stream = crate::destination::SliceStream::new(&bytes);
-                    dest.put_blob(&mut stream, &digest, Some(bytes.len() as u64))
+                    dest.put_blob(&mut stream, Some(&digest), Some(bytes.len() as u64))
                         .await?;
                 }
             }
@@ -284,9 +307,10 @@ async fn copy_blob<S: BlobSource, D: ImageDestination>(
     }
     let size = u64::try_from(blob.size).ok();
     let mut stream = src.blob(&blob.digest, size).await?;
-    dest.put_blob(&mut stream, &blob.digest, size)
+    dest.put_blob(&mut stream, Some(&blob.digest), size)
         .await
-        .map_err(|e| e.context(format!("writing blob {}", blob.digest)))
+        .map_err(|e| e.context(format!("writing blob {}", blob.digest)))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -236,6 +236,17 @@ fn source_layout_of(fs: &MemFs, layers: &[&[u8]]) -> Vec<Digest> {
     digests
 }
 
+/// Options that keep layers as they are (an OCI layout would compress these plain ones).
+fn preserving() -> CopyOptions {
+    CopyOptions {
+        compression: CompressionOptions {
+            layers: Some(crate::destination::LayerCompression::Preserve),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 fn copy_to_dir(fs: &MemFs, dest: &str) -> Result<Digest> {
     pollster::block_on(async {
         let src = open_source(fs, &ImageName::parse("oci:/src:t").unwrap()).await?;
@@ -248,7 +259,7 @@ fn copy_to_oci(fs: &MemFs, dest: &str, tag: &str) -> Result<Digest> {
     pollster::block_on(async {
         let src = open_source(fs, &ImageName::parse("oci:/src:t").unwrap()).await?;
         let dest = OciDestination::new(fs, dest, tag).await?;
-        copy_image(&src, dest, &CopyOptions::default(), &|_: &str| {}).await
+        copy_image(&src, dest, &preserving(), &|_: &str| {}).await
     })
 }
 
@@ -358,7 +369,7 @@ fn copy_with(
         let dest = OciDestination::new(fs, dest, "t").await?;
         let opts = CopyOptions {
             parallel_copies,
-            ..Default::default()
+            ..preserving()
         };
         copy_image(&src, dest, &opts, &|l: &str| {
             lines.borrow_mut().push(l.to_owned())
@@ -436,4 +447,77 @@ fn a_repeated_layer_is_written_once_and_a_failure_among_parallel_layers_leaves_n
         .files
         .borrow()
         .contains_key(&format!("/layout/blobs/sha256/{}", d.hex()))));
+}
+
+#[test]
+fn an_oci_layout_gets_uncompressed_layers_gzipped_and_the_manifest_names_them() {
+    let fs = MemFs::default();
+    let plain: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| (i % 13).to_le_bytes())
+        .collect();
+    let source = source_layout(&fs, &plain);
+    let digest = pollster::block_on(async {
+        let src = open_source(&fs, &ImageName::parse("oci:/src:t").unwrap()).await?;
+        let dest = OciDestination::new(&fs, "/out", "t").await?;
+        copy_image(&src, dest, &CopyOptions::default(), &|_: &str| {}).await
+    })
+    .unwrap();
+    let files = fs.files.borrow();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files[&format!("/out/blobs/sha256/{}", digest.hex())]).unwrap();
+    let layer = &manifest["layers"][0];
+    assert_eq!(
+        layer["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+    );
+    let stored = Digest::parse(layer["digest"].as_str().unwrap()).unwrap();
+    assert_ne!(stored, source);
+    let gz = &files[&format!("/out/blobs/sha256/{}", stored.hex())];
+    assert_eq!(Digest::sha256_of(gz), stored);
+    assert_eq!(layer["size"].as_u64().unwrap(), gz.len() as u64);
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut back).unwrap();
+    assert_eq!(back, plain);
+    assert!(!files.contains_key(&format!("/out/blobs/sha256/{}", source.hex())));
+}
+
+#[test]
+fn a_dir_copy_can_decompress_what_it_stores() {
+    let fs = MemFs::default();
+    let plain = b"a layer that will be gzipped first".repeat(1000);
+    source_layout(&fs, &plain);
+    let gzip = || CopyOptions {
+        compression: CompressionOptions {
+            layers: Some(crate::destination::LayerCompression::Compress),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let run = |src: &'static str, dest: &'static str, opts: CopyOptions| {
+        pollster::block_on(async {
+            let src = open_source(&fs, &ImageName::parse(src).unwrap()).await?;
+            let dest = DirDestination::new(&fs, dest).await?;
+            copy_image(&src, dest, &opts, &|_: &str| {}).await
+        })
+        .unwrap()
+    };
+    run("oci:/src:t", "/gz", gzip());
+    let decompress = CopyOptions {
+        compression: CompressionOptions {
+            layers: Some(crate::destination::LayerCompression::Decompress),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    run("dir:/gz", "/plain", decompress);
+    let files = fs.files.borrow();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&files["/plain/manifest.json"]).unwrap();
+    let layer = &manifest["layers"][0];
+    assert_eq!(layer["mediaType"], "application/vnd.oci.image.layer.v1.tar");
+    assert_eq!(layer["digest"], Digest::sha256_of(&plain).to_string());
+    assert_eq!(
+        files[&format!("/plain/{}", Digest::sha256_of(&plain).hex())],
+        plain
+    );
 }

@@ -2,7 +2,7 @@
 //! `version` file. Everything is written into a staging directory next to the target and
 //! swapped in at commit, so a failed copy leaves the target as it was.
 
-use crate::destination::{write_verified, ImageDestination};
+use crate::destination::{write_verified, ImageDestination, StoredBlob};
 use crate::digest::Digest;
 use crate::effects::{ByteSink, ByteStream, EffectErrorKind, FilesystemWrite};
 use crate::source::{clean_path, join_path};
@@ -31,6 +31,7 @@ pub struct DirDestination<'a, F: FilesystemWrite> {
     path: String,
     staging: String,
     existed: bool,
+    temps: std::cell::Cell<u32>,
 }
 
 impl<'a, F: FilesystemWrite> DirDestination<'a, F> {
@@ -60,7 +61,15 @@ impl<'a, F: FilesystemWrite> DirDestination<'a, F> {
             path,
             staging,
             existed,
+            temps: Default::default(),
         })
+    }
+
+    /// A fresh number for a temporary file name.
+    fn next_temp(&self) -> u32 {
+        let n = self.temps.get();
+        self.temps.set(n + 1);
+        n
     }
 
     async fn write_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
@@ -87,11 +96,19 @@ impl<F: FilesystemWrite> ImageDestination for DirDestination<'_, F> {
     async fn put_blob<S: ByteStream>(
         &self,
         stream: &mut S,
-        digest: &Digest,
+        digest: Option<&Digest>,
         size: Option<u64>,
-    ) -> Result<()> {
+    ) -> Result<StoredBlob> {
+        let Some(digest) = digest else {
+            // Made on the way: named once its digest is known.
+            let tmp = join_path(&self.staging, &format!(".new-{}", self.next_temp()));
+            let stored = write_verified(self.fs, &tmp, stream, None, size).await?;
+            let path = join_path(&self.staging, stored.digest.hex());
+            self.fs.rename(&tmp, &path).await?;
+            return Ok(stored);
+        };
         let path = join_path(&self.staging, digest.hex());
-        write_verified(self.fs, &path, stream, digest, size).await
+        write_verified(self.fs, &path, stream, Some(digest), size).await
     }
 
     async fn put_manifest(

@@ -3,7 +3,9 @@
 //! replacing an entry with the same name and keeping the others). Blobs are staged under
 //! temporary names and `index.json` is replaced by a rename at commit, last.
 
-use crate::destination::{write_verified, ImageDestination, SliceStream};
+use crate::destination::{
+    write_verified, ImageDestination, LayerCompression, SliceStream, StoredBlob,
+};
 use crate::digest::Digest;
 use crate::effects::{ByteSink, ByteStream, FilesystemWrite};
 use crate::manifest::document::{self, OciDescriptor, OciIndex};
@@ -69,17 +71,30 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
     async fn stage<S: ByteStream>(
         &self,
         stream: &mut S,
-        digest: &Digest,
+        digest: Option<&Digest>,
         size: Option<u64>,
-    ) -> Result<()> {
-        let target = self.blob_path(digest);
-        let dir = &target[..target.rfind('/').unwrap_or(0)];
-        self.fs.create_dir_all(dir).await?;
-        let tmp = join_path(dir, &format!(".{}.partial", digest.hex()));
+    ) -> Result<StoredBlob> {
+        // Computed digests are sha256 ones.
+        let dir = match digest {
+            Some(d) => {
+                let target = self.blob_path(d);
+                target[..target.rfind('/').unwrap_or(0)].to_owned()
+            }
+            None => join_path(&self.path, "blobs/sha256"),
+        };
+        self.fs.create_dir_all(&dir).await?;
+        let tmp = match digest {
+            Some(d) => join_path(&dir, &format!(".{}.partial", d.hex())),
+            None => {
+                let n = self.started.borrow().len();
+                join_path(&dir, &format!(".new-{n}.partial"))
+            }
+        };
         self.started.borrow_mut().push(tmp.clone());
-        write_verified(self.fs, &tmp, stream, digest, size).await?;
+        let stored = write_verified(self.fs, &tmp, stream, digest, size).await?;
+        let target = self.blob_path(&stored.digest);
         self.staged.borrow_mut().push((tmp, target));
-        Ok(())
+        Ok(stored)
     }
 }
 
@@ -91,6 +106,10 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
         ]
     }
 
+    fn desired_layer_compression(&self) -> LayerCompression {
+        LayerCompression::Compress
+    }
+
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {
         let path = self.blob_path(digest);
         let staged = self.staged.borrow().iter().any(|(_, p)| *p == path);
@@ -100,9 +119,9 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
     async fn put_blob<S: ByteStream>(
         &self,
         stream: &mut S,
-        digest: &Digest,
+        digest: Option<&Digest>,
         size: Option<u64>,
-    ) -> Result<()> {
+    ) -> Result<StoredBlob> {
         self.stage(stream, digest, size).await
     }
 
@@ -116,7 +135,7 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
         if !self.has_blob(&digest).await? {
             self.stage(
                 &mut SliceStream::new(manifest),
-                &digest,
+                Some(&digest),
                 Some(manifest.len() as u64),
             )
             .await?;

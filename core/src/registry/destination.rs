@@ -3,7 +3,7 @@
 
 use super::client::RegistryClient;
 use super::source::tag_or_digest;
-use crate::destination::ImageDestination;
+use crate::destination::{ImageDestination, LayerCompression, StoredBlob};
 use crate::digest::Digest;
 use crate::effects::{ByteStream, Clock, HttpClient};
 use crate::reference::Reference;
@@ -43,6 +43,10 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
         &[]
     }
 
+    fn desired_layer_compression(&self) -> LayerCompression {
+        LayerCompression::Compress
+    }
+
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {
         if self
             .client
@@ -64,9 +68,9 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
     async fn put_blob<S: ByteStream>(
         &self,
         stream: &mut S,
-        digest: &Digest,
+        digest: Option<&Digest>,
         size: Option<u64>,
-    ) -> Result<()> {
+    ) -> Result<StoredBlob> {
         self.client
             .upload_blob(self.reference.path(), stream, digest, size)
             .await

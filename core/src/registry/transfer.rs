@@ -2,7 +2,7 @@
 //! cross-repository mounts, and manifest pushes.
 
 use super::client::{repository_scope, status_error, RegistryClient};
-use crate::destination::Verifying;
+use crate::destination::{StoredBlob, Verifying};
 use crate::digest::Digest;
 use crate::effects::{ByteStream, Clock, HttpClient};
 use crate::{Error, Result};
@@ -83,17 +83,21 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
         Ok(res.status() == 201)
     }
 
-    /// Uploads `stream` as the blob `digest` of `repository` in one streamed request,
-    /// verifying digest and size as it passes; nothing is committed on a mismatch.
+    /// Uploads `stream` as a blob of `repository` in one streamed request, verifying
+    /// `digest` and size as it passes (or computing the digest when `None`: the upload is
+    /// committed under it at the end); nothing is committed on a mismatch.
     pub async fn upload_blob<S: ByteStream>(
         &self,
         repository: &str,
         stream: &mut S,
-        digest: &Digest,
+        digest: Option<&Digest>,
         size: Option<u64>,
-    ) -> Result<()> {
+    ) -> Result<StoredBlob> {
         let scopes = [repository_scope(repository, "pull,push")];
-        let what = format!("writing blob {digest}");
+        let what = match digest {
+            Some(d) => format!("writing blob {d}"),
+            None => "writing blob".to_owned(),
+        };
         let start = self
             .request(
                 Method::POST,
@@ -123,24 +127,27 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
                 .request(Method::DELETE, &loc, &[], Vec::new(), &scopes)
                 .await;
         };
-        if let Err(e) = verifying.finish() {
-            cancel().await;
-            return Err(Error::Verification(format!("{what}: {e}")));
-        }
+        let stored = match verifying.finish() {
+            Ok(stored) => stored,
+            Err(e) => {
+                cancel().await;
+                return Err(Error::Verification(format!("{what}: {e}")));
+            }
+        };
         let patched = sent?;
         if patched.status() != 202 {
             cancel().await;
             return Err(status_error(&patched, "uploading layer chunked"));
         }
         let loc = location(&patched, &what)?;
-        let url = with_query(&loc, "digest", &digest.to_string());
+        let url = with_query(&loc, "digest", &stored.digest.to_string());
         let res = self
             .request(Method::PUT, &url, &[], Vec::new(), &scopes)
             .await?;
         if res.status() != 201 {
             return Err(status_error(&res, "uploading layer to"));
         }
-        Ok(())
+        Ok(stored)
     }
 
     /// Pushes a manifest as `reference` (a tag or digest) of `repository`.

@@ -1,0 +1,319 @@
+//! Layer compression: recognising it from a blob's first bytes, the media types that name
+//! it, and streams that compress or decompress as they are read (gzip through flate2 over
+//! miniz_oxide), so a layer changes form while it is copied without being held whole.
+
+use crate::effects::{ByteStream, EffectError, EffectErrorKind};
+use crate::{Error, Result};
+use std::io::Write;
+
+/// A compression algorithm layers may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Gzip,
+    Zstd,
+    Bzip2,
+    Xz,
+}
+
+impl Algorithm {
+    /// The name skopeo's flags and messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Gzip => "gzip",
+            Algorithm::Zstd => "zstd",
+            Algorithm::Bzip2 => "bzip2",
+            Algorithm::Xz => "xz",
+        }
+    }
+
+    /// Parses `--dest-compress-format`'s value.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "gzip" => Ok(Algorithm::Gzip),
+            "zstd" => Ok(Algorithm::Zstd),
+            "bzip2" => Ok(Algorithm::Bzip2),
+            "xz" => Ok(Algorithm::Xz),
+            other => Err(Error::Invalid(format!(
+                "unknown compression algorithm {other}"
+            ))),
+        }
+    }
+}
+
+/// The compression of a blob that starts with `prefix`, if it is compressed.
+pub fn detect(prefix: &[u8]) -> Option<Algorithm> {
+    const MAGIC: [(&[u8], Algorithm); 4] = [
+        (&[0x1f, 0x8b, 0x08], Algorithm::Gzip),
+        (&[0x28, 0xb5, 0x2f, 0xfd], Algorithm::Zstd),
+        (b"BZh", Algorithm::Bzip2),
+        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], Algorithm::Xz),
+    ];
+    MAGIC
+        .iter()
+        .find(|(magic, _)| prefix.starts_with(magic))
+        .map(|(_, a)| *a)
+}
+
+const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+const OCI_NONDISTRIBUTABLE: &str = "application/vnd.oci.image.layer.nondistributable.v1.tar";
+const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+
+/// The media type a layer of `media_type` gets once stored with `compression` (`None`:
+/// uncompressed), as containers/image names them.
+pub fn layer_media_type(media_type: &str, compression: Option<Algorithm>) -> Result<String> {
+    let oci_base = [OCI_LAYER, OCI_NONDISTRIBUTABLE]
+        .into_iter()
+        .find(|base| media_type.starts_with(base));
+    if let Some(base) = oci_base {
+        return match compression {
+            None => Ok(base.to_owned()),
+            Some(a @ (Algorithm::Gzip | Algorithm::Zstd)) => Ok(format!("{base}+{}", a.name())),
+            Some(a) => Err(unsupported_in(a, media_type)),
+        };
+    }
+    if media_type == DOCKER_LAYER_GZIP || media_type == DOCKER_LAYER {
+        return match compression {
+            None => Ok(DOCKER_LAYER.to_owned()),
+            Some(Algorithm::Gzip) => Ok(DOCKER_LAYER_GZIP.to_owned()),
+            Some(a) => Err(unsupported_in(a, media_type)),
+        };
+    }
+    Err(Error::Unsupported(format!(
+        "changing the compression of a layer of type {media_type} is not supported"
+    )))
+}
+
+fn unsupported_in(a: Algorithm, media_type: &str) -> Error {
+    Error::Unsupported(format!(
+        "{} compression is not supported for layers of type {media_type}",
+        a.name()
+    ))
+}
+
+/// A stream with one chunk already read from it put back in front.
+pub struct Peeked<S> {
+    first: Option<Vec<u8>>,
+    inner: S,
+}
+
+impl<S: ByteStream> Peeked<S> {
+    /// Reads `inner`'s first chunk; [`Peeked::first`] shows it, reading returns it again.
+    pub async fn new(mut inner: S) -> std::result::Result<Self, EffectError> {
+        let first = inner.read_chunk().await?;
+        Ok(Peeked {
+            first: Some(first),
+            inner,
+        })
+    }
+
+    /// The first bytes of the stream.
+    pub fn first(&self) -> &[u8] {
+        self.first.as_deref().unwrap_or_default()
+    }
+}
+
+impl<S: ByteStream> ByteStream for Peeked<S> {
+    async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
+        match self.first.as_mut() {
+            Some(first) if !first.is_empty() => {
+                let n = buf.len().min(first.len());
+                buf[..n].copy_from_slice(&first[..n]);
+                first.drain(..n);
+                Ok(n)
+            }
+            _ => self.inner.read(buf).await,
+        }
+    }
+
+    async fn read_chunk(&mut self) -> std::result::Result<Vec<u8>, EffectError> {
+        match self.first.take() {
+            Some(first) if !first.is_empty() => Ok(first),
+            _ => self.inner.read_chunk().await,
+        }
+    }
+}
+
+/// A push codec: bytes in, transformed bytes out.
+enum Codec {
+    GzipEncode(flate2::write::GzEncoder<Vec<u8>>),
+    GzipDecode(flate2::write::MultiGzDecoder<Vec<u8>>),
+}
+
+impl Codec {
+    fn push(&mut self, input: &[u8]) -> std::io::Result<Vec<u8>> {
+        let out = match self {
+            Codec::GzipEncode(e) => {
+                e.write_all(input)?;
+                e.get_mut()
+            }
+            Codec::GzipDecode(d) => {
+                d.write_all(input)?;
+                d.get_mut()
+            }
+        };
+        Ok(std::mem::take(out))
+    }
+
+    fn end(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Codec::GzipEncode(e) => e.finish(),
+            Codec::GzipDecode(d) => d.finish(),
+        }
+    }
+}
+
+/// `inner` compressed or decompressed as it is read.
+pub struct Transcoded<S> {
+    inner: S,
+    codec: Option<Codec>,
+    what: &'static str,
+    /// Output produced but not yet read (plain reads smaller than a chunk).
+    pending: Vec<u8>,
+}
+
+impl<S: ByteStream> Transcoded<S> {
+    /// `inner` compressed with `algorithm` at `level` (None: the algorithm's default).
+    pub fn compress(inner: S, algorithm: Algorithm, level: Option<u32>) -> Result<Self> {
+        let codec = match algorithm {
+            Algorithm::Gzip => {
+                let level = level.map_or(flate2::Compression::default(), |l| {
+                    flate2::Compression::new(l.min(9))
+                });
+                Codec::GzipEncode(flate2::write::GzEncoder::new(Vec::new(), level))
+            }
+            other => return Err(not_here(other, "compressing")),
+        };
+        Ok(Transcoded {
+            inner,
+            codec: Some(codec),
+            what: "compressing",
+            pending: Vec::new(),
+        })
+    }
+
+    /// `inner` (compressed with `algorithm`) decompressed.
+    pub fn decompress(inner: S, algorithm: Algorithm) -> Result<Self> {
+        let codec = match algorithm {
+            Algorithm::Gzip => Codec::GzipDecode(flate2::write::MultiGzDecoder::new(Vec::new())),
+            other => return Err(not_here(other, "decompressing")),
+        };
+        Ok(Transcoded {
+            inner,
+            codec: Some(codec),
+            what: "decompressing",
+            pending: Vec::new(),
+        })
+    }
+
+    fn failed(&self, e: std::io::Error) -> EffectError {
+        EffectError::new(EffectErrorKind::Other, format!("{}: {e}", self.what))
+    }
+}
+
+fn not_here(a: Algorithm, doing: &str) -> Error {
+    Error::Unsupported(format!("{doing} {} layers is not supported", a.name()))
+}
+
+impl<S: ByteStream> ByteStream for Transcoded<S> {
+    async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
+        if self.pending.is_empty() {
+            self.pending = self.read_chunk().await?;
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+
+    async fn read_chunk(&mut self) -> std::result::Result<Vec<u8>, EffectError> {
+        if !self.pending.is_empty() {
+            return Ok(std::mem::take(&mut self.pending));
+        }
+        loop {
+            let Some(codec) = self.codec.as_mut() else {
+                return Ok(Vec::new());
+            };
+            let input = self.inner.read_chunk().await?;
+            if input.is_empty() {
+                let codec = self.codec.take().expect("checked above");
+                let last = codec.end().map_err(|e| self.failed(e))?;
+                return Ok(last);
+            }
+            let out = codec.push(&input).map_err(|e| self.failed(e))?;
+            if !out.is_empty() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::effects::{read_all, VecStream};
+
+    #[test]
+    fn gzip_round_trips_through_streams_and_is_recognised() {
+        let data: Vec<u8> = (0..700_000u32)
+            .flat_map(|i| (i % 97).to_le_bytes())
+            .collect();
+        let compressed = pollster::block_on(async {
+            let mut s =
+                Transcoded::compress(VecStream::new(data.clone()), Algorithm::Gzip, None).unwrap();
+            read_all(&mut s).await.unwrap()
+        });
+        assert_eq!(detect(&compressed), Some(Algorithm::Gzip));
+        assert!(compressed.len() < data.len());
+        let back = pollster::block_on(async {
+            let peeked = Peeked::new(VecStream::new(compressed)).await.unwrap();
+            assert_eq!(detect(peeked.first()), Some(Algorithm::Gzip));
+            let mut s = Transcoded::decompress(peeked, Algorithm::Gzip).unwrap();
+            read_all(&mut s).await.unwrap()
+        });
+        assert_eq!(back, data);
+        assert_eq!(detect(b"plain tar"), None);
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error() {
+        let compressed = pollster::block_on(async {
+            let mut s =
+                Transcoded::compress(VecStream::new(vec![7u8; 100_000]), Algorithm::Gzip, None)
+                    .unwrap();
+            read_all(&mut s).await.unwrap()
+        });
+        let cut = compressed[..compressed.len() - 6].to_vec();
+        let err = pollster::block_on(async {
+            let mut s = Transcoded::decompress(VecStream::new(cut), Algorithm::Gzip).unwrap();
+            read_all(&mut s).await.unwrap_err()
+        });
+        assert!(err.message.starts_with("decompressing"), "{}", err.message);
+    }
+
+    #[test]
+    fn media_types_follow_the_compression() {
+        let gz = Some(Algorithm::Gzip);
+        assert_eq!(
+            layer_media_type(OCI_LAYER, gz).unwrap(),
+            format!("{OCI_LAYER}+gzip")
+        );
+        assert_eq!(
+            layer_media_type(&format!("{OCI_LAYER}+gzip"), None).unwrap(),
+            OCI_LAYER
+        );
+        assert_eq!(
+            layer_media_type(&format!("{OCI_LAYER}+gzip"), Some(Algorithm::Zstd)).unwrap(),
+            format!("{OCI_LAYER}+zstd")
+        );
+        assert_eq!(
+            layer_media_type(DOCKER_LAYER_GZIP, None).unwrap(),
+            DOCKER_LAYER
+        );
+        assert_eq!(
+            layer_media_type(DOCKER_LAYER, gz).unwrap(),
+            DOCKER_LAYER_GZIP
+        );
+        assert!(layer_media_type(DOCKER_LAYER, Some(Algorithm::Zstd)).is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! Copying one layer: reused when the destination has it, else streamed, verified against
+//! the source's digest, and compressed, decompressed or recompressed on the way when the
+//! destination (or the user) asks for another compression; and writing those changes into
+//! the manifest.
+
+use crate::compression::{detect, layer_media_type, Algorithm, Peeked, Transcoded};
+use crate::convert::image::{decode_oci, decode_schema2};
+use crate::destination::{ImageDestination, LayerCompression, StoredBlob, Verifying};
+use crate::digest::Digest;
+use crate::manifest::{document, mime, Descriptor};
+use crate::source::BlobSource;
+use crate::{Error, Result};
+use std::collections::HashMap;
+
+/// How a copy may change layers' compression (`--dest-compress`, `--dest-decompress`,
+/// `--dest-compress-format`, `--dest-compress-level`, `--dest-oci-accept-uncompressed-layers`).
+#[derive(Debug, Clone, Default)]
+pub struct CompressionOptions {
+    /// Overrides what the destination wants done.
+    pub layers: Option<LayerCompression>,
+    /// The algorithm to compress with (gzip when unset); layers compressed with another one
+    /// are recompressed when this is set.
+    pub format: Option<Algorithm>,
+    /// The compression level.
+    pub level: Option<u32>,
+}
+
+/// A layer stored in another form than the source's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerChange {
+    pub digest: Digest,
+    pub size: u64,
+    /// The compression it is stored with (`None`: uncompressed).
+    pub compression: Option<Algorithm>,
+}
+
+/// What happens to one layer's bytes.
+enum Operation {
+    Keep,
+    Compress(Algorithm),
+    Decompress(Algorithm),
+    Recompress(Algorithm, Algorithm),
+}
+
+fn operation(
+    want: LayerCompression,
+    detected: Option<Algorithm>,
+    opts: &CompressionOptions,
+) -> Operation {
+    match (want, detected) {
+        (LayerCompression::Compress, None) => {
+            Operation::Compress(opts.format.unwrap_or(Algorithm::Gzip))
+        }
+        (LayerCompression::Compress, Some(from)) => match opts.format {
+            Some(to) if to != from => Operation::Recompress(from, to),
+            _ => Operation::Keep,
+        },
+        (LayerCompression::Decompress, Some(from)) => Operation::Decompress(from),
+        _ => Operation::Keep,
+    }
+}
+
+/// Copies `layer` unless the destination has it; returns how it was stored when that
+/// differs from the source.
+pub(super) async fn copy_layer<S: BlobSource, D: ImageDestination>(
+    src: &S,
+    dest: &D,
+    layer: &Descriptor,
+    want: LayerCompression,
+    opts: &CompressionOptions,
+) -> Result<Option<LayerChange>> {
+    if dest.has_blob(&layer.digest).await? {
+        return Ok(None);
+    }
+    let context = |e: Error| e.context(format!("writing blob {}", layer.digest));
+    let size = u64::try_from(layer.size).ok();
+    let mut stream = src.blob(&layer.digest, size).await?;
+    if want == LayerCompression::Preserve {
+        dest.put_blob(&mut stream, Some(&layer.digest), size)
+            .await
+            .map_err(context)?;
+        return Ok(None);
+    }
+    // The source's digest is checked as the bytes are read, before any transformation.
+    let verified = Verifying::new(&mut stream, Some(&layer.digest), size);
+    let mut peeked = Peeked::new(verified).await.map_err(Error::from)?;
+    let detected = detect(peeked.first());
+    let mut op = operation(want, detected, opts);
+    let stored_as = match op {
+        Operation::Keep => None,
+        Operation::Compress(to) | Operation::Recompress(_, to) => Some(Some(to)),
+        Operation::Decompress(_) => Some(None),
+    };
+    // Layers of types without a compressed (or uncompressed) variant stay as they are.
+    if let Some(target) = stored_as {
+        if layer_media_type(&layer.media_type, target).is_err() {
+            op = Operation::Keep;
+        }
+    }
+    let level = opts.level;
+    let stored: StoredBlob = match op {
+        Operation::Keep => {
+            dest.put_blob(&mut peeked, Some(&layer.digest), size)
+                .await
+                .map_err(context)?;
+            return Ok(None);
+        }
+        Operation::Compress(to) => {
+            let mut s = Transcoded::compress(peeked, to, level)?;
+            dest.put_blob(&mut s, None, None).await.map_err(context)?
+        }
+        Operation::Decompress(from) => {
+            let mut s = Transcoded::decompress(peeked, from)?;
+            dest.put_blob(&mut s, None, None).await.map_err(context)?
+        }
+        Operation::Recompress(from, to) => {
+            let mut s = Transcoded::compress(Transcoded::decompress(peeked, from)?, to, level)?;
+            dest.put_blob(&mut s, None, None).await.map_err(context)?
+        }
+    };
+    Ok(Some(LayerChange {
+        digest: stored.digest,
+        size: stored.size,
+        compression: stored_as.flatten(),
+    }))
+}
+
+/// `manifest` (of `media_type`) with the layers in `changes` (by source digest) replaced by
+/// what was stored.
+pub(super) fn apply_layer_changes(
+    manifest: &[u8],
+    media_type: &str,
+    changes: &HashMap<Digest, LayerChange>,
+) -> Result<Vec<u8>> {
+    let update = |digest: &str, media: &mut String, size: &mut i64, new_digest: &mut String| {
+        let Some(change) = Digest::parse(digest).ok().and_then(|d| changes.get(&d)) else {
+            return Ok(());
+        };
+        *media = layer_media_type(media, change.compression)?;
+        *size = change.size as i64;
+        *new_digest = change.digest.to_string();
+        Ok::<(), Error>(())
+    };
+    match media_type {
+        mime::DOCKER_V2_SCHEMA2 => {
+            let mut m = decode_schema2(manifest)?;
+            for l in m.layers.iter_mut().flatten() {
+                let digest = l.digest.clone();
+                update(&digest, &mut l.media_type, &mut l.size, &mut l.digest)?;
+            }
+            Ok(document::encode(&m))
+        }
+        mime::OCI_MANIFEST => {
+            let mut m = decode_oci(manifest)?;
+            for l in m.layers.iter_mut().flatten() {
+                let digest = l.digest.clone();
+                update(&digest, &mut l.media_type, &mut l.size, &mut l.digest)?;
+            }
+            Ok(document::encode(&m))
+        }
+        other => Err(Error::Unsupported(format!(
+            "changing layers of a {other} manifest is not supported"
+        ))),
+    }
+}
