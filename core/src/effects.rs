@@ -116,6 +116,15 @@ pub trait FilesystemWrite: Filesystem {
 
     /// The names in a directory (not `.` and `..`), in no particular order.
     async fn read_dir(&self, path: &str) -> Result<Vec<String>, EffectError>;
+
+    /// Makes `path` a symbolic link to `target` (docker archives link legacy layer paths).
+    async fn symlink(&self, target: &str, path: &str) -> Result<(), EffectError> {
+        let _ = target;
+        Err(EffectError::new(
+            EffectErrorKind::Other,
+            format!("symlink {path}: symbolic links are not supported here"),
+        ))
+    }
 }
 
 /// HTTP for the registry protocol. The core builds every request (URL, headers, credentials)

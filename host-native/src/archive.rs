@@ -101,10 +101,23 @@ pub fn create(dir: &Path, path: &str) -> Result<(), String> {
         target.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
+    // Not a file (a pipe, /dev/stdout): written in place, there is nothing to swap.
+    if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let file = std::fs::OpenOptions::new().write(true).open(target);
+        let written = file.and_then(|f| {
+            let mut builder = tar::Builder::new(std::io::BufWriter::new(f));
+            builder.mode(tar::HeaderMode::Deterministic);
+            builder.follow_symlinks(false);
+            append_sorted(&mut builder, dir, Path::new(""))?;
+            builder.into_inner()?.flush()
+        });
+        return written.map_err(|e| format!("writing archive {path}: {e}"));
+    }
     let result = (|| -> std::io::Result<()> {
         let file = std::fs::File::create(&tmp)?;
         let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
         builder.mode(tar::HeaderMode::Deterministic);
+        builder.follow_symlinks(false);
         append_sorted(&mut builder, dir, Path::new(""))?;
         let mut out = builder.into_inner()?;
         out.flush()?;

@@ -11,6 +11,7 @@ use skopeo_core::destination::LayerCompression;
 use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
 use skopeo_core::policy::Policy;
+use skopeo_core::reference::Reference;
 use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
 use skopeo_core::registry::RegistryClient;
@@ -108,6 +109,9 @@ pub struct CopyArgs {
     /// Allow uncompressed image layers when saving to an OCI image using the 'oci' transport. (default is to compress things that aren't compressed)
     #[arg(long)]
     dest_oci_accept_uncompressed_layers: bool,
+    /// additional tags (supports docker-archive)
+    #[arg(long, value_name = "tags")]
+    additional_tag: Vec<String>,
     /// Maximum number of image layers to be copied (pulled/pushed) simultaneously (default 6)
     #[arg(
         long,
@@ -194,6 +198,40 @@ fn compression_options(args: &CopyArgs, dest: &ImageName) -> Result<CompressionO
     })
 }
 
+/// The names a docker archive saves the image under: the destination's tag and every
+/// `--additional-tag` (tagged references). An existing non-empty archive is refused, as
+/// containers/image refuses it.
+fn docker_archive_tags(additional: &[String], dest: &ImageName) -> Result<Vec<Reference>, String> {
+    let ImageName::DockerArchive {
+        path,
+        reference,
+        index,
+    } = dest
+    else {
+        return Ok(Vec::new());
+    };
+    if index.is_some() {
+        return Err(format!(
+            "initializing destination {dest}: docker-archive destinations can not name an image by index"
+        ));
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) {
+        return Err(format!(
+            "initializing destination {dest}: docker-archive doesn't support modifying existing images"
+        ));
+    }
+    let mut tags: Vec<Reference> = reference.iter().cloned().collect();
+    for tag in additional {
+        let parsed = Reference::parse_normalized_named(tag)
+            .map_err(|e| format!("error parsing additional-tag '{tag}': {e}"))?;
+        if parsed.tag().is_none() || parsed.digest().is_some() {
+            return Err(format!("additional-tag '{tag}' must be a tagged reference"));
+        }
+        tags.push(parsed);
+    }
+    Ok(tags)
+}
+
 /// Runs copy.
 pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> {
     let [src_name, dest_name] = args.images.as_slice() else {
@@ -278,8 +316,10 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         },
         _ => src.clone(),
     };
+    let archive_tags = docker_archive_tags(&args.additional_tag, &dest)?;
     let dest_scratch = match &dest {
         ImageName::OciArchive { .. } => Some(ScratchDir::new("oci-archive-dest")?),
+        ImageName::DockerArchive { .. } => Some(ScratchDir::new("docker-archive-dest")?),
         _ => None,
     };
 
@@ -335,6 +375,19 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                     .map_err(init_dest)?;
                 Destination::Oci(Box::new(d))
             }
+            (ImageName::DockerArchive { .. }, _) => {
+                let scratch = dest_scratch.as_ref().expect("made for docker-archive");
+                let root = format!("{}/archive", scratch.path());
+                std::fs::create_dir_all(&root)
+                    .map_err(|e| format!("initializing destination {dest}: {e}"))?;
+                let d = skopeo_core::docker_archive::DockerArchiveDestination::new(
+                    &fs,
+                    &root,
+                    archive_tags.clone(),
+                )
+                .map_err(init_dest)?;
+                Destination::DockerArchive(d)
+            }
             (ImageName::Docker { reference, .. }, Some(client)) => {
                 let source_ref = match &src {
                     ImageName::Docker { reference, .. } => Some(reference),
@@ -357,9 +410,16 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
             .await
             .map_err(|e| e.to_string())
     })?;
-    if let (ImageName::OciArchive { path, .. }, Some(scratch)) = (&dest, &dest_scratch) {
-        archive::create(&scratch.0.join("layout"), path)
-            .map_err(|e| format!("writing to destination {dest}: {e}"))?;
+    match (&dest, &dest_scratch) {
+        (ImageName::OciArchive { path, .. }, Some(scratch)) => {
+            archive::create(&scratch.0.join("layout"), path)
+                .map_err(|e| format!("writing to destination {dest}: {e}"))?;
+        }
+        (ImageName::DockerArchive { path, .. }, Some(scratch)) => {
+            archive::create(&scratch.0.join("archive"), path)
+                .map_err(|e| format!("writing to destination {dest}: {e}"))?;
+        }
+        _ => {}
     }
     if let Some(path) = &args.digestfile {
         std::fs::write(path, digest.to_string())

@@ -93,7 +93,7 @@ impl GlobalOptions {
 #[derive(Subcommand)]
 enum Command {
     /// Copy an IMAGE-NAME from one location to another
-    Copy(copy::CopyArgs),
+    Copy(Box<copy::CopyArgs>),
     /// Delete image IMAGE-NAME
     Delete(delete::DeleteArgs),
     /// Inspect image IMAGE-NAME
@@ -130,7 +130,7 @@ fn main() {
         return;
     }
     let result = match cli.command {
-        Some(Command::Copy(args)) => copy::run(&cli.global, args),
+        Some(Command::Copy(args)) => copy::run(&cli.global, *args),
         Some(Command::Delete(args)) => delete::run(&cli.global, args),
         Some(Command::Inspect(args)) => inspect::run(&cli.global, args),
         Some(Command::ListTags(args)) => list_tags::run(&cli.global, args),

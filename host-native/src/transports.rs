@@ -4,7 +4,7 @@
 use crate::http::{NativeBody, NativeHttp};
 use skopeo_core::destination::{ImageDestination, LayerCompression, StoredBlob};
 use skopeo_core::digest::Digest;
-use skopeo_core::docker_archive::DockerArchiveSource;
+use skopeo_core::docker_archive::{DockerArchiveDestination, DockerArchiveSource};
 use skopeo_core::effects::{ByteStream, EffectError};
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, LocalSource};
 use skopeo_core::reference::Reference;
@@ -86,6 +86,7 @@ pub enum Destination<'a> {
     Dir(DirDestination<'a, NativeFs>),
     Oci(Box<OciDestination<'a, NativeFs>>),
     Docker(DockerDestination<'a, 'a, NativeHttp>),
+    DockerArchive(DockerArchiveDestination<'a, NativeFs>),
 }
 
 /// Runs `$body` with `$d` bound to whichever destination `$self` holds.
@@ -95,6 +96,7 @@ macro_rules! each_destination {
             Destination::Dir($d) => $body,
             Destination::Oci($d) => $body,
             Destination::Docker($d) => $body,
+            Destination::DockerArchive($d) => $body,
         }
     };
 }

@@ -1,8 +1,10 @@
 //! `docker save` archives (the `docker-archive:` transport): the `manifest.json` that lists
-//! their images, and what skopeo derives from it.
+//! their images, what skopeo derives from it, and writing them.
 
+mod dest;
 mod source;
 
+pub use dest::DockerArchiveDestination;
 pub use source::{choose_item, DockerArchiveSource};
 
 use crate::reference::Reference;
