@@ -79,6 +79,7 @@ bench() {
 echo "images: 4 gzip layers of $layer_mb MiB of random data; 60 gzip layers of $many_kib KiB"
 bench "pull to oci:" "$tmp/out-oci" "docker://$addr/bench/src:v1" "oci:$tmp/out-oci:x"
 bench "pull to dir:" "$tmp/out-dir" "docker://$addr/bench/src:v1" "dir:$tmp/out-dir"
+bench "pull to docker-archive:" "$tmp/out.tar" "docker://$addr/bench/src:v1" "docker-archive:$tmp/out.tar:bench/out:v1"
 bench "push from oci:" "$tmp/none" "oci:$tmp/src:big" "docker://$addr/bench/push-@RUN@:v1"
 bench "registry to registry" "$tmp/none" "docker://$addr/bench/src:v1" "docker://$addr/bench/copy-@RUN@:v1"
 bench "60-layer push" "$tmp/none" "oci:$tmp/many:big" "docker://$addr/bench/many-@RUN@:v1"

@@ -81,9 +81,7 @@ pub(super) async fn copy_layer<S: BlobSource, D: ImageDestination>(
             .map_err(context)?;
         return Ok(None);
     }
-    // The source's digest is checked as the bytes are read, before any transformation.
-    let verified = Verifying::new(&mut stream, Some(&layer.digest), size);
-    let mut peeked = Peeked::new(verified).await.map_err(Error::from)?;
+    let mut peeked = Peeked::new(stream).await.map_err(Error::from)?;
     let detected = detect(peeked.first());
     let mut op = operation(want, detected, opts);
     let stored_as = match op {
@@ -98,13 +96,17 @@ pub(super) async fn copy_layer<S: BlobSource, D: ImageDestination>(
         }
     }
     let level = opts.level;
+    if let Operation::Keep = op {
+        // Stored as is: the destination verifies the digest (hashing it once).
+        dest.put_blob(&mut peeked, Some(&layer.digest), size)
+            .await
+            .map_err(context)?;
+        return Ok(None);
+    }
+    // The source's digest is checked as the bytes are read, before any transformation.
+    let peeked = Verifying::new(&mut peeked, Some(&layer.digest), size);
     let stored: StoredBlob = match op {
-        Operation::Keep => {
-            dest.put_blob(&mut peeked, Some(&layer.digest), size)
-                .await
-                .map_err(context)?;
-            return Ok(None);
-        }
+        Operation::Keep => unreachable!("stored above"),
         Operation::Compress(to) => {
             let mut s = Transcoded::compress(peeked, to, level)?;
             dest.put_blob(&mut s, None, None).await.map_err(context)?
