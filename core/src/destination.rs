@@ -90,6 +90,25 @@ pub async fn write_verified<F: crate::effects::FilesystemWrite, S: ByteStream>(
     written
 }
 
+/// Writes `stream` to the temporary file `tmp` (verified as [`write_verified`] does), then
+/// renames it to `named(digest)`: how a blob whose digest is only known at the end (one
+/// made on the way) gets its name.
+pub async fn write_then_name<F: crate::effects::FilesystemWrite, S: ByteStream>(
+    fs: &F,
+    tmp: &str,
+    stream: &mut S,
+    digest: Option<&Digest>,
+    size: Option<u64>,
+    named: impl FnOnce(&Digest) -> String,
+) -> Result<StoredBlob> {
+    let stored = write_verified(fs, tmp, stream, digest, size).await?;
+    if let Err(e) = fs.rename(tmp, &named(&stored.digest)).await {
+        let _ = fs.remove_file(tmp).await;
+        return Err(e.into());
+    }
+    Ok(stored)
+}
+
 /// Streams `stream` into `sink` through a digest and size check (or, without a digest,
 /// computing it), chunk by chunk as the stream hands them over.
 pub async fn copy_verified<S: ByteStream, W: crate::effects::ByteSink>(

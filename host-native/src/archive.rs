@@ -92,42 +92,40 @@ pub fn extract(path: &str, into: &Path) -> Result<(), String> {
 }
 
 /// Writes the contents of `dir` as an uncompressed tar at `path`, through a temporary file
-/// renamed into place, so a failure leaves any previous archive as it was.
+/// renamed into place, so a failure leaves any previous archive as it was; a target that is
+/// not a file (a pipe, /dev/stdout) is written in place, as there is nothing to swap.
 pub fn create(dir: &Path, path: &str) -> Result<(), String> {
-    use std::io::Write;
     let target = Path::new(path);
+    let failed = |e: std::io::Error| format!("writing archive {path}: {e}");
+    if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let file = std::fs::OpenOptions::new().write(true).open(target);
+        return file.and_then(|f| pack(dir, f).map(drop)).map_err(failed);
+    }
     let tmp = target.with_file_name(format!(
         ".{}.partial-{}",
         target.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    // Not a file (a pipe, /dev/stdout): written in place, there is nothing to swap.
-    if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        let file = std::fs::OpenOptions::new().write(true).open(target);
-        let written = file.and_then(|f| {
-            let mut builder = tar::Builder::new(std::io::BufWriter::new(f));
-            builder.mode(tar::HeaderMode::Deterministic);
-            builder.follow_symlinks(false);
-            append_sorted(&mut builder, dir, Path::new(""))?;
-            builder.into_inner()?.flush()
-        });
-        return written.map_err(|e| format!("writing archive {path}: {e}"));
-    }
-    let result = (|| -> std::io::Result<()> {
-        let file = std::fs::File::create(&tmp)?;
-        let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
-        builder.mode(tar::HeaderMode::Deterministic);
-        builder.follow_symlinks(false);
-        append_sorted(&mut builder, dir, Path::new(""))?;
-        let mut out = builder.into_inner()?;
-        out.flush()?;
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, target)
-    })();
+    let result = std::fs::File::create(&tmp)
+        .and_then(|file| pack(dir, file))
+        .and_then(|file| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, target));
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        format!("writing archive {path}: {e}")
+        failed(e)
     })
+}
+
+/// Writes `dir` as a tar into `file` (names sorted, symlinks kept as links); returns the file.
+fn pack(dir: &Path, file: std::fs::File) -> std::io::Result<std::fs::File> {
+    use std::io::Write;
+    let mut builder = tar::Builder::new(std::io::BufWriter::new(file));
+    builder.mode(tar::HeaderMode::Deterministic);
+    builder.follow_symlinks(false);
+    append_sorted(&mut builder, dir, Path::new(""))?;
+    let mut out = builder.into_inner()?;
+    out.flush()?;
+    out.into_inner().map_err(|e| e.into_error())
 }
 
 fn append_sorted<W: std::io::Write>(

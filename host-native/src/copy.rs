@@ -5,13 +5,10 @@ use crate::archive::{self, ScratchDir};
 use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
-use skopeo_core::compression::Algorithm;
-use skopeo_core::copy::{copy_image, CompressionOptions, CopyOptions, MultiArch};
-use skopeo_core::destination::LayerCompression;
+use skopeo_core::copy::{copy_image, CompressionFlags, CompressionOptions, CopyOptions, MultiArch};
 use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
 use skopeo_core::policy::Policy;
-use skopeo_core::reference::Reference;
 use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
 use skopeo_core::registry::RegistryClient;
@@ -166,72 +163,6 @@ fn load_policy(global: &crate::GlobalOptions) -> Result<Option<Policy>, String> 
         .map_err(|e| format!("Error loading trust policy: {e}"))
 }
 
-/// What the compression flags ask of this destination, as containers/image reads them:
-/// `--dest-compress`/`--dest-decompress` for `dir:`, uncompressed layers allowed in `oci:`.
-fn compression_options(args: &CopyArgs, dest: &ImageName) -> Result<CompressionOptions, String> {
-    let format = args
-        .dest_compress_format
-        .as_deref()
-        .map(Algorithm::parse)
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let layers = match dest {
-        ImageName::Dir { .. } => match (args.dest_compress, args.dest_decompress) {
-            (true, true) => {
-                return Err(format!(
-                "initializing destination {dest}: Cannot compress and decompress at the same time"
-            ))
-            }
-            (true, false) => Some(LayerCompression::Compress),
-            (false, true) => Some(LayerCompression::Decompress),
-            (false, false) => None,
-        },
-        ImageName::Oci { .. } if args.dest_oci_accept_uncompressed_layers => {
-            Some(LayerCompression::Preserve)
-        }
-        _ => None,
-    };
-    Ok(CompressionOptions {
-        layers,
-        format,
-        level: args.dest_compress_level,
-    })
-}
-
-/// The names a docker archive saves the image under: the destination's tag and every
-/// `--additional-tag` (tagged references). An existing non-empty archive is refused, as
-/// containers/image refuses it.
-fn docker_archive_tags(additional: &[String], dest: &ImageName) -> Result<Vec<Reference>, String> {
-    let ImageName::DockerArchive {
-        path,
-        reference,
-        index,
-    } = dest
-    else {
-        return Ok(Vec::new());
-    };
-    if index.is_some() {
-        return Err(format!(
-            "initializing destination {dest}: docker-archive destinations can not name an image by index"
-        ));
-    }
-    if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0) {
-        return Err(format!(
-            "initializing destination {dest}: docker-archive doesn't support modifying existing images"
-        ));
-    }
-    let mut tags: Vec<Reference> = reference.iter().cloned().collect();
-    for tag in additional {
-        let parsed = Reference::parse_normalized_named(tag)
-            .map_err(|e| format!("error parsing additional-tag '{tag}': {e}"))?;
-        if parsed.tag().is_none() || parsed.digest().is_some() {
-            return Err(format!("additional-tag '{tag}' must be a tagged reference"));
-        }
-        tags.push(parsed);
-    }
-    Ok(tags)
-}
-
 /// Runs copy.
 pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> {
     let [src_name, dest_name] = args.images.as_slice() else {
@@ -252,7 +183,17 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         (None, true) => MultiArch::All,
         (None, false) => MultiArch::System,
     };
-    let compression = compression_options(&args, &dest)?;
+    let compression = CompressionOptions::from_flags(
+        &dest,
+        &CompressionFlags {
+            compress: args.dest_compress,
+            decompress: args.dest_decompress,
+            format: args.dest_compress_format.as_deref(),
+            level: args.dest_compress_level,
+            oci_accept_uncompressed_layers: args.dest_oci_accept_uncompressed_layers,
+        },
+    )
+    .map_err(|e| e.to_string())?;
     let opts = CopyOptions {
         platform: global.platform_choice(),
         multi_arch,
@@ -316,7 +257,12 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         },
         _ => src.clone(),
     };
-    let archive_tags = docker_archive_tags(&args.additional_tag, &dest)?;
+    let archive_tags = pollster::block_on(skopeo_core::docker_archive::destination_tags(
+        &NativeFs,
+        &dest,
+        &args.additional_tag,
+    ))
+    .map_err(|e| e.to_string())?;
     let dest_scratch = match &dest {
         ImageName::OciArchive { .. } => Some(ScratchDir::new("oci-archive-dest")?),
         ImageName::DockerArchive { .. } => Some(ScratchDir::new("docker-archive-dest")?),

@@ -186,17 +186,23 @@ impl PipeReader {
         None
     }
 
+    /// Takes the front chunk whole (what a partial read left of it), if one is queued.
+    fn pop_chunk(&self, state: &mut State) -> Option<Vec<u8>> {
+        let mut chunk = state.chunks.pop_front()?;
+        let at = std::mem::take(&mut state.front_at);
+        self.0.notify(state);
+        if at > 0 {
+            chunk.drain(..at);
+        }
+        Some(chunk)
+    }
+
     /// Takes the next whole chunk, blocking the thread until one arrives; `None` at the end
     /// (a failure of the writer is reported as the end: the writer's side reports it).
     pub fn recv_blocking(&self) -> Option<Vec<u8>> {
         let mut state = self.0.lock();
         loop {
-            if let Some(mut chunk) = state.chunks.pop_front() {
-                let at = std::mem::take(&mut state.front_at);
-                self.0.notify(&mut state);
-                if at > 0 {
-                    chunk.drain(..at);
-                }
+            if let Some(chunk) = self.pop_chunk(&mut state) {
                 return Some(chunk);
             }
             if state.writer_done {
@@ -232,12 +238,7 @@ impl ByteStream for PipeReader {
     async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
         poll_fn(|cx| {
             let mut state = self.0.lock();
-            if let Some(mut chunk) = state.chunks.pop_front() {
-                let at = std::mem::take(&mut state.front_at);
-                self.0.notify(&mut state);
-                if at > 0 {
-                    chunk.drain(..at);
-                }
+            if let Some(chunk) = self.pop_chunk(&mut state) {
                 return Poll::Ready(Ok(chunk));
             }
             if state.writer_done {

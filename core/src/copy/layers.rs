@@ -9,6 +9,7 @@ use crate::destination::{ImageDestination, LayerCompression, StoredBlob, Verifyi
 use crate::digest::Digest;
 use crate::manifest::{document, mime, Descriptor};
 use crate::source::BlobSource;
+use crate::transport::ImageName;
 use crate::{Error, Result};
 use std::collections::HashMap;
 
@@ -23,6 +24,45 @@ pub struct CompressionOptions {
     pub format: Option<Algorithm>,
     /// The compression level.
     pub level: Option<u32>,
+}
+
+/// The compression flags of `copy`, as given.
+#[derive(Debug, Clone, Default)]
+pub struct CompressionFlags<'a> {
+    pub compress: bool,
+    pub decompress: bool,
+    pub format: Option<&'a str>,
+    pub level: Option<u32>,
+    pub oci_accept_uncompressed_layers: bool,
+}
+
+impl CompressionOptions {
+    /// What the flags ask of the destination `dest`, as containers/image reads them:
+    /// `--dest-compress`/`--dest-decompress` for `dir:`, uncompressed layers allowed in `oci:`.
+    pub fn from_flags(dest: &ImageName, flags: &CompressionFlags) -> Result<Self> {
+        let format = flags.format.map(Algorithm::parse).transpose()?;
+        let layers = match dest {
+            ImageName::Dir { .. } => match (flags.compress, flags.decompress) {
+                (true, true) => {
+                    return Err(Error::Invalid(format!(
+                        "initializing destination {dest}: Cannot compress and decompress at the same time"
+                    )))
+                }
+                (true, false) => Some(LayerCompression::Compress),
+                (false, true) => Some(LayerCompression::Decompress),
+                (false, false) => None,
+            },
+            ImageName::Oci { .. } if flags.oci_accept_uncompressed_layers => {
+                Some(LayerCompression::Preserve)
+            }
+            _ => None,
+        };
+        Ok(CompressionOptions {
+            layers,
+            format,
+            level: flags.level,
+        })
+    }
 }
 
 /// A layer stored in another form than the source's.

@@ -6,7 +6,7 @@
 
 mod layers;
 
-pub use layers::{CompressionOptions, LayerChange};
+pub use layers::{CompressionFlags, CompressionOptions, LayerChange};
 
 use crate::convert::convert_image;
 use crate::destination::ImageDestination;

@@ -6,7 +6,7 @@
 //! them, with the destination's tag and any `--additional-tag`s.
 
 use crate::convert::image::decode_schema2;
-use crate::destination::{write_verified, ImageDestination, LayerCompression, StoredBlob};
+use crate::destination::{write_then_name, ImageDestination, LayerCompression, StoredBlob};
 use crate::digest::Digest;
 use crate::effects::{ByteSink, ByteStream, FilesystemWrite};
 use crate::manifest::mime;
@@ -166,11 +166,7 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
             .create_dir_all(&join_path(&self.root, "blobs"))
             .await?;
         let tmp = join_path(&self.root, &format!("blobs/.new-{n}"));
-        let stored = write_verified(self.fs, &tmp, stream, digest, size).await?;
-        self.fs
-            .rename(&tmp, &self.blob_path(&stored.digest))
-            .await?;
-        Ok(stored)
+        write_then_name(self.fs, &tmp, stream, digest, size, |d| self.blob_path(d)).await
     }
 
     async fn put_manifest(

@@ -25,6 +25,48 @@ pub struct ManifestItem {
     pub layers: Vec<String>,
 }
 
+/// The names a `docker-archive:` destination saves the image under: its tag and every
+/// `--additional-tag` (tagged references, with skopeo's complaints). An existing non-empty
+/// archive is refused, as containers/image refuses it.
+pub async fn destination_tags<F: crate::effects::FilesystemWrite>(
+    fs: &F,
+    dest: &crate::transport::ImageName,
+    additional: &[String],
+) -> Result<Vec<Reference>> {
+    let crate::transport::ImageName::DockerArchive {
+        path,
+        reference,
+        index,
+    } = dest
+    else {
+        return Ok(Vec::new());
+    };
+    if index.is_some() {
+        return Err(Error::Invalid(format!(
+            "initializing destination {dest}: docker-archive destinations can not name an image by index"
+        )));
+    }
+    // A directory is no archive to protect (writing to it fails later, naming it).
+    let is_file = fs.exists(path).await? && fs.read_dir(path).await.is_err();
+    if is_file && fs.size(path).await? > 0 {
+        return Err(Error::Invalid(format!(
+            "initializing destination {dest}: docker-archive doesn't support modifying existing images"
+        )));
+    }
+    let mut tags: Vec<Reference> = reference.iter().cloned().collect();
+    for tag in additional {
+        let parsed = Reference::parse_normalized_named(tag)
+            .map_err(|e| Error::Invalid(format!("error parsing additional-tag '{tag}': {e}")))?;
+        if parsed.tag().is_none() || parsed.digest().is_some() {
+            return Err(Error::Invalid(format!(
+                "additional-tag '{tag}' must be a tagged reference"
+            )));
+        }
+        tags.push(parsed);
+    }
+    Ok(tags)
+}
+
 /// Parses `manifest.json`.
 pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ManifestItem>> {
     serde_json::from_slice(bytes)

@@ -2,7 +2,7 @@
 //! `version` file. Everything is written into a staging directory next to the target and
 //! swapped in at commit, so a failed copy leaves the target as it was.
 
-use crate::destination::{write_verified, ImageDestination, StoredBlob};
+use crate::destination::{write_then_name, write_verified, ImageDestination, StoredBlob};
 use crate::digest::Digest;
 use crate::effects::{ByteSink, ByteStream, EffectErrorKind, FilesystemWrite};
 use crate::source::{clean_path, join_path};
@@ -102,10 +102,8 @@ impl<F: FilesystemWrite> ImageDestination for DirDestination<'_, F> {
         let Some(digest) = digest else {
             // Made on the way: named once its digest is known.
             let tmp = join_path(&self.staging, &format!(".new-{}", self.next_temp()));
-            let stored = write_verified(self.fs, &tmp, stream, None, size).await?;
-            let path = join_path(&self.staging, stored.digest.hex());
-            self.fs.rename(&tmp, &path).await?;
-            return Ok(stored);
+            let named = |d: &Digest| join_path(&self.staging, d.hex());
+            return write_then_name(self.fs, &tmp, stream, None, size, named).await;
         };
         let path = join_path(&self.staging, digest.hex());
         write_verified(self.fs, &path, stream, Some(digest), size).await
