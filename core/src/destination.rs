@@ -27,6 +27,9 @@ pub enum LayerCompression {
 /// Write access to one image in some transport. Nothing becomes visible at the destination
 /// until [`ImageDestination::commit`]; [`ImageDestination::abort`] removes what was staged.
 pub trait ImageDestination {
+    /// The transport's name, for messages (`dir`, `oci`, `docker`, …).
+    fn transport_name(&self) -> &'static str;
+
     /// Manifest media types the destination stores, best first; empty means any.
     fn supported_manifest_types(&self) -> &[&'static str];
 

@@ -30,18 +30,26 @@ pub enum Error {
 impl Error {
     /// Adds context in front of the message, as Go's `fmt.Errorf("…: %w", err)` does.
     pub fn context(self, what: impl std::fmt::Display) -> Self {
+        self.reworded(|m| format!("{what}: {m}"))
+    }
+
+    /// The same error (same kind, same retryability) with its message rewritten.
+    pub fn reworded(self, reword: impl FnOnce(&str) -> String) -> Self {
         match self {
-            Error::Effect(e) => Error::Effect(EffectError::new(e.kind, format!("{what}: {e}"))),
-            Error::Invalid(m) => Error::Invalid(format!("{what}: {m}")),
-            Error::Verification(m) => Error::Verification(format!("{what}: {m}")),
-            Error::Unsupported(m) => Error::Unsupported(format!("{what}: {m}")),
+            Error::Effect(e) => {
+                let message = reword(&e.to_string());
+                Error::Effect(EffectError::new(e.kind, message))
+            }
+            Error::Invalid(m) => Error::Invalid(reword(&m)),
+            Error::Verification(m) => Error::Verification(reword(&m)),
+            Error::Unsupported(m) => Error::Unsupported(reword(&m)),
             Error::Registry {
                 status,
                 message,
                 retryable,
             } => Error::Registry {
                 status,
-                message: format!("{what}: {message}"),
+                message: reword(&message),
                 retryable,
             },
         }

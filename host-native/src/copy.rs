@@ -5,7 +5,9 @@ use crate::archive::{self, ScratchDir};
 use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
-use skopeo_core::copy::{copy_image, CompressionFlags, CompressionOptions, CopyOptions, MultiArch};
+use skopeo_core::copy::{
+    copy_image, parse_format, CompressionFlags, CompressionOptions, CopyOptions, MultiArch,
+};
 use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
 use skopeo_core::policy::Policy;
@@ -88,6 +90,12 @@ pub struct CopyArgs {
     /// How to handle multi-architecture images (system, all, or index-only)
     #[arg(long, value_name = "LIST")]
     multi_arch: Option<String>,
+    /// MANIFEST TYPE (oci, v2s1, or v2s2) to use in the destination (default is manifest type of source, with fallbacks)
+    #[arg(short = 'f', long, value_name = "MANIFEST TYPE")]
+    format: Option<String>,
+    /// Preserve digests of images and lists
+    #[arg(long)]
+    preserve_digests: bool,
     /// Write the digest of the pushed image to the specified file
     #[arg(long, value_name = "PATH")]
     digestfile: Option<String>,
@@ -194,11 +202,17 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         },
     )
     .map_err(|e| e.to_string())?;
+    let force_manifest_type = match &args.format {
+        Some(f) => Some(parse_format(f).map_err(|e| e.to_string())?),
+        None => None,
+    };
     let opts = CopyOptions {
         platform: global.platform_choice(),
         multi_arch,
         parallel_copies: args.image_parallel_copies,
         compression,
+        force_manifest_type,
+        preserve_digests: args.preserve_digests,
     };
     let quiet = args.quiet;
     let print = report_to(dest_name);

@@ -102,6 +102,10 @@ macro_rules! each_destination {
 }
 
 impl ImageDestination for Destination<'_> {
+    fn transport_name(&self) -> &'static str {
+        each_destination!(self, d => d.transport_name())
+    }
+
     fn supported_manifest_types(&self) -> &[&'static str] {
         each_destination!(self, d => d.supported_manifest_types())
     }

@@ -4,15 +4,18 @@
 //! their digests and sizes verified, writes the manifest last and commits; on any failure
 //! the destination is aborted and left as it was.
 
+mod formats;
 mod layers;
 
+pub use formats::{parse_format, Unmodifiable};
 pub use layers::{CompressionFlags, CompressionOptions, LayerChange};
 
 use crate::convert::convert_image;
-use crate::destination::ImageDestination;
+use crate::convert::list::{rewrite_list, InstanceUpdate};
+use crate::destination::{ImageDestination, LayerCompression};
 use crate::digest::Digest;
 use crate::manifest::platform::{choose_instance, PlatformChoice};
-use crate::manifest::{manifest_digest, Descriptor, Manifest};
+use crate::manifest::{manifest_digest, mime, Descriptor, Manifest};
 use crate::source::BlobSource;
 use crate::{Error, Result};
 use std::cell::RefCell;
@@ -55,6 +58,10 @@ pub struct CopyOptions {
     pub parallel_copies: usize,
     /// What may happen to layers' compression.
     pub compression: CompressionOptions,
+    /// The manifest type to write (`--format`), converting when the source has another.
+    pub force_manifest_type: Option<&'static str>,
+    /// Refuse any change to the manifests (`--preserve-digests`).
+    pub preserve_digests: bool,
 }
 
 /// Blobs copied at once unless told otherwise (containers/image's default).
@@ -67,6 +74,19 @@ impl CopyOptions {
             n => n,
         }
     }
+
+    /// Why the manifests may not change, if they may not.
+    fn unmodifiable(&self) -> Option<Unmodifiable> {
+        self.preserve_digests
+            .then_some(Unmodifiable::PreserveDigests)
+    }
+}
+
+/// A manifest as written to the destination.
+struct Written {
+    manifest: Vec<u8>,
+    media_type: String,
+    digest: Digest,
 }
 
 /// Where progress lines go (skopeo's "Copying blob …" lines).
@@ -114,7 +134,13 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
     let parsed = parse(&top, &top_type)?;
     let list = match &parsed {
         Manifest::DockerList(list) | Manifest::OciIndex(list) => list,
-        _ => return copy_single(src, dest, top, top_type, parsed, opts, report).await,
+        _ => {
+            return Ok(
+                copy_one(src, dest, top, top_type, parsed, None, opts, report)
+                    .await?
+                    .digest,
+            )
+        }
     };
     if opts.multi_arch == MultiArch::System {
         let is_oci = matches!(parsed, Manifest::OciIndex(_));
@@ -125,72 +151,141 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
         })?;
         let (bytes, media_type) = src.manifest(Some(&chosen)).await?;
         let child = parse(&bytes, &media_type)?;
-        return copy_single(src, dest, bytes, media_type, child, opts, report).await;
+        let written = copy_one(src, dest, bytes, media_type, child, None, opts, report)
+            .await
+            .map_err(|e| e.context("copying system image from manifest list"))?;
+        return Ok(written.digest);
     }
 
     // The list itself, with all its images or none.
-    let supported = dest.supported_manifest_types();
-    if !supported.is_empty() && !supported.contains(&top_type.as_str()) {
+    let dest_types = dest.supported_manifest_types();
+    if !dest_types.is_empty() && !dest_types.iter().any(|t| mime::is_multi_image(t)) {
         return Err(Error::Unsupported(format!(
-            "copying a {top_type} list to a destination that needs another list type is not supported yet"
+            "copying multiple images: destination transport {:?} does not support copying multiple images as a group",
+            dest.transport_name()
         )));
     }
     report.line("Getting image list signatures");
-    let instances: &[Descriptor] = match opts.multi_arch {
-        MultiArch::All => &list.manifests,
-        _ => &[],
-    };
+    let unmodifiable = opts.unmodifiable();
+    let list_type = formats::list_target(
+        &top_type,
+        dest.supported_manifest_types(),
+        opts.force_manifest_type,
+    )?;
+    if let (true, Some(why)) = (list_type != top_type, unmodifiable) {
+        return Err(cannot_modify_list(list_type, why));
+    }
+    let copy_all = opts.multi_arch == MultiArch::All;
+    let count = if copy_all { list.manifests.len() } else { 0 };
     report.line(&format!(
-        "Copying {} of {} images in list",
-        instances.len(),
+        "Copying {count} of {} images in list",
         list.manifests.len()
     ));
-    for (i, instance) in instances.iter().enumerate() {
+    let mut updates = Vec::with_capacity(list.manifests.len());
+    for (i, instance) in list.manifests.iter().enumerate() {
+        if !copy_all {
+            updates.push(InstanceUpdate {
+                digest: instance.digest.to_string(),
+                size: instance.size,
+                media_type: instance.media_type.clone(),
+            });
+            continue;
+        }
         report.line(&format!(
-            "Copying image {} ({}/{})",
+            "Copying image {} ({}/{count})",
             instance.digest,
-            i + 1,
-            instances.len()
+            i + 1
         ));
         let (bytes, media_type) = src.manifest(Some(&instance.digest)).await?;
         let child = parse(&bytes, &media_type)?;
-        report.line("Getting image source signatures");
-        let (written, written_type) =
-            copy_blobs(src, dest, &bytes, &media_type, &child, opts, report).await?;
-        if written != bytes {
-            return Err(Error::Unsupported(format!(
-                "copying {} into a list needs a conversion, which is not supported yet",
-                instance.digest
-            )));
-        }
-        report.line("Writing manifest to image destination");
-        dest.put_manifest(&written, &written_type, Some(&instance.digest))
-            .await?;
-        report.line("Storing signatures");
+        let written = copy_one(
+            src,
+            dest,
+            bytes,
+            media_type,
+            child,
+            Some(&instance.digest),
+            opts,
+            report,
+        )
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "copying image {}/{count} from manifest list",
+                i + 1
+            ))
+        })?;
+        updates.push(InstanceUpdate {
+            digest: written.digest.to_string(),
+            size: written.manifest.len() as i64,
+            media_type: written.media_type,
+        });
     }
+    let (original, updated) = rewrite_list(
+        &top,
+        &top_type,
+        &updates,
+        list_type,
+        &opts.platform.host_os,
+        &opts.platform.host_arch,
+    )?;
+    let list_bytes = match (original == updated, unmodifiable) {
+        (true, _) => top,
+        (false, Some(why)) => return Err(cannot_modify_list(list_type, why)),
+        (false, None) => updated,
+    };
     report.line("Writing manifest list to image destination");
-    dest.put_manifest(&top, &top_type, None).await?;
+    dest.put_manifest(&list_bytes, list_type, None)
+        .await
+        .map_err(|e| {
+            e.reworded(|m| {
+                format!("Uploading manifest list failed, attempted the following formats: {list_type}({m})")
+            })
+        })?;
     report.line("Storing list signatures");
-    manifest_digest(&top).map_err(|e| Error::Invalid(e.to_string()))
+    manifest_digest(&list_bytes).map_err(|e| Error::Invalid(e.to_string()))
 }
 
-/// Copies one image and writes its manifest as the destination's top level.
-async fn copy_single<S: BlobSource, D: ImageDestination>(
+fn cannot_modify_list(list_type: &str, why: Unmodifiable) -> Error {
+    Error::Invalid(format!(
+        "Manifest list must be converted to type {list_type:?} to be written to destination, but we cannot modify it: {:?}",
+        why.reason()
+    ))
+}
+
+/// Copies one image and writes its manifest: as the destination's top level, or as the list
+/// entry `instance` (then under the digest of what was written).
+#[allow(clippy::too_many_arguments)]
+async fn copy_one<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &mut D,
     bytes: Vec<u8>,
     media_type: String,
     manifest: Manifest,
+    instance: Option<&Digest>,
     opts: &CopyOptions,
     report: &dyn Report,
-) -> Result<Digest> {
+) -> Result<Written> {
+    if instance.is_some() && matches!(manifest, Manifest::DockerList(_) | Manifest::OciIndex(_)) {
+        return Err(Error::Invalid(
+            "Unsupported manifest list type in manifest list: nested lists are not supported"
+                .into(),
+        ));
+    }
     report.line("Getting image source signatures");
     let (written, written_type) =
         copy_blobs(src, dest, &bytes, &media_type, &manifest, opts, report).await?;
+    let digest = manifest_digest(&written).map_err(|e| Error::Invalid(e.to_string()))?;
     report.line("Writing manifest to image destination");
-    dest.put_manifest(&written, &written_type, None).await?;
+    dest.put_manifest(&written, &written_type, instance.map(|_| &digest))
+        .await
+        .map_err(|e| e.context("writing manifest"))?;
     report.line("Storing signatures");
-    manifest_digest(&written).map_err(|e| Error::Invalid(e.to_string()))
+    Ok(Written {
+        manifest: written,
+        media_type: written_type,
+        digest,
+    })
 }
 
 /// Copies an image's layers and config; returns the manifest the destination should get
@@ -204,12 +299,12 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     opts: &CopyOptions,
     report: &dyn Report,
 ) -> Result<(Vec<u8>, String)> {
+    let schema1_layers;
     let (config, layers): (Option<&Descriptor>, &[Descriptor]) = match manifest {
         Manifest::Schema2(m) | Manifest::Oci(m) => (Some(&m.config), &m.layers),
-        Manifest::Schema1(_) => {
-            return Err(Error::Unsupported(
-                "copying schema 1 images is not supported yet".into(),
-            ))
+        Manifest::Schema1(m) => {
+            schema1_layers = schema1_layer_descriptors(m);
+            (None, &schema1_layers)
         }
         Manifest::DockerList(_) | Manifest::OciIndex(_) => {
             return Err(Error::Invalid(
@@ -218,15 +313,21 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         }
     };
 
-    // The manifest the destination gets: as is, or converted to the first type it takes.
-    let supported = dest.supported_manifest_types();
-    let target = match supported {
-        [] => None,
-        types if types.contains(&media_type) => None,
-        [first, ..] => Some(*first),
-    };
+    // The manifest the destination gets: as is, or converted.
+    let unmodifiable = opts.unmodifiable();
+    let target = formats::image_target(
+        media_type,
+        dest.supported_manifest_types(),
+        opts.force_manifest_type,
+        unmodifiable,
+    );
     let (out_manifest, out_type, new_config) = match target {
         None => (manifest_bytes.to_vec(), media_type.to_owned(), None),
+        Some(target) if matches!(manifest, Manifest::Schema1(_)) => {
+            return Err(Error::Unsupported(format!(
+                "converting a docker schema 1 image to {target} is not supported yet"
+            )))
+        }
         Some(target) => {
             let config_bytes = match config {
                 Some(c) => Some(src.small_blob(&c.digest, None).await?),
@@ -250,10 +351,14 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     // Layers move together; each distinct blob once (a repeated layer is the same file).
     let mut scheduled = std::collections::HashSet::new();
     let changes = RefCell::new(HashMap::new());
-    let want = opts
-        .compression
-        .layers
-        .unwrap_or_else(|| dest.desired_layer_compression());
+    // A manifest that may not change keeps its layers exactly as they are.
+    let want = match unmodifiable {
+        Some(_) => LayerCompression::Preserve,
+        None => opts
+            .compression
+            .layers
+            .unwrap_or_else(|| dest.desired_layer_compression()),
+    };
     let dest_ref = &*dest;
     crate::concurrent::try_for_each_limited(layers, opts.parallelism(), |layer| {
         report.line(&format!("Copying blob {}", layer.digest));
@@ -294,6 +399,23 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         }
     }
     Ok((out_manifest, out_type))
+}
+
+/// A schema 1 image's layers in application order (empty "throwaway" ones too: they are
+/// blobs like the others); their sizes are unknown.
+fn schema1_layer_descriptors(m: &crate::manifest::types::Schema1) -> Vec<Descriptor> {
+    m.fs_layers
+        .iter()
+        .rev()
+        .map(|layer| Descriptor {
+            media_type: crate::manifest::mime::DOCKER_LAYER_GZIP.into(),
+            digest: layer.blob_sum.clone(),
+            size: -1,
+            urls: None,
+            annotations: None,
+            platform: None,
+        })
+        .collect()
 }
 
 /// Copies one blob unless the destination has it.

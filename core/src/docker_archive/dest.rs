@@ -142,6 +142,10 @@ fn legacy_attributes(config: &[u8]) -> Result<BTreeMap<&'static str, String>> {
 }
 
 impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
+    fn transport_name(&self) -> &'static str {
+        "docker-archive"
+    }
+
     fn supported_manifest_types(&self) -> &[&'static str] {
         &[mime::DOCKER_V2_SCHEMA2]
     }
@@ -175,10 +179,15 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
         media_type: &str,
         instance: Option<&Digest>,
     ) -> Result<()> {
-        if instance.is_some() || media_type != mime::DOCKER_V2_SCHEMA2 {
-            return Err(Error::Unsupported(format!(
-                "docker-archive stores single docker v2 schema 2 images, not {media_type}"
-            )));
+        if instance.is_some() {
+            return Err(Error::Unsupported(
+                "Manifest lists are not supported for docker tar files".into(),
+            ));
+        }
+        if media_type != mime::DOCKER_V2_SCHEMA2 {
+            return Err(Error::Unsupported(
+                "Unsupported manifest type, need a Docker schema 2 manifest".into(),
+            ));
         }
         let m = decode_schema2(manifest)?;
         let config_digest = Digest::parse(&m.config.digest)

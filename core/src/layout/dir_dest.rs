@@ -82,6 +82,10 @@ impl<'a, F: FilesystemWrite> DirDestination<'a, F> {
 }
 
 impl<F: FilesystemWrite> ImageDestination for DirDestination<'_, F> {
+    fn transport_name(&self) -> &'static str {
+        "dir"
+    }
+
     fn supported_manifest_types(&self) -> &[&'static str] {
         &[]
     }

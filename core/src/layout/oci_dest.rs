@@ -99,6 +99,10 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
 }
 
 impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
+    fn transport_name(&self) -> &'static str {
+        "oci"
+    }
+
     fn supported_manifest_types(&self) -> &[&'static str] {
         &[
             crate::manifest::mime::OCI_MANIFEST,

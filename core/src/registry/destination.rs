@@ -6,6 +6,7 @@ use super::source::tag_or_digest;
 use crate::destination::{ImageDestination, LayerCompression, StoredBlob};
 use crate::digest::Digest;
 use crate::effects::{ByteStream, Clock, HttpClient};
+use crate::manifest::mime;
 use crate::reference::Reference;
 use crate::Result;
 
@@ -39,8 +40,19 @@ impl<'c, 'h, H: HttpClient + Clock> DockerDestination<'c, 'h, H> {
 }
 
 impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
+    fn transport_name(&self) -> &'static str {
+        "docker"
+    }
+
     fn supported_manifest_types(&self) -> &[&'static str] {
-        &[]
+        &[
+            mime::OCI_MANIFEST,
+            mime::DOCKER_V2_SCHEMA2,
+            mime::OCI_INDEX,
+            mime::DOCKER_V2_LIST,
+            mime::DOCKER_V2_SCHEMA1_SIGNED,
+            mime::DOCKER_V2_SCHEMA1,
+        ]
     }
 
     fn desired_layer_compression(&self) -> LayerCompression {
