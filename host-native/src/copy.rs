@@ -125,6 +125,17 @@ pub struct CopyArgs {
         hide_default_value = true
     )]
     image_parallel_copies: usize,
+    /// the number of times to possibly retry
+    #[arg(
+        long,
+        value_name = "int",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
+    retry_times: u32,
+    /// Fixed delay between retries (default: doubling from 1s)
+    #[arg(long, value_name = "duration")]
+    retry_delay: Option<String>,
     /// The source and destination
     #[arg(value_name = "IMAGE")]
     images: Vec<String>,
@@ -283,93 +294,107 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         _ => None,
     };
 
+    let retry_delay = match &args.retry_delay {
+        Some(d) => Some(crate::retry::parse_go_duration(d).ok_or_else(|| {
+            format!(
+                "invalid argument {d:?} for \"--retry-delay\" flag: time: invalid duration {d:?}"
+            )
+        })?),
+        None => None,
+    };
     let fs = NativeFs;
-    let digest = pollster::block_on(async {
-        let source = match (&src, &src_client) {
-            (
-                ImageName::DockerArchive {
-                    reference, index, ..
-                },
-                _,
-            ) => {
-                let root = src_scratch
-                    .as_ref()
-                    .expect("made for docker-archive")
-                    .path();
-                // containers/image reads the archive's index when it first needs the
-                // manifest, and words failures accordingly.
-                let opened = DockerArchiveSource::open(&fs, &root, reference.as_ref(), *index)
-                    .await
-                    .map_err(|e| format!("determining manifest MIME type for {src}: {e}"))?;
-                Ok(Source::DockerArchive(Box::new(opened)))
+    let attempt = || {
+        pollster::block_on(async {
+            let source = match (&src, &src_client) {
+                (
+                    ImageName::DockerArchive {
+                        reference, index, ..
+                    },
+                    _,
+                ) => {
+                    let root = src_scratch
+                        .as_ref()
+                        .expect("made for docker-archive")
+                        .path();
+                    // containers/image reads the archive's index when it first needs the
+                    // manifest, and words failures accordingly.
+                    let opened = DockerArchiveSource::open(&fs, &root, reference.as_ref(), *index)
+                        .await
+                        .map_err(|e| {
+                            e.context(format!("determining manifest MIME type for {src}"))
+                        })?;
+                    Ok(Source::DockerArchive(Box::new(opened)))
+                }
+                (ImageName::Docker { reference, .. }, Some(client)) => {
+                    DockerSource::open(client, reference.clone(), reference.clone())
+                        .await
+                        .map(|s| Source::Docker(Box::new(s)))
+                }
+                _ => open_source(&fs, &src_layout).await.map(Source::Local),
             }
-            (ImageName::Docker { reference, .. }, Some(client)) => {
-                DockerSource::open(client, reference.clone(), reference.clone())
-                    .await
-                    .map(|s| Source::Docker(Box::new(s)))
+            .map_err(|e| e.context(format!("initializing source {src}")))?;
+            if let Some(policy) = &policy {
+                policy.allows(&src).map_err(|e| {
+                    skopeo_core::Error::Invalid(format!("Source image rejected: {e}"))
+                })?;
             }
-            _ => open_source(&fs, &src_layout).await.map(Source::Local),
-        }
-        .map_err(|e| format!("initializing source {src}: {e}"))?;
-        if let Some(policy) = &policy {
-            policy
-                .allows(&src)
-                .map_err(|e| format!("Source image rejected: {e}"))?;
-        }
-        let init_dest = |e: skopeo_core::Error| format!("initializing destination {dest}: {e}");
-        let destination = match (&dest, &dest_client) {
-            (ImageName::Dir { path }, _) => {
-                Destination::Dir(DirDestination::new(&fs, path).await.map_err(init_dest)?)
-            }
-            (ImageName::Oci { path, image }, _) => {
-                let d = OciDestination::new(&fs, path, image)
-                    .await
+            let init_dest =
+                |e: skopeo_core::Error| e.context(format!("initializing destination {dest}"));
+            let destination = match (&dest, &dest_client) {
+                (ImageName::Dir { path }, _) => {
+                    Destination::Dir(DirDestination::new(&fs, path).await.map_err(init_dest)?)
+                }
+                (ImageName::Oci { path, image }, _) => {
+                    let d = OciDestination::new(&fs, path, image)
+                        .await
+                        .map_err(init_dest)?;
+                    Destination::Oci(Box::new(d))
+                }
+                (ImageName::OciArchive { image, .. }, _) => {
+                    let scratch = dest_scratch.as_ref().expect("made for oci-archive");
+                    let layout = format!("{}/layout", scratch.path());
+                    let d = OciDestination::new(&fs, &layout, image)
+                        .await
+                        .map_err(init_dest)?;
+                    Destination::Oci(Box::new(d))
+                }
+                (ImageName::DockerArchive { .. }, _) => {
+                    let scratch = dest_scratch.as_ref().expect("made for docker-archive");
+                    let root = format!("{}/archive", scratch.path());
+                    std::fs::create_dir_all(&root).map_err(|e| {
+                        skopeo_core::Error::Invalid(format!("initializing destination {dest}: {e}"))
+                    })?;
+                    let d = skopeo_core::docker_archive::DockerArchiveDestination::new(
+                        &fs,
+                        &root,
+                        archive_tags.clone(),
+                    )
                     .map_err(init_dest)?;
-                Destination::Oci(Box::new(d))
-            }
-            (ImageName::OciArchive { image, .. }, _) => {
-                let scratch = dest_scratch.as_ref().expect("made for oci-archive");
-                let layout = format!("{}/layout", scratch.path());
-                let d = OciDestination::new(&fs, &layout, image)
-                    .await
-                    .map_err(init_dest)?;
-                Destination::Oci(Box::new(d))
-            }
-            (ImageName::DockerArchive { .. }, _) => {
-                let scratch = dest_scratch.as_ref().expect("made for docker-archive");
-                let root = format!("{}/archive", scratch.path());
-                std::fs::create_dir_all(&root)
-                    .map_err(|e| format!("initializing destination {dest}: {e}"))?;
-                let d = skopeo_core::docker_archive::DockerArchiveDestination::new(
-                    &fs,
-                    &root,
-                    archive_tags.clone(),
-                )
-                .map_err(init_dest)?;
-                Destination::DockerArchive(d)
-            }
-            (ImageName::Docker { reference, .. }, Some(client)) => {
-                let source_ref = match &src {
-                    ImageName::Docker { reference, .. } => Some(reference),
-                    _ => None,
-                };
-                Destination::Docker(DockerDestination::new(
-                    client,
-                    reference.clone(),
-                    source_ref,
-                ))
-            }
-            (other, _) => {
-                return Err(format!(
-                    "copying to the {} transport is not supported yet",
-                    other.transport()
-                ))
-            }
-        };
-        copy_image(&source, destination, &opts, &report)
-            .await
-            .map_err(|e| e.to_string())
-    })?;
+                    Destination::DockerArchive(d)
+                }
+                (ImageName::Docker { reference, .. }, Some(client)) => {
+                    let source_ref = match &src {
+                        ImageName::Docker { reference, .. } => Some(reference),
+                        _ => None,
+                    };
+                    Destination::Docker(DockerDestination::new(
+                        client,
+                        reference.clone(),
+                        source_ref,
+                    ))
+                }
+                (other, _) => {
+                    return Err(skopeo_core::Error::Unsupported(format!(
+                        "copying to the {} transport is not supported yet",
+                        other.transport()
+                    )))
+                }
+            };
+            copy_image(&source, destination, &opts, &report).await
+        })
+    };
+    let digest = crate::retry::if_necessary_with_delay(args.retry_times, retry_delay, attempt)
+        .map_err(|e| e.to_string())?;
     match (&dest, &dest_scratch) {
         (ImageName::OciArchive { path, .. }, Some(scratch)) => {
             archive::create(&scratch.0.join("layout"), path)

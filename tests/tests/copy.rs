@@ -598,3 +598,72 @@ fn docker_archives_are_read_as_skopeo_reads_them() {
         assert_eq!(results[0], results[1], "copy {src} differs from skopeo");
     }
 }
+
+#[test]
+fn a_failed_copy_is_retried_as_skopeo_retries_it() {
+    use skopeo_integration_tests::registry::{setup, Flavour, Registry};
+    let Some(_reg) = setup(Flavour::Plain) else {
+        return;
+    };
+    let tmp = TempDir::new("copy-retry");
+    let free_port = || {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // Nothing listens: the same warning and final error (and skopeo's dir: is made anyway;
+    // ours is not).
+    let closed = format!("docker://127.0.0.1:{}/a/b:c", free_port());
+    let dest = format!("dir:{}/never", tmp.0.display());
+    let args = [
+        "--insecure-policy",
+        "copy",
+        "--retry-times",
+        "1",
+        "--src-tls-verify=false",
+        &closed,
+        &dest,
+    ];
+    assert_same(&args, &tmp.0);
+    std::fs::remove_dir_all(tmp.0.join("never")).unwrap();
+    assert_eq!(run(&our_skopeo(), &args, &tmp.0).code, 1);
+    assert!(!tmp.0.join("never").exists());
+
+    // A registry that starts while the copy waits (--retry-delay, newer skopeo's flag) gets
+    // the image.
+    let layout = example_layout(&tmp.0);
+    let port = free_port();
+    let target = format!("docker://127.0.0.1:{port}/late/demo:v1");
+    let child = std::process::Command::new(our_skopeo())
+        .args(["--insecure-policy", "copy", "-q", "--retry-times", "20"])
+        .args(["--retry-delay", "250ms", "--dest-tls-verify=false"])
+        .arg(format!("oci:{}:demo", layout.display()))
+        .arg(&target)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let late = Registry::start_on(Flavour::Plain, port);
+    let out = child.wait_with_output().unwrap();
+    let stderr = strip_log_time(&String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.starts_with("level=warning msg=\"Failed, retrying in 250ms ... (1/20). Error: "),
+        "{stderr}"
+    );
+    let pulled = run(
+        &our_skopeo(),
+        &["inspect", "--raw", "--tls-verify=false", &target],
+        &tmp.0,
+    );
+    let local = run(
+        &our_skopeo(),
+        &[
+            "inspect",
+            "--raw",
+            &format!("oci:{}:demo", layout.display()),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(pulled.stdout, local.stdout);
+    drop(late);
+}
