@@ -34,6 +34,36 @@ pub async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     }
 }
 
+/// Which of two raced futures finished first.
+pub enum Raced<A, B> {
+    First(A),
+    Second(B),
+}
+
+/// Runs `a` and `b` together until one finishes; the other is dropped where it stands.
+pub async fn race<A: Future, B: Future>(a: A, b: B) -> Raced<A::Output, B::Output> {
+    let (mut a, mut b) = (pin!(a), pin!(b));
+    poll_fn(|cx| {
+        if let Poll::Ready(v) = a.as_mut().poll(cx) {
+            return Poll::Ready(Raced::First(v));
+        }
+        if let Poll::Ready(v) = b.as_mut().poll(cx) {
+            return Poll::Ready(Raced::Second(v));
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// `f`'s output if it is ready at once, else `None` (`f` is polled once, not awaited).
+pub fn now_or_never<F: Future + Unpin>(f: &mut F) -> Option<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(f).poll(&mut cx) {
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
+    }
+}
+
 /// Runs `a` and `b` together and returns `a`'s success as soon as it arrives (dropping `b`),
 /// otherwise `b`'s result: a fallback started early instead of after the first attempt failed.
 pub async fn prefer_first<T, E, A, B>(a: A, b: B) -> std::result::Result<T, E>

@@ -17,6 +17,9 @@ pub enum Error {
     /// The input is valid but asks for something not supported.
     #[error("{0}")]
     Unsupported(String),
+    /// The operation was stopped from outside (a signal) before it finished.
+    #[error("{0}")]
+    Interrupted(String),
     /// A registry answered with an error (`status` 0 when it did not answer at all).
     /// `retryable` when its error codes say trying again may help.
     #[error("{message}")]
@@ -43,6 +46,7 @@ impl Error {
             Error::Invalid(m) => Error::Invalid(reword(&m)),
             Error::Verification(m) => Error::Verification(reword(&m)),
             Error::Unsupported(m) => Error::Unsupported(reword(&m)),
+            Error::Interrupted(m) => Error::Interrupted(reword(&m)),
             Error::Registry {
                 status,
                 message,

@@ -48,8 +48,23 @@ fn clean(name: &str) -> String {
     parts.join("/")
 }
 
-/// A scratch directory removed (with its contents) when dropped.
+/// A scratch directory removed (with its contents) when dropped, or by
+/// [`remove_scratch_dirs`] when the process must exit at once.
 pub struct ScratchDir(pub PathBuf);
+
+/// The scratch directories that exist now.
+static LIVE_SCRATCH: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn live_scratch() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE_SCRATCH.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Removes every scratch directory still there (before an exit that skips destructors).
+pub fn remove_scratch_dirs() {
+    for dir in live_scratch().drain(..) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
 
 impl ScratchDir {
     /// A new empty directory under the system's temporary directory.
@@ -59,6 +74,7 @@ impl ScratchDir {
         let dir = std::env::temp_dir().join(format!("skopeo-{label}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("creating temporary directory {}: {e}", dir.display()))?;
+        live_scratch().push(dir.clone());
         Ok(ScratchDir(dir))
     }
 
@@ -70,6 +86,7 @@ impl ScratchDir {
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
+        live_scratch().retain(|d| d != &self.0);
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -82,6 +99,7 @@ pub fn extract(path: &str, into: &Path) -> Result<(), String> {
         .entries()
         .map_err(|e| format!("reading {path}: {}", tar_error(&e)))?;
     for entry in entries {
+        crate::interrupt::check().map_err(|e| format!("reading {path}: {e}"))?;
         let mut entry = entry.map_err(|e| format!("reading {path}: {}", tar_error(&e)))?;
         // `unpack_in` refuses paths that would escape `into`.
         entry
@@ -95,25 +113,33 @@ pub fn extract(path: &str, into: &Path) -> Result<(), String> {
 /// renamed into place, so a failure leaves any previous archive as it was; a target that is
 /// not a file (a pipe, /dev/stdout) is written in place, as there is nothing to swap.
 pub fn create(dir: &Path, path: &str) -> Result<(), String> {
+    use skopeo_std_effects::fs::go_io_error;
     let target = Path::new(path);
-    let failed = |e: std::io::Error| format!("writing archive {path}: {e}");
+    let failed = |op: &str, e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::Interrupted => format!("writing archive {path}: {e}"),
+        _ => format!("writing archive {path}: {}", go_io_error(op, path, &e)),
+    };
     if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        let file = std::fs::OpenOptions::new().write(true).open(target);
-        return file.and_then(|f| pack(dir, f).map(drop)).map_err(failed);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(target)
+            .map_err(|e| failed("open", e))?;
+        return pack(dir, file).map(drop).map_err(|e| failed("write", e));
     }
     let tmp = target.with_file_name(format!(
         ".{}.partial-{}",
         target.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
-    let result = std::fs::File::create(&tmp)
-        .and_then(|file| pack(dir, file))
+    let file = std::fs::File::create(&tmp).map_err(|e| failed("open", e))?;
+    let result = pack(dir, file)
         .and_then(|file| file.sync_all())
-        .and_then(|()| std::fs::rename(&tmp, target));
-    result.map_err(|e| {
+        .map_err(|e| failed("write", e))
+        .and_then(|()| std::fs::rename(&tmp, target).map_err(|e| failed("rename", e)));
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        failed(e)
-    })
+    }
+    result
 }
 
 /// Writes `dir` as a tar into `file` (names sorted, symlinks kept as links); returns the file.
@@ -138,6 +164,7 @@ fn append_sorted<W: std::io::Write>(
         .collect::<Result<_, _>>()?;
     names.sort();
     for name in names {
+        crate::interrupt::check()?;
         let rel_path = rel.join(&name);
         let full = dir.join(&rel_path);
         if full.is_dir() {

@@ -6,7 +6,7 @@ use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
 use skopeo_core::copy::{
-    copy_image, parse_format, CompressionFlags, CompressionOptions, CopyOptions, MultiArch,
+    copy_image_until, parse_format, CompressionFlags, CompressionOptions, CopyOptions, MultiArch,
 };
 use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
@@ -390,7 +390,14 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                     )))
                 }
             };
-            copy_image(&source, destination, &opts, &report).await
+            copy_image_until(
+                &source,
+                destination,
+                &opts,
+                &report,
+                crate::interrupt::signalled(),
+            )
+            .await
         })
     };
     let digest = crate::retry::if_necessary_with_delay(args.retry_times, retry_delay, attempt)

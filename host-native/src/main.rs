@@ -7,6 +7,7 @@ use skopeo_std_effects::fs;
 use skopeo_std_effects::log as fatal;
 mod http;
 mod inspect;
+mod interrupt;
 mod list_tags;
 mod login;
 mod manifest_digest;
@@ -130,7 +131,10 @@ fn main() {
         return;
     }
     let result = match cli.command {
-        Some(Command::Copy(args)) => copy::run(&cli.global, *args),
+        Some(Command::Copy(args)) => {
+            interrupt::install();
+            copy::run(&cli.global, *args)
+        }
         Some(Command::Delete(args)) => delete::run(&cli.global, args),
         Some(Command::Inspect(args)) => inspect::run(&cli.global, args),
         Some(Command::ListTags(args)) => list_tags::run(&cli.global, args),
@@ -144,7 +148,10 @@ fn main() {
         }
     };
     if let Err(msg) = result {
-        fatal::fatal(&msg);
+        match interrupt::received() {
+            Some(signal) => fatal::fatal_with_status(&msg, 128 + signal),
+            None => fatal::fatal(&msg),
+        }
     }
 }
 

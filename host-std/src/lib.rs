@@ -6,6 +6,7 @@
 #[cfg(not(target_family = "wasm"))]
 pub mod background;
 pub mod fs;
+pub mod interrupt;
 pub mod log;
 #[cfg(not(target_family = "wasm"))]
 pub mod pipe;

@@ -5,8 +5,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Prints `msg` as a fatal log line on standard error and exits with status 1.
 pub fn fatal(msg: &str) -> ! {
+    fatal_with_status(msg, 1)
+}
+
+/// Prints `msg` as a fatal log line and exits with `status` (128 + N after signal N).
+pub fn fatal_with_status(msg: &str, status: i32) -> ! {
     log("FATA", "fatal", msg);
-    std::process::exit(1)
+    std::process::exit(status)
 }
 
 /// Prints a logrus-style warning line to standard error.

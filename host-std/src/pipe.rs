@@ -222,6 +222,7 @@ impl ByteStream for PipeReader {
         if buf.is_empty() {
             return Ok(0);
         }
+        crate::interrupt::check()?;
         poll_fn(|cx| {
             let mut state = self.0.lock();
             match self.take_queued(&mut state, buf) {
@@ -236,6 +237,7 @@ impl ByteStream for PipeReader {
     }
 
     async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
+        crate::interrupt::check()?;
         poll_fn(|cx| {
             let mut state = self.0.lock();
             if let Some(chunk) = self.pop_chunk(&mut state) {

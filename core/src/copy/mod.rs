@@ -10,6 +10,7 @@ mod layers;
 pub use formats::{parse_format, Unmodifiable};
 pub use layers::{CompressionFlags, CompressionOptions, LayerChange};
 
+use crate::concurrent::{now_or_never, race, Raced};
 use crate::convert::convert_image;
 use crate::convert::list::{rewrite_list, InstanceUpdate};
 use crate::destination::{ImageDestination, LayerCompression};
@@ -100,17 +101,48 @@ impl<F: Fn(&str)> Report for F {
     }
 }
 
+fn interruption(reason: &str) -> Error {
+    Error::Interrupted(format!(
+        "copy interrupted ({reason}); the destination was left as it was"
+    ))
+}
+
 /// Copies the image `src` holds into `dest` and commits it; returns the digest of the
 /// manifest written. On failure the destination is aborted.
 pub async fn copy_image<S: BlobSource, D: ImageDestination>(
     src: &S,
-    mut dest: D,
+    dest: D,
     opts: &CopyOptions,
     report: &dyn Report,
 ) -> Result<Digest> {
-    match copy_into(src, &mut dest, opts, report).await {
+    copy_image_until(src, dest, opts, report, std::future::pending()).await
+}
+
+/// [`copy_image`], stopped when `interrupted` completes first (with the reason, such as the
+/// signal received): the copy is dropped where it stands and the destination aborted, so
+/// it is left as it was.
+pub async fn copy_image_until<S: BlobSource, D: ImageDestination>(
+    src: &S,
+    mut dest: D,
+    opts: &CopyOptions,
+    report: &dyn Report,
+    interrupted: impl std::future::Future<Output = String>,
+) -> Result<Digest> {
+    let mut interrupted = std::pin::pin!(interrupted);
+    let outcome = match race(copy_into(src, &mut dest, opts, report), &mut interrupted).await {
+        // A copy that failed because the host stopped its streams reports the interruption.
+        Raced::First(Err(e)) => match now_or_never(&mut interrupted) {
+            Some(reason) => Err(interruption(&reason)),
+            None => Err(e),
+        },
+        Raced::First(outcome) => outcome,
+        Raced::Second(reason) => Err(interruption(&reason)),
+    };
+    match outcome {
         Ok(digest) => {
-            dest.commit().await?;
+            dest.commit()
+                .await
+                .map_err(|e| e.context("committing the finished image"))?;
             Ok(digest)
         }
         Err(e) => {

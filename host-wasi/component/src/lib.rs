@@ -23,6 +23,8 @@ fn to_wit(e: Error) -> WitError {
             status, message, ..
         } => WitError::Registry(RegistryFailure { status, message }),
         Error::Effect(e) => WitError::Io(e.message),
+        // No operation of this component can be interrupted; reported as I/O if one were.
+        Error::Interrupted(m) => WitError::Io(m),
     }
 }
 
