@@ -14,6 +14,8 @@ command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
 [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# Signing keys for the signature tests.
+command -v gpg >/dev/null 2>&1 || need_apt+=(gpg)
 # The browser page: wasm-opt, chromium driven by playwright-core from npm.
 command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)

@@ -60,6 +60,16 @@ pub trait ImageDestination {
         instance: Option<&Digest>,
     ) -> Result<()>;
 
+    /// Whether the destination can store signatures: `Err` says why not.
+    fn supports_signatures(&self) -> Result<()>;
+
+    /// Stores the signatures of the image (or of the list's `instance`), replacing any.
+    async fn put_signatures(
+        &mut self,
+        signatures: &[crate::signature::Signature],
+        instance: Option<&Digest>,
+    ) -> Result<()>;
+
     /// Makes everything stored visible at once (the manifest or index last).
     async fn commit(self) -> Result<()>;
 

@@ -24,6 +24,7 @@ pub mod policy;
 pub mod reference;
 pub mod registries_conf;
 pub mod registry;
+pub mod signature;
 pub mod source;
 pub mod template;
 pub mod transport;

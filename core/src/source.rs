@@ -16,6 +16,15 @@ pub trait ImageSource {
 
     /// The docker reference the image is known by, if the transport has one.
     fn docker_reference(&self) -> Option<&Reference>;
+
+    /// The signatures of the image (or of the list's `instance`) as stored, in order; none
+    /// for transports that keep none.
+    async fn signatures(
+        &self,
+        _instance: Option<&Digest>,
+    ) -> Result<Vec<crate::signature::Signature>> {
+        Ok(Vec::new())
+    }
 }
 
 /// An image source that can stream its blobs (what copy needs beyond inspect).

@@ -96,6 +96,9 @@ pub struct CopyArgs {
     /// Preserve digests of images and lists
     #[arg(long)]
     preserve_digests: bool,
+    /// Do not copy signatures from SOURCE-IMAGE
+    #[arg(long)]
+    remove_signatures: bool,
     /// Write the digest of the pushed image to the specified file
     #[arg(long, value_name = "PATH")]
     digestfile: Option<String>,
@@ -192,6 +195,13 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         ImageName::parse(src_name).map_err(|e| format!("Invalid source name {src_name}: {e}"))?;
     let dest = ImageName::parse(dest_name)
         .map_err(|e| format!("Invalid destination name {dest_name}: {e}"))?;
+    for (name, given, side) in [
+        (&src, src_name, "source"),
+        (&dest, dest_name, "destination"),
+    ] {
+        pollster::block_on(skopeo_core::layout::check_resolvable(&NativeFs, name))
+            .map_err(|e| format!("Invalid {side} name {given}: {e}"))?;
+    }
     let src_flags = args.src.docker(&args.authfile);
     let dest_flags = args.dest.docker(&args.authfile);
     registry::validate(&src_flags)?;
@@ -224,6 +234,8 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         compression,
         force_manifest_type,
         preserve_digests: args.preserve_digests,
+        remove_signatures: args.remove_signatures,
+        destination_name: dest.to_string(),
     };
     let quiet = args.quiet;
     let print = report_to(dest_name);
@@ -288,6 +300,17 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         &args.additional_tag,
     ))
     .map_err(|e| e.to_string())?;
+    if let ImageName::DockerArchive { path, .. } = &dest {
+        // skopeo opens the archive up front; a missing directory fails before any copying.
+        let parent = std::path::Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty());
+        if parent.is_some_and(|p| !p.is_dir()) {
+            return Err(format!(
+                "initializing destination {dest}: opening file {path:?}: open {path}: no such file or directory"
+            ));
+        }
+    }
     let dest_scratch = match &dest {
         ImageName::OciArchive { .. } => Some(ScratchDir::new("oci-archive-dest")?),
         ImageName::DockerArchive { .. } => Some(ScratchDir::new("docker-archive-dest")?),

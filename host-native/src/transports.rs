@@ -67,6 +67,17 @@ impl ImageSource for Source<'_> {
             Source::Docker(s) => s.docker_reference(),
         }
     }
+
+    async fn signatures(
+        &self,
+        instance: Option<&Digest>,
+    ) -> Result<Vec<skopeo_core::signature::Signature>> {
+        match self {
+            Source::Local(s) => s.signatures(instance).await,
+            Source::DockerArchive(s) => s.signatures(instance).await,
+            Source::Docker(s) => s.signatures(instance).await,
+        }
+    }
 }
 
 impl BlobSource for Source<'_> {
@@ -134,6 +145,18 @@ impl ImageDestination for Destination<'_> {
         instance: Option<&Digest>,
     ) -> Result<()> {
         each_destination!(self, d => d.put_manifest(manifest, media_type, instance).await)
+    }
+
+    fn supports_signatures(&self) -> Result<()> {
+        each_destination!(self, d => d.supports_signatures())
+    }
+
+    async fn put_signatures(
+        &mut self,
+        signatures: &[skopeo_core::signature::Signature],
+        instance: Option<&Digest>,
+    ) -> Result<()> {
+        each_destination!(self, d => d.put_signatures(signatures, instance).await)
     }
 
     async fn commit(self) -> Result<()> {

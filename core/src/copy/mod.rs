@@ -63,6 +63,10 @@ pub struct CopyOptions {
     pub force_manifest_type: Option<&'static str>,
     /// Refuse any change to the manifests (`--preserve-digests`).
     pub preserve_digests: bool,
+    /// Leave the source's signatures behind (`--remove-signatures`).
+    pub remove_signatures: bool,
+    /// The destination as messages name it (`oci:/srv/layout:v1`).
+    pub destination_name: String,
 }
 
 /// Blobs copied at once unless told otherwise (containers/image's default).
@@ -76,10 +80,16 @@ impl CopyOptions {
         }
     }
 
-    /// Why the manifests may not change, if they may not.
-    fn unmodifiable(&self) -> Option<Unmodifiable> {
-        self.preserve_digests
-            .then_some(Unmodifiable::PreserveDigests)
+    /// Why a manifest with `signatures` to keep may not change, if it may not.
+    fn unmodifiable_with(
+        &self,
+        signatures: &[crate::signature::Signature],
+    ) -> Option<Unmodifiable> {
+        match (self.preserve_digests, signatures.is_empty()) {
+            (true, _) => Some(Unmodifiable::PreserveDigests),
+            (false, false) => Some(Unmodifiable::WouldInvalidateSignatures),
+            (false, true) => None,
+        }
     }
 }
 
@@ -167,11 +177,10 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
     let list = match &parsed {
         Manifest::DockerList(list) | Manifest::OciIndex(list) => list,
         _ => {
-            return Ok(
-                copy_one(src, dest, top, top_type, parsed, None, opts, report)
-                    .await?
-                    .digest,
-            )
+            let image = SourceImage::new(top, top_type, parsed, None);
+            return Ok(copy_one(src, dest, image, false, opts, report)
+                .await?
+                .digest);
         }
     };
     if opts.multi_arch == MultiArch::System {
@@ -183,7 +192,8 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
         })?;
         let (bytes, media_type) = src.manifest(Some(&chosen)).await?;
         let child = parse(&bytes, &media_type)?;
-        let written = copy_one(src, dest, bytes, media_type, child, None, opts, report)
+        let image = SourceImage::new(bytes, media_type, child, Some(chosen));
+        let written = copy_one(src, dest, image, false, opts, report)
             .await
             .map_err(|e| e.context("copying system image from manifest list"))?;
         return Ok(written.digest);
@@ -197,8 +207,19 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
             dest.transport_name()
         )));
     }
-    report.line("Getting image list signatures");
-    let unmodifiable = opts.unmodifiable();
+    let signatures = source_signatures(
+        src,
+        &*dest,
+        None,
+        opts,
+        report,
+        [
+            "Getting image list signatures",
+            "Checking if image list destination supports signatures",
+        ],
+    )
+    .await?;
+    let unmodifiable = opts.unmodifiable_with(&signatures);
     let list_type = formats::list_target(
         &top_type,
         dest.supported_manifest_types(),
@@ -230,23 +251,15 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
         ));
         let (bytes, media_type) = src.manifest(Some(&instance.digest)).await?;
         let child = parse(&bytes, &media_type)?;
-        let written = copy_one(
-            src,
-            dest,
-            bytes,
-            media_type,
-            child,
-            Some(&instance.digest),
-            opts,
-            report,
-        )
-        .await
-        .map_err(|e| {
-            e.context(format!(
-                "copying image {}/{count} from manifest list",
-                i + 1
-            ))
-        })?;
+        let image = SourceImage::new(bytes, media_type, child, Some(instance.digest.clone()));
+        let written = copy_one(src, dest, image, true, opts, report)
+            .await
+            .map_err(|e| {
+                e.context(format!(
+                    "copying image {}/{count} from manifest list",
+                    i + 1
+                ))
+            })?;
         updates.push(InstanceUpdate {
             digest: written.digest.to_string(),
             size: written.manifest.len() as i64,
@@ -275,7 +288,65 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
             })
         })?;
     report.line("Storing list signatures");
+    dest.put_signatures(&signatures, None)
+        .await
+        .map_err(|e| e.context("writing signatures"))?;
     manifest_digest(&list_bytes).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// One image's manifest as the source has it; `instance` is its digest when it is an entry
+/// of a list (where its signatures are kept).
+struct SourceImage {
+    bytes: Vec<u8>,
+    media_type: String,
+    manifest: Manifest,
+    instance: Option<Digest>,
+}
+
+impl SourceImage {
+    fn new(
+        bytes: Vec<u8>,
+        media_type: String,
+        manifest: Manifest,
+        instance: Option<Digest>,
+    ) -> Self {
+        SourceImage {
+            bytes,
+            media_type,
+            manifest,
+            instance,
+        }
+    }
+}
+
+/// The source's signatures for the image (or list) to copy, unless `--remove-signatures`;
+/// a destination that cannot store them is refused up front, with containers/image's lines.
+async fn source_signatures<S: BlobSource, D: ImageDestination>(
+    src: &S,
+    dest: &D,
+    instance: Option<&Digest>,
+    opts: &CopyOptions,
+    report: &dyn Report,
+    [getting, checking]: [&str; 2],
+) -> Result<Vec<crate::signature::Signature>> {
+    if opts.remove_signatures {
+        return Ok(Vec::new());
+    }
+    report.line(getting);
+    let signatures = src
+        .signatures(instance)
+        .await
+        .map_err(|e| e.context("reading signatures"))?;
+    if !signatures.is_empty() {
+        report.line(checking);
+        dest.supports_signatures().map_err(|e| {
+            e.context(format!(
+                "Can not copy signatures to {}",
+                opts.destination_name
+            ))
+        })?;
+    }
+    Ok(signatures)
 }
 
 fn cannot_modify_list(list_type: &str, why: Unmodifiable) -> Error {
@@ -285,34 +356,46 @@ fn cannot_modify_list(list_type: &str, why: Unmodifiable) -> Error {
     ))
 }
 
-/// Copies one image and writes its manifest: as the destination's top level, or as the list
-/// entry `instance` (then under the digest of what was written).
-#[allow(clippy::too_many_arguments)]
+/// Copies one image and writes its manifest (and signatures): as the destination's top
+/// level, or as an entry of a list (`in_list`; then under the digest of what was written).
 async fn copy_one<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &mut D,
-    bytes: Vec<u8>,
-    media_type: String,
-    manifest: Manifest,
-    instance: Option<&Digest>,
+    image: SourceImage,
+    in_list: bool,
     opts: &CopyOptions,
     report: &dyn Report,
 ) -> Result<Written> {
-    if instance.is_some() && matches!(manifest, Manifest::DockerList(_) | Manifest::OciIndex(_)) {
+    if in_list && mime::is_multi_image(&image.media_type) {
         return Err(Error::Invalid(
             "Unsupported manifest list type in manifest list: nested lists are not supported"
                 .into(),
         ));
     }
-    report.line("Getting image source signatures");
-    let (written, written_type) =
-        copy_blobs(src, dest, &bytes, &media_type, &manifest, opts, report).await?;
+    let signatures = source_signatures(
+        src,
+        &*dest,
+        image.instance.as_ref(),
+        opts,
+        report,
+        [
+            "Getting image source signatures",
+            "Checking if image destination supports signatures",
+        ],
+    )
+    .await?;
+    let unmodifiable = opts.unmodifiable_with(&signatures);
+    let (written, written_type) = copy_blobs(src, dest, &image, unmodifiable, opts, report).await?;
     let digest = manifest_digest(&written).map_err(|e| Error::Invalid(e.to_string()))?;
+    let as_instance = in_list.then_some(&digest);
     report.line("Writing manifest to image destination");
-    dest.put_manifest(&written, &written_type, instance.map(|_| &digest))
+    dest.put_manifest(&written, &written_type, as_instance)
         .await
         .map_err(|e| e.context("writing manifest"))?;
     report.line("Storing signatures");
+    dest.put_signatures(&signatures, as_instance)
+        .await
+        .map_err(|e| e.context("writing signatures"))?;
     Ok(Written {
         manifest: written,
         media_type: written_type,
@@ -325,12 +408,13 @@ async fn copy_one<S: BlobSource, D: ImageDestination>(
 async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &mut D,
-    manifest_bytes: &[u8],
-    media_type: &str,
-    manifest: &Manifest,
+    image: &SourceImage,
+    unmodifiable: Option<Unmodifiable>,
     opts: &CopyOptions,
     report: &dyn Report,
 ) -> Result<(Vec<u8>, String)> {
+    let (manifest_bytes, media_type, manifest) =
+        (&image.bytes[..], image.media_type.as_str(), &image.manifest);
     let schema1_layers;
     let (config, layers): (Option<&Descriptor>, &[Descriptor]) = match manifest {
         Manifest::Schema2(m) | Manifest::Oci(m) => (Some(&m.config), &m.layers),
@@ -346,7 +430,6 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     };
 
     // The manifest the destination gets: as is, or converted.
-    let unmodifiable = opts.unmodifiable();
     let target = formats::image_target(
         media_type,
         dest.supported_manifest_types(),

@@ -16,6 +16,14 @@ pub fn manifest_file_name(instance: Option<&Digest>) -> String {
     }
 }
 
+/// The file holding signature `index` (from 1) of the image, or of an instance of a list.
+pub fn signature_file_name(index: usize, instance: Option<&Digest>) -> String {
+    match instance {
+        None => format!("signature-{index}"),
+        Some(d) => format!("{}.signature-{index}", d.hex()),
+    }
+}
+
 /// Reads an image from a `dir:` directory.
 pub struct DirSource<'a, F: Filesystem> {
     fs: &'a F,
@@ -68,5 +76,26 @@ impl<F: Filesystem> ImageSource for DirSource<'_, F> {
 
     fn docker_reference(&self) -> Option<&Reference> {
         None
+    }
+
+    async fn signatures(
+        &self,
+        instance: Option<&Digest>,
+    ) -> Result<Vec<crate::signature::Signature>> {
+        let mut signatures = Vec::new();
+        loop {
+            let name = signature_file_name(signatures.len() + 1, instance);
+            let path = join_path(&self.path, &name);
+            match self.fs.read_file(&path).await {
+                Ok(blob) => signatures.push(
+                    crate::signature::Signature::from_blob(&blob)
+                        .map_err(|e| Error::Invalid(format!("parsing signature {path:?}: {e}")))?,
+                ),
+                Err(e) if e.kind == crate::effects::EffectErrorKind::NotFound => {
+                    return Ok(signatures)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }

@@ -123,6 +123,22 @@ impl<F: FilesystemWrite> ImageDestination for DirDestination<'_, F> {
             .await
     }
 
+    fn supports_signatures(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn put_signatures(
+        &mut self,
+        signatures: &[crate::signature::Signature],
+        instance: Option<&Digest>,
+    ) -> Result<()> {
+        for (i, signature) in signatures.iter().enumerate() {
+            let name = super::dir::signature_file_name(i + 1, instance);
+            self.write_file(&name, &signature.to_blob()).await?;
+        }
+        Ok(())
+    }
+
     async fn commit(self) -> Result<()> {
         self.write_file("version", VERSION.as_bytes()).await?;
         if self.existed {

@@ -40,6 +40,17 @@ pub async fn open_source<'a, F: Filesystem>(
     }
 }
 
+/// Checks what containers/image checks when it parses a local name: a `dir:`, `oci:` or
+/// `oci-archive:` path may be missing, but its parent must exist.
+pub async fn check_resolvable<F: Filesystem>(fs: &F, name: &ImageName) -> Result<()> {
+    match name {
+        ImageName::Dir { path }
+        | ImageName::Oci { path, .. }
+        | ImageName::OciArchive { path, .. } => check_parent_exists(fs, path).await,
+        _ => Ok(()),
+    }
+}
+
 /// containers/image resolves a layout path up front: it may be missing, but its parent must
 /// exist (the error names the parent, as `lstat PARENT: no such file or directory`).
 async fn check_parent_exists<F: Filesystem>(fs: &F, path: &str) -> Result<()> {
@@ -81,6 +92,16 @@ impl<F: Filesystem> ImageSource for LocalSource<'_, F> {
         match self {
             LocalSource::Dir(s) => s.docker_reference(),
             LocalSource::Oci(s) => s.docker_reference(),
+        }
+    }
+
+    async fn signatures(
+        &self,
+        instance: Option<&Digest>,
+    ) -> Result<Vec<crate::signature::Signature>> {
+        match self {
+            LocalSource::Dir(s) => s.signatures(instance).await,
+            LocalSource::Oci(s) => s.signatures(instance).await,
         }
     }
 }
