@@ -93,12 +93,7 @@ fn signatures_travel_with_dir_images_as_skopeo_carries_them() {
             _ => &[],
         };
         let mut outputs = Vec::new();
-        for who in ["ours", "skopeo"] {
-            let bin = if who == "ours" {
-                our_skopeo()
-            } else {
-                reference.clone()
-            };
+        for (who, bin) in [("ours", our_skopeo()), ("skopeo", reference.clone())] {
             let d = dest.replace("{}", &tmp.0.join(who).display().to_string());
             let mut args = vec!["--insecure-policy", "copy"];
             args.extend_from_slice(flags);
@@ -121,12 +116,7 @@ fn signatures_travel_with_dir_images_as_skopeo_carries_them() {
     // --remove-signatures the copy goes ahead (and does not announce reading them).
     for dest in ["oci:{}/layout:1", "docker-archive:{}/saved.tar"] {
         let mut messages = Vec::new();
-        for who in ["ours", "skopeo"] {
-            let bin = if who == "ours" {
-                our_skopeo()
-            } else {
-                reference.clone()
-            };
+        for (who, bin) in [("ours", our_skopeo()), ("skopeo", reference.clone())] {
             let d = dest.replace("{}", &tmp.0.join(who).display().to_string());
             let out = run(&bin, &["--insecure-policy", "copy", "-q", &src, &d], &tmp.0);
             assert_eq!(out.code, 1, "{who} {d}");
