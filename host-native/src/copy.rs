@@ -16,7 +16,6 @@ use skopeo_core::registry::source::DockerSource;
 use skopeo_core::registry::RegistryClient;
 use skopeo_core::transport::ImageName;
 use skopeo_std_effects::fs::NativeFs;
-use std::io::Write;
 
 /// The registry flags of one side of a copy (`--src-…` or `--dest-…`).
 macro_rules! side_flags {
@@ -144,20 +143,6 @@ pub struct CopyArgs {
     images: Vec<String>,
 }
 
-/// Where the progress lines go: standard output, as skopeo prints them, unless the image
-/// itself is being written there.
-fn report_to(dest: &str) -> Box<dyn Fn(&str)> {
-    if dest.contains("/dev/stdout") || dest.contains("/proc/self/fd/1") {
-        Box::new(|line: &str| eprintln!("{line}"))
-    } else {
-        Box::new(|line: &str| {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
-            let _ = out.flush();
-        })
-    }
-}
-
 /// The trust policy (`--policy`, else the user's, else the system's file), or `None` with
 /// `--insecure-policy`.
 fn load_policy(global: &crate::GlobalOptions) -> Result<Option<Policy>, String> {
@@ -237,13 +222,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         remove_signatures: args.remove_signatures,
         destination_name: dest.to_string(),
     };
-    let quiet = args.quiet;
-    let print = report_to(dest_name);
-    let report = move |line: &str| {
-        if !quiet {
-            print(line)
-        }
-    };
+    let report = crate::progress::Progress::for_copy(dest_name, args.quiet);
 
     // Registry access for whichever sides are registries.
     let needs_conf =

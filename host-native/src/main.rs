@@ -11,6 +11,7 @@ mod interrupt;
 mod list_tags;
 mod login;
 mod manifest_digest;
+mod progress;
 mod registry;
 mod retry;
 mod transports;

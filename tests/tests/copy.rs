@@ -667,3 +667,69 @@ fn a_failed_copy_is_retried_as_skopeo_retries_it() {
     assert_eq!(pulled.stdout, local.stdout);
     drop(late);
 }
+
+/// Runs our copy under a pseudo-terminal (`script`); returns what the terminal shows, with
+/// escape sequences removed and each redraw on its own line.
+fn copy_on_a_terminal(src: &str, dest: &str, cwd: &Path) -> String {
+    let command = format!(
+        "{} --insecure-policy copy {src} {dest}",
+        our_skopeo().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(cwd)
+        .output()
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    assert!(out.status.success(), "{out:?}");
+    let raw = String::from_utf8_lossy(&out.stdout);
+    let mut plain = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => {
+                // CSI: ESC [ params final-letter.
+                if chars.next_if_eq(&'[').is_some() {
+                    while chars.next_if(|c| !c.is_ascii_alphabetic()).is_some() {}
+                    chars.next();
+                }
+            }
+            '\r' => plain.push('\n'),
+            c => plain.push(c),
+        }
+    }
+    plain
+}
+
+#[test]
+fn a_terminal_gets_live_progress_bars() {
+    let tmp = TempDir::new("copy-tty");
+    let layout = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", layout.display());
+    let dest = format!("oci:{}:v1", tmp.0.join("copied").display());
+    let first = copy_on_a_terminal(&src, &dest, &tmp.0);
+    let manifest = run(&our_skopeo(), &["inspect", "--raw", &src], &tmp.0).stdout;
+    let m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let short = |d: &serde_json::Value| d.as_str().unwrap()[7..19].to_owned();
+    let layer = short(&m["layers"][0]["digest"]);
+    let config = short(&m["config"]["digest"]);
+    // A bar counting bytes, then the finished line; the closing lines come after.
+    assert!(
+        first.contains(&format!("Copying blob {layer} =")),
+        "{first}"
+    );
+    assert!(first.contains(" B / "), "{first}");
+    let done = first
+        .rfind(&format!("Copying config {config} done"))
+        .expect(&first);
+    let writing = first
+        .rfind("Writing manifest to image destination")
+        .expect(&first);
+    assert!(done < writing, "{first}");
+    assert!(first.trim_end().ends_with("Storing signatures"), "{first}");
+    // Again: the layout has every blob.
+    let again = copy_on_a_terminal(&src, &dest, &tmp.0);
+    assert!(
+        again.contains(&format!("Copying blob {layer} skipped: already exists")),
+        "{again}"
+    );
+}

@@ -3,6 +3,7 @@
 //! destination (or the user) asks for another compression; and writing those changes into
 //! the manifest.
 
+use super::progress::{BlobOutcome, Report};
 use crate::compression::{detect, layer_media_type, Algorithm, Peeked, Transcoded};
 use crate::convert::image::{decode_oci, decode_schema2};
 use crate::destination::{ImageDestination, LayerCompression, StoredBlob, Verifying};
@@ -108,13 +109,30 @@ pub(super) async fn copy_layer<S: BlobSource, D: ImageDestination>(
     layer: &Descriptor,
     want: LayerCompression,
     opts: &CompressionOptions,
+    report: &dyn Report,
 ) -> Result<Option<LayerChange>> {
     if dest.has_blob(&layer.digest).await? {
+        report.blob_done(&layer.digest, BlobOutcome::Skipped);
         return Ok(None);
     }
+    let change = transfer_layer(src, dest, layer, want, opts, report).await?;
+    report.blob_done(&layer.digest, BlobOutcome::Copied);
+    Ok(change)
+}
+
+/// Streams a layer the destination lacks, changing its compression when `want` says so.
+async fn transfer_layer<S: BlobSource, D: ImageDestination>(
+    src: &S,
+    dest: &D,
+    layer: &Descriptor,
+    want: LayerCompression,
+    opts: &CompressionOptions,
+    report: &dyn Report,
+) -> Result<Option<LayerChange>> {
     let context = |e: Error| e.context(format!("writing blob {}", layer.digest));
     let size = u64::try_from(layer.size).ok();
-    let mut stream = src.blob(&layer.digest, size).await?;
+    let stream = src.blob(&layer.digest, size).await?;
+    let mut stream = super::progress::Counted::new(stream, &layer.digest, report);
     if want == LayerCompression::Preserve {
         dest.put_blob(&mut stream, Some(&layer.digest), size)
             .await

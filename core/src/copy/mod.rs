@@ -6,9 +6,11 @@
 
 mod formats;
 mod layers;
+mod progress;
 
 pub use formats::{parse_format, Unmodifiable};
 pub use layers::{CompressionFlags, CompressionOptions, LayerChange};
+pub use progress::{BlobKind, BlobOutcome, Report};
 
 use crate::concurrent::{now_or_never, race, Raced};
 use crate::convert::convert_image;
@@ -98,17 +100,6 @@ struct Written {
     manifest: Vec<u8>,
     media_type: String,
     digest: Digest,
-}
-
-/// Where progress lines go (skopeo's "Copying blob …" lines).
-pub trait Report {
-    fn line(&self, text: &str);
-}
-
-impl<F: Fn(&str)> Report for F {
-    fn line(&self, text: &str) {
-        self(text)
-    }
 }
 
 fn interruption(reason: &str) -> Error {
@@ -476,13 +467,15 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     };
     let dest_ref = &*dest;
     crate::concurrent::try_for_each_limited(layers, opts.parallelism(), |layer| {
-        report.line(&format!("Copying blob {}", layer.digest));
+        let size = u64::try_from(layer.size).ok();
+        report.blob_started(BlobKind::Layer, &layer.digest, size);
         let first = scheduled.insert(&layer.digest);
         let changes = &changes;
         async move {
             if first {
                 let change =
-                    layers::copy_layer(src, dest_ref, layer, want, &opts.compression).await?;
+                    layers::copy_layer(src, dest_ref, layer, want, &opts.compression, report)
+                        .await?;
                 if let Some(change) = change {
                     changes.borrow_mut().insert(layer.digest.clone(), change);
                 }
@@ -500,16 +493,24 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         match new_config {
             Some(bytes) => {
                 let digest = Digest::sha256_of(&bytes);
-                report.line(&format!("Copying config {digest}"));
-                if !dest.has_blob(&digest).await? {
-                    let mut stream = crate::destination::SliceStream::new(&bytes);
-                    dest.put_blob(&mut stream, Some(&digest), Some(bytes.len() as u64))
-                        .await?;
-                }
+                let size = Some(bytes.len() as u64);
+                report.blob_started(BlobKind::Config, &digest, size);
+                let outcome = match dest.has_blob(&digest).await? {
+                    true => BlobOutcome::Skipped,
+                    false => {
+                        let stream = crate::destination::SliceStream::new(&bytes);
+                        let mut stream = progress::Counted::new(stream, &digest, report);
+                        dest.put_blob(&mut stream, Some(&digest), size).await?;
+                        BlobOutcome::Copied
+                    }
+                };
+                report.blob_done(&digest, outcome);
             }
             None => {
-                report.line(&format!("Copying config {}", config.digest));
-                copy_blob(src, dest, config).await?;
+                let size = u64::try_from(config.size).ok();
+                report.blob_started(BlobKind::Config, &config.digest, size);
+                let outcome = copy_blob(src, dest, config, report).await?;
+                report.blob_done(&config.digest, outcome);
             }
         }
     }
@@ -538,16 +539,18 @@ async fn copy_blob<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &D,
     blob: &Descriptor,
-) -> Result<()> {
+    report: &dyn Report,
+) -> Result<BlobOutcome> {
     if dest.has_blob(&blob.digest).await? {
-        return Ok(());
+        return Ok(BlobOutcome::Skipped);
     }
     let size = u64::try_from(blob.size).ok();
-    let mut stream = src.blob(&blob.digest, size).await?;
+    let stream = src.blob(&blob.digest, size).await?;
+    let mut stream = progress::Counted::new(stream, &blob.digest, report);
     dest.put_blob(&mut stream, Some(&blob.digest), size)
         .await
         .map_err(|e| e.context(format!("writing blob {}", blob.digest)))?;
-    Ok(())
+    Ok(BlobOutcome::Copied)
 }
 
 #[cfg(test)]
