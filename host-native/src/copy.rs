@@ -9,7 +9,9 @@ use skopeo_core::copy::{
     copy_image_until, parse_format, CompressionFlags, CompressionOptions, CopyOptions, MultiArch,
 };
 use skopeo_core::docker_archive::DockerArchiveSource;
-use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, open_source};
+use skopeo_core::layout::{
+    dir_dest::DirDestination, oci_dest::OciDestination, open_source, open_source_sharing,
+};
 use skopeo_core::policy::Policy;
 use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
@@ -92,6 +94,12 @@ pub struct CopyArgs {
     /// MANIFEST TYPE (oci, v2s1, or v2s2) to use in the destination (default is manifest type of source, with fallbacks)
     #[arg(short = 'f', long, value_name = "MANIFEST TYPE")]
     format: Option<String>,
+    /// DIRECTORY to use to share blobs across OCI repositories
+    #[arg(long, value_name = "DIRECTORY")]
+    src_shared_blob_dir: Option<String>,
+    /// DIRECTORY to use to share blobs across OCI repositories
+    #[arg(long, value_name = "DIRECTORY")]
+    dest_shared_blob_dir: Option<String>,
     /// Preserve digests of images and lists
     #[arg(long)]
     preserve_digests: bool,
@@ -332,6 +340,11 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                         .await
                         .map(|s| Source::Docker(Box::new(s)))
                 }
+                (ImageName::Oci { .. }, _) => {
+                    open_source_sharing(&fs, &src_layout, args.src_shared_blob_dir.as_deref())
+                        .await
+                        .map(Source::Local)
+                }
                 _ => open_source(&fs, &src_layout).await.map(Source::Local),
             }
             .map_err(|e| e.context(format!("initializing source {src}")))?;
@@ -349,7 +362,8 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                 (ImageName::Oci { path, image }, _) => {
                     let d = OciDestination::new(&fs, path, image)
                         .await
-                        .map_err(init_dest)?;
+                        .map_err(init_dest)?
+                        .with_shared_blob_dir(args.dest_shared_blob_dir.as_deref());
                     Destination::Oci(Box::new(d))
                 }
                 (ImageName::OciArchive { image, .. }, _) => {

@@ -733,3 +733,34 @@ fn a_terminal_gets_live_progress_bars() {
         "{again}"
     );
 }
+
+#[test]
+fn shared_blob_directories_hold_what_skopeo_puts_there() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("copy-shared-blobs");
+    let layout = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", layout.display());
+    for (who, bin) in [("ours", our_skopeo()), ("skopeo", reference.clone())] {
+        let root = tmp.0.join(who);
+        std::fs::create_dir_all(&root).unwrap();
+        let shared = root.join("shared").display().to_string();
+        let layout = format!("oci:{}/layout:v1", root.display());
+        let back = format!("dir:{}/back", root.display());
+        for args in [
+            ["--dest-shared-blob-dir", &shared, &src, &layout],
+            ["--src-shared-blob-dir", &shared, &layout, &back],
+        ] {
+            let mut all = vec!["--insecure-policy", "copy", "-q"];
+            all.extend(args);
+            let out = run(&bin, &all, &tmp.0);
+            assert_eq!(out.code, 0, "{who} {all:?}: {}", out.stderr);
+        }
+    }
+    let ours = tree(&tmp.0.join("ours"));
+    assert_eq!(ours, tree(&tmp.0.join("skopeo")));
+    // The layout holds only its index; the blobs are in the shared directory.
+    assert!(ours.iter().any(|(n, _)| n.starts_with("shared/sha256/")));
+    assert!(!ours.iter().any(|(n, _)| n.starts_with("layout/blobs")));
+}

@@ -23,6 +23,15 @@ pub async fn open_source<'a, F: Filesystem>(
     fs: &'a F,
     name: &ImageName,
 ) -> Result<LocalSource<'a, F>> {
+    open_source_sharing(fs, name, None).await
+}
+
+/// [`open_source`], with an `oci:` image's blobs read from `shared_blob_dir` if given.
+pub async fn open_source_sharing<'a, F: Filesystem>(
+    fs: &'a F,
+    name: &ImageName,
+    shared_blob_dir: Option<&str>,
+) -> Result<LocalSource<'a, F>> {
     match name {
         ImageName::Dir { path } => {
             check_parent_exists(fs, path).await?;
@@ -30,7 +39,9 @@ pub async fn open_source<'a, F: Filesystem>(
         }
         ImageName::Oci { path, image } => {
             check_parent_exists(fs, path).await?;
-            let source = oci::OciSource::open(fs, path, image).await?;
+            let source = oci::OciSource::open(fs, path, image)
+                .await?
+                .with_shared_blob_dir(shared_blob_dir);
             Ok(LocalSource::Oci(Box::new(source)))
         }
         other => Err(Error::Unsupported(format!(

@@ -20,7 +20,8 @@ struct Index {
 /// Reads one image (the one `image` names, or the only one) from an OCI layout.
 pub struct OciSource<'a, F: Filesystem> {
     fs: &'a F,
-    path: String,
+    /// Where blobs live: the layout's `blobs`, or a shared blob directory.
+    blobs: String,
     descriptor: Descriptor,
 }
 
@@ -35,9 +36,18 @@ impl<'a, F: Filesystem> OciSource<'a, F> {
         let descriptor = choose_descriptor(&index.manifests, image)?;
         Ok(OciSource {
             fs,
-            path: path.to_owned(),
+            blobs: join_path(path, "blobs"),
             descriptor,
         })
+    }
+
+    /// Reads blobs from `dir` (`--src-shared-blob-dir`: `ALG/HEX` files shared by several
+    /// layouts) instead of the layout's own `blobs`.
+    pub fn with_shared_blob_dir(mut self, dir: Option<&str>) -> Self {
+        if let Some(dir) = dir {
+            self.blobs = crate::source::clean_path(dir);
+        }
+        self
     }
 
     /// The filesystem the layout is read through.
@@ -45,17 +55,22 @@ impl<'a, F: Filesystem> OciSource<'a, F> {
         self.fs
     }
 
-    /// The path of a blob in this layout.
+    /// The path of a blob of this image.
     pub fn blob_path(&self, digest: &Digest) -> String {
-        blob_path(&self.path, digest)
+        blob_path_in(&self.blobs, digest)
     }
 }
 
 /// Where the blob `digest` lives in the layout at `layout`: `blobs/ALG/HEX`.
 pub fn blob_path(layout: &str, digest: &Digest) -> String {
+    blob_path_in(&join_path(layout, "blobs"), digest)
+}
+
+/// Where the blob `digest` lives under a blob directory: `ALG/HEX`.
+pub fn blob_path_in(blobs: &str, digest: &Digest) -> String {
     join_path(
-        layout,
-        &format!("blobs/{}/{}", digest.algorithm().name(), digest.hex()),
+        blobs,
+        &format!("{}/{}", digest.algorithm().name(), digest.hex()),
     )
 }
 

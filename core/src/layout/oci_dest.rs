@@ -24,6 +24,8 @@ const OCI_LAYOUT: &str = "{\"imageLayoutVersion\": \"1.0.0\"}";
 pub struct OciDestination<'a, F: FilesystemWrite> {
     fs: &'a F,
     path: String,
+    /// Where blobs go: the layout's `blobs`, or a shared blob directory.
+    blobs: String,
     tag: String,
     /// The layout directory existed before (else abort removes it).
     existed: bool,
@@ -54,6 +56,7 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
         };
         Ok(OciDestination {
             fs,
+            blobs: join_path(&path, "blobs"),
             path,
             tag: tag.to_owned(),
             existed,
@@ -64,8 +67,17 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
         })
     }
 
+    /// Writes blobs into `dir` (`--dest-shared-blob-dir`: `ALG/HEX` files shared by several
+    /// layouts) instead of the layout's own `blobs`.
+    pub fn with_shared_blob_dir(mut self, dir: Option<&str>) -> Self {
+        if let Some(dir) = dir {
+            self.blobs = clean_path(dir);
+        }
+        self
+    }
+
     fn blob_path(&self, digest: &Digest) -> String {
-        super::oci::blob_path(&self.path, digest)
+        super::oci::blob_path_in(&self.blobs, digest)
     }
 
     async fn stage<S: ByteStream>(
@@ -80,7 +92,7 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
                 let target = self.blob_path(d);
                 target[..target.rfind('/').unwrap_or(0)].to_owned()
             }
-            None => join_path(&self.path, "blobs/sha256"),
+            None => join_path(&self.blobs, "sha256"),
         };
         self.fs.create_dir_all(&dir).await?;
         let tmp = match digest {
@@ -182,6 +194,8 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
         for (tmp, target) in self.staged.take() {
             self.fs.rename(&tmp, &target).await?;
         }
+        // With a shared blob directory nothing may have been written here yet.
+        self.fs.create_dir_all(&self.path).await?;
         let layout = join_path(&self.path, "oci-layout");
         if !self.fs.exists(&layout).await? {
             let mut sink = self.fs.create(&layout).await?;
