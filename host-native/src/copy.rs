@@ -121,6 +121,9 @@ pub struct CopyArgs {
     /// LEVEL to use for the compression
     #[arg(long, value_name = "LEVEL")]
     dest_compress_level: Option<u32>,
+    /// Precompute digests to prevent uploading layers already on the registry using the 'docker' transport.
+    #[arg(long)]
+    dest_precompute_digests: bool,
     /// Allow uncompressed image layers when saving to an OCI image using the 'oci' transport. (default is to compress things that aren't compressed)
     #[arg(long)]
     dest_oci_accept_uncompressed_layers: bool,
@@ -213,6 +216,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
             format: args.dest_compress_format.as_deref(),
             level: args.dest_compress_level,
             oci_accept_uncompressed_layers: args.dest_oci_accept_uncompressed_layers,
+            precompute_digests: args.dest_precompute_digests,
         },
     )
     .map_err(|e| e.to_string())?;

@@ -670,9 +670,9 @@ fn a_failed_copy_is_retried_as_skopeo_retries_it() {
 
 /// Runs our copy under a pseudo-terminal (`script`); returns what the terminal shows, with
 /// escape sequences removed and each redraw on its own line.
-fn copy_on_a_terminal(src: &str, dest: &str, cwd: &Path) -> String {
+fn copy_on_a_terminal(flags: &str, src: &str, dest: &str, cwd: &Path) -> String {
     let command = format!(
-        "{} --insecure-policy copy {src} {dest}",
+        "{} --insecure-policy copy {flags} {src} {dest}",
         our_skopeo().display()
     );
     let out = std::process::Command::new("script")
@@ -706,7 +706,7 @@ fn a_terminal_gets_live_progress_bars() {
     let layout = example_layout(&tmp.0);
     let src = format!("oci:{}:demo", layout.display());
     let dest = format!("oci:{}:v1", tmp.0.join("copied").display());
-    let first = copy_on_a_terminal(&src, &dest, &tmp.0);
+    let first = copy_on_a_terminal("", &src, &dest, &tmp.0);
     let manifest = run(&our_skopeo(), &["inspect", "--raw", &src], &tmp.0).stdout;
     let m: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     let short = |d: &serde_json::Value| d.as_str().unwrap()[7..19].to_owned();
@@ -727,7 +727,7 @@ fn a_terminal_gets_live_progress_bars() {
     assert!(done < writing, "{first}");
     assert!(first.trim_end().ends_with("Storing signatures"), "{first}");
     // Again: the layout has every blob.
-    let again = copy_on_a_terminal(&src, &dest, &tmp.0);
+    let again = copy_on_a_terminal("", &src, &dest, &tmp.0);
     assert!(
         again.contains(&format!("Copying blob {layer} skipped: already exists")),
         "{again}"
@@ -763,4 +763,59 @@ fn shared_blob_directories_hold_what_skopeo_puts_there() {
     // The layout holds only its index; the blobs are in the shared directory.
     assert!(ours.iter().any(|(n, _)| n.starts_with("shared/sha256/")));
     assert!(!ours.iter().any(|(n, _)| n.starts_with("layout/blobs")));
+}
+
+#[test]
+fn precomputed_digests_skip_layers_the_registry_has() {
+    use skopeo_integration_tests::registry::{setup, Flavour};
+    let Some(reg) = setup(Flavour::Plain) else {
+        return;
+    };
+    let tmp = TempDir::new("copy-precompute");
+    let layout = example_layout(&tmp.0);
+    // A docker archive keeps its layer uncompressed: a push gzips it, so the registry's
+    // digest is known only once it is compressed.
+    let archive = tmp.0.join("saved.tar");
+    let out = run(
+        &our_skopeo(),
+        &[
+            "--insecure-policy",
+            "copy",
+            "-q",
+            &format!("oci:{}:demo", layout.display()),
+            &format!("docker-archive:{}:saved:1", archive.display()),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let src = format!("docker-archive:{}", archive.display());
+    let flags = "--dest-tls-verify=false";
+    let first = copy_on_a_terminal(flags, &src, &reg.image("pre/demo:1"), &tmp.0);
+    assert!(first.contains(" done"), "{first}");
+    assert!(!first.contains("skipped"), "{first}");
+    // Without the flag the layer goes up again; with it, it is hashed and skipped.
+    let layer_ends = |shown: &str, end: &str| {
+        // Redraws can share a line: look at each "Copying …" segment.
+        shown
+            .split("Copying ")
+            .any(|seg| seg.starts_with("blob ") && seg.trim_end().ends_with(end))
+    };
+    let plain = copy_on_a_terminal(flags, &src, &reg.image("pre/demo:2"), &tmp.0);
+    assert!(layer_ends(&plain, " done"), "{plain}");
+    assert!(!layer_ends(&plain, "skipped: already exists"), "{plain}");
+    let precomputed = format!("{flags} --dest-precompute-digests");
+    let again = copy_on_a_terminal(&precomputed, &src, &reg.image("pre/demo:3"), &tmp.0);
+    assert!(layer_ends(&again, "skipped: already exists"), "{again}");
+    // All three name the same compressed layer.
+    let raw = |tag: &str| {
+        let image = reg.image(&format!("pre/demo:{tag}"));
+        run(
+            &our_skopeo(),
+            &["inspect", "--raw", "--tls-verify=false", &image],
+            &tmp.0,
+        )
+        .stdout
+    };
+    assert_eq!(raw("1"), raw("3"));
+    assert_eq!(raw("1"), raw("2"));
 }

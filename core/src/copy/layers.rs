@@ -7,7 +7,8 @@ use super::progress::{BlobOutcome, Report};
 use crate::compression::{detect, layer_media_type, Algorithm, Peeked, Transcoded};
 use crate::convert::image::{decode_oci, decode_schema2};
 use crate::destination::{ImageDestination, LayerCompression, StoredBlob, Verifying};
-use crate::digest::Digest;
+use crate::digest::{Digest, Digester};
+use crate::effects::{ByteStream, EffectError};
 use crate::manifest::{document, mime, Descriptor};
 use crate::source::BlobSource;
 use crate::transport::ImageName;
@@ -25,6 +26,9 @@ pub struct CompressionOptions {
     pub format: Option<Algorithm>,
     /// The compression level.
     pub level: Option<u32>,
+    /// Hash a layer whose compression changes before storing it, and skip storing it when
+    /// the destination has it (`--dest-precompute-digests`, for registries).
+    pub precompute_digests: bool,
 }
 
 /// The compression flags of `copy`, as given.
@@ -34,6 +38,7 @@ pub struct CompressionFlags<'a> {
     pub decompress: bool,
     pub format: Option<&'a str>,
     pub level: Option<u32>,
+    pub precompute_digests: bool,
     pub oci_accept_uncompressed_layers: bool,
 }
 
@@ -62,6 +67,8 @@ impl CompressionOptions {
             layers,
             format,
             level: flags.level,
+            precompute_digests: flags.precompute_digests
+                && matches!(dest, ImageName::Docker { .. }),
         })
     }
 }
@@ -115,12 +122,53 @@ pub(super) async fn copy_layer<S: BlobSource, D: ImageDestination>(
         report.blob_done(&layer.digest, BlobOutcome::Skipped);
         return Ok(None);
     }
-    let change = transfer_layer(src, dest, layer, want, opts, report).await?;
-    report.blob_done(&layer.digest, BlobOutcome::Copied);
+    let (change, outcome) = transfer_layer(src, dest, layer, want, opts, report).await?;
+    report.blob_done(&layer.digest, outcome);
     Ok(change)
 }
 
+/// A layer's source stream with its compression changed (one per layer in flight, so the
+/// size of the larger variant does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Transformed<S> {
+    Once(Transcoded<S>),
+    Twice(Transcoded<Transcoded<S>>),
+}
+
+impl<S: ByteStream> Transformed<S> {
+    fn new(op: &Operation, input: S, level: Option<u32>) -> Result<Self> {
+        Ok(match *op {
+            Operation::Compress(to) => Transformed::Once(Transcoded::compress(input, to, level)?),
+            Operation::Decompress(from) => Transformed::Once(Transcoded::decompress(input, from)?),
+            Operation::Recompress(from, to) => Transformed::Twice(Transcoded::compress(
+                Transcoded::decompress(input, from)?,
+                to,
+                level,
+            )?),
+            Operation::Keep => unreachable!("kept layers are not transformed"),
+        })
+    }
+}
+
+impl<S: ByteStream> ByteStream for Transformed<S> {
+    async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
+        match self {
+            Transformed::Once(s) => s.read(buf).await,
+            Transformed::Twice(s) => s.read(buf).await,
+        }
+    }
+
+    async fn read_chunk(&mut self) -> std::result::Result<Vec<u8>, EffectError> {
+        match self {
+            Transformed::Once(s) => s.read_chunk().await,
+            Transformed::Twice(s) => s.read_chunk().await,
+        }
+    }
+}
+
 /// Streams a layer the destination lacks, changing its compression when `want` says so.
+/// With `precompute_digests`, a changed layer is first only hashed, and not stored when the
+/// destination turns out to have it.
 async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &D,
@@ -128,16 +176,19 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     want: LayerCompression,
     opts: &CompressionOptions,
     report: &dyn Report,
-) -> Result<Option<LayerChange>> {
+) -> Result<(Option<LayerChange>, BlobOutcome)> {
     let context = |e: Error| e.context(format!("writing blob {}", layer.digest));
     let size = u64::try_from(layer.size).ok();
-    let stream = src.blob(&layer.digest, size).await?;
-    let mut stream = super::progress::Counted::new(stream, &layer.digest, report);
+    let open = || async {
+        let stream = src.blob(&layer.digest, size).await?;
+        Ok::<_, Error>(super::progress::Counted::new(stream, &layer.digest, report))
+    };
+    let mut stream = open().await?;
     if want == LayerCompression::Preserve {
         dest.put_blob(&mut stream, Some(&layer.digest), size)
             .await
             .map_err(context)?;
-        return Ok(None);
+        return Ok((None, BlobOutcome::Copied));
     }
     let mut peeked = Peeked::new(stream).await.map_err(Error::from)?;
     let detected = detect(peeked.first());
@@ -153,36 +204,58 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
             op = Operation::Keep;
         }
     }
-    let level = opts.level;
     if let Operation::Keep = op {
         // Stored as is: the destination verifies the digest (hashing it once).
         dest.put_blob(&mut peeked, Some(&layer.digest), size)
             .await
             .map_err(context)?;
-        return Ok(None);
+        return Ok((None, BlobOutcome::Copied));
     }
-    // The source's digest is checked as the bytes are read, before any transformation.
-    let peeked = Verifying::new(&mut peeked, Some(&layer.digest), size);
-    let stored: StoredBlob = match op {
-        Operation::Keep => unreachable!("stored above"),
-        Operation::Compress(to) => {
-            let mut s = Transcoded::compress(peeked, to, level)?;
-            dest.put_blob(&mut s, None, None).await.map_err(context)?
-        }
-        Operation::Decompress(from) => {
-            let mut s = Transcoded::decompress(peeked, from)?;
-            dest.put_blob(&mut s, None, None).await.map_err(context)?
-        }
-        Operation::Recompress(from, to) => {
-            let mut s = Transcoded::compress(Transcoded::decompress(peeked, from)?, to, level)?;
-            dest.put_blob(&mut s, None, None).await.map_err(context)?
-        }
-    };
-    Ok(Some(LayerChange {
+    let changed = |stored: StoredBlob| LayerChange {
         digest: stored.digest,
         size: stored.size,
         compression: stored_as.flatten(),
-    }))
+    };
+    // The source's digest is checked as the bytes are read, before any transformation.
+    let verified = Verifying::new(&mut peeked, Some(&layer.digest), size);
+    let mut output = Transformed::new(&op, verified, opts.level)?;
+    if !opts.precompute_digests {
+        let stored = dest
+            .put_blob(&mut output, None, None)
+            .await
+            .map_err(context)?;
+        return Ok((Some(changed(stored)), BlobOutcome::Copied));
+    }
+    let known = digest_of(&mut output).await.map_err(context)?;
+    if dest.has_blob(&known.digest).await? {
+        return Ok((Some(changed(known)), BlobOutcome::Skipped));
+    }
+    // Made again (the same bytes: the same compressor and level), now stored.
+    let mut again = Peeked::new(open().await?).await.map_err(Error::from)?;
+    let verified = Verifying::new(&mut again, Some(&layer.digest), size);
+    let mut output = Transformed::new(&op, verified, opts.level)?;
+    let stored = dest
+        .put_blob(&mut output, Some(&known.digest), Some(known.size))
+        .await
+        .map_err(context)?;
+    Ok((Some(changed(stored)), BlobOutcome::Copied))
+}
+
+/// The sha256 digest and size of everything `stream` yields.
+async fn digest_of<S: ByteStream>(stream: &mut S) -> Result<StoredBlob> {
+    let mut digester = Digester::new(crate::digest::Algorithm::Sha256);
+    loop {
+        let chunk = stream.read_chunk().await?;
+        if chunk.is_empty() {
+            break;
+        }
+        digester.update(&chunk);
+    }
+    let size = digester.len();
+    Ok(StoredBlob {
+        digest: digester.finish(),
+        size,
+    })
 }
 
 /// `manifest` (of `media_type`) with the layers in `changes` (by source digest) replaced by
