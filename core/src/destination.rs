@@ -63,12 +63,19 @@ pub trait ImageDestination {
     /// Whether the destination can store signatures: `Err` says why not.
     fn supports_signatures(&self) -> Result<()>;
 
-    /// Stores the signatures of the image (or of the list's `instance`), replacing any.
+    /// Stores the signatures of the image (or of the list's `instance`), replacing any. By
+    /// default there is nothing to store for a destination without signature storage, and
+    /// anything given is refused with [`ImageDestination::supports_signatures`]'s reason.
     async fn put_signatures(
         &mut self,
         signatures: &[crate::signature::Signature],
-        instance: Option<&Digest>,
-    ) -> Result<()>;
+        _instance: Option<&Digest>,
+    ) -> Result<()> {
+        match signatures.is_empty() {
+            true => Ok(()),
+            false => self.supports_signatures(),
+        }
+    }
 
     /// Makes everything stored visible at once (the manifest or index last).
     async fn commit(self) -> Result<()>;

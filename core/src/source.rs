@@ -69,6 +69,16 @@ pub fn join_path(dir: &str, name: &str) -> String {
     clean_path(&format!("{dir}/{name}"))
 }
 
+/// The directory holding `path` (cleaned): `/` for a top-level name, `.` for a bare one.
+pub fn parent_path(path: &str) -> String {
+    let cleaned = clean_path(path);
+    match cleaned.rfind('/') {
+        Some(0) => "/".to_owned(),
+        Some(i) => cleaned[..i].to_owned(),
+        None => ".".to_owned(),
+    }
+}
+
 /// Go's `filepath.Clean`: collapses `//`, `.` and `..`.
 pub fn clean_path(p: &str) -> String {
     if p.is_empty() {

@@ -291,17 +291,6 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         &args.additional_tag,
     ))
     .map_err(|e| e.to_string())?;
-    if let ImageName::DockerArchive { path, .. } = &dest {
-        // skopeo opens the archive up front; a missing directory fails before any copying.
-        let parent = std::path::Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty());
-        if parent.is_some_and(|p| !p.is_dir()) {
-            return Err(format!(
-                "initializing destination {dest}: opening file {path:?}: open {path}: no such file or directory"
-            ));
-        }
-    }
     let dest_scratch = match &dest {
         ImageName::OciArchive { .. } => Some(ScratchDir::new("oci-archive-dest")?),
         ImageName::DockerArchive { .. } => Some(ScratchDir::new("docker-archive-dest")?),

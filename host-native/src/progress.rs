@@ -115,7 +115,7 @@ impl Report for Progress {
     fn blob_started(&self, kind: BlobKind, digest: &Digest, size: Option<u64>) {
         let Progress::Bars(b) = self else {
             if !matches!(self, Progress::Quiet) {
-                self.line(&format!("Copying {} {digest}", kind.word()));
+                self.line(&kind.line(digest));
             }
             return;
         };

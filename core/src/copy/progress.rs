@@ -20,6 +20,11 @@ impl BlobKind {
             BlobKind::Config => "config",
         }
     }
+
+    /// skopeo's plain progress line for a blob of this kind.
+    pub fn line(self, digest: &Digest) -> String {
+        format!("Copying {} {digest}", self.word())
+    }
 }
 
 /// How a blob's copy ended.
@@ -39,7 +44,7 @@ pub trait Report {
 
     /// A blob starts moving (`size` when known).
     fn blob_started(&self, kind: BlobKind, digest: &Digest, _size: Option<u64>) {
-        self.line(&format!("Copying {} {digest}", kind.word()));
+        self.line(&kind.line(digest));
     }
 
     /// `bytes` of the blob have been read so far.

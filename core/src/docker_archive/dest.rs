@@ -272,17 +272,6 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
         ))
     }
 
-    async fn put_signatures(
-        &mut self,
-        signatures: &[crate::signature::Signature],
-        _instance: Option<&Digest>,
-    ) -> Result<()> {
-        match signatures.is_empty() {
-            true => Ok(()),
-            false => self.supports_signatures(),
-        }
-    }
-
     async fn commit(self) -> Result<()> {
         if !self.written {
             return Err(Error::Invalid("no manifest was written".into()));

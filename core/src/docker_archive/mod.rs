@@ -46,8 +46,18 @@ pub async fn destination_tags<F: crate::effects::FilesystemWrite>(
             "initializing destination {dest}: docker-archive destinations can not name an image by index"
         )));
     }
+    // skopeo opens the archive up front: a missing directory fails before any copying.
+    let exists = fs.exists(path).await?;
+    if !exists && !fs.exists(&crate::source::parent_path(path)).await? {
+        return Err(Error::Effect(crate::effects::EffectError::new(
+            crate::effects::EffectErrorKind::NotFound,
+            format!(
+                "initializing destination {dest}: opening file {path:?}: open {path}: no such file or directory"
+            ),
+        )));
+    }
     // A directory is no archive to protect (writing to it fails later, naming it).
-    let is_file = fs.exists(path).await? && fs.read_dir(path).await.is_err();
+    let is_file = exists && fs.read_dir(path).await.is_err();
     if is_file && fs.size(path).await? > 0 {
         return Err(Error::Invalid(format!(
             "initializing destination {dest}: docker-archive doesn't support modifying existing images"

@@ -69,11 +69,7 @@ async fn check_parent_exists<F: Filesystem>(fs: &F, path: &str) -> Result<()> {
     if fs.exists(&cleaned).await? {
         return Ok(());
     }
-    let parent = match cleaned.rfind('/') {
-        Some(0) => "/".to_owned(),
-        Some(i) => cleaned[..i].to_owned(),
-        None => ".".to_owned(),
-    };
+    let parent = crate::source::parent_path(&cleaned);
     if fs.exists(&parent).await? {
         Ok(())
     } else {

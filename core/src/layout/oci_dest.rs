@@ -176,17 +176,6 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
         ))
     }
 
-    async fn put_signatures(
-        &mut self,
-        signatures: &[crate::signature::Signature],
-        _instance: Option<&Digest>,
-    ) -> Result<()> {
-        match signatures.is_empty() {
-            true => Ok(()),
-            false => self.supports_signatures(),
-        }
-    }
-
     async fn commit(mut self) -> Result<()> {
         let Some(descriptor) = self.manifest.take() else {
             return Err(Error::Invalid("no manifest was written".into()));

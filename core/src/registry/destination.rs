@@ -107,17 +107,6 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
         Err(crate::Error::Unsupported("storing signatures in a registry (lookaside storage from registries.d) is not supported yet; copy with --remove-signatures".into()))
     }
 
-    async fn put_signatures(
-        &mut self,
-        signatures: &[crate::signature::Signature],
-        _instance: Option<&Digest>,
-    ) -> Result<()> {
-        match signatures.is_empty() {
-            true => Ok(()),
-            false => self.supports_signatures(),
-        }
-    }
-
     async fn commit(self) -> Result<()> {
         // The registry made each blob and the manifest visible as they were pushed; the
         // manifest went last.
