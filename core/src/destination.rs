@@ -52,6 +52,23 @@ pub trait ImageDestination {
         size: Option<u64>,
     ) -> Result<StoredBlob>;
 
+    /// Stores the image's config blob (as [`ImageDestination::put_blob`] does, unless the
+    /// destination keeps configs apart from layers).
+    async fn put_config<S: ByteStream>(
+        &self,
+        stream: &mut S,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        self.put_blob(stream, Some(digest), size).await
+    }
+
+    /// Whether blobs must be stored one after another (a destination that streams them into
+    /// one file); by default several are stored at once.
+    fn one_blob_at_a_time(&self) -> bool {
+        false
+    }
+
     /// Stores the manifest (of the image, or of `instance` within a list).
     async fn put_manifest(
         &mut self,
@@ -141,6 +158,7 @@ pub async fn copy_verified<S: ByteStream, W: crate::effects::ByteSink>(
     use crate::digest::Verifier;
     use crate::Error;
     let mut verifier = Verifier::for_blob(digest, size);
+    verifier.hash_in(stream);
     loop {
         let chunk = stream.read_chunk().await?;
         if chunk.is_empty() {
@@ -153,7 +171,7 @@ pub async fn copy_verified<S: ByteStream, W: crate::effects::ByteSink>(
     }
     let size = verifier.len();
     let digest = verifier
-        .finish()
+        .finish_from(stream)
         .map_err(|e| Error::Verification(format!("{what}: {e}")))?;
     Ok(StoredBlob { digest, size })
 }
@@ -193,9 +211,11 @@ pub struct Verifying<'s, S> {
 impl<'s, S: ByteStream> Verifying<'s, S> {
     /// Wraps `inner`, expecting `digest` (computing it when `None`) and `size` (if known).
     pub fn new(inner: &'s mut S, digest: Option<&Digest>, size: Option<u64>) -> Self {
+        let mut verifier = crate::digest::Verifier::for_blob(digest, size);
+        verifier.hash_in(inner);
         Verifying {
             inner,
-            verifier: Some(crate::digest::Verifier::for_blob(digest, size)),
+            verifier: Some(verifier),
             outcome: None,
         }
     }
@@ -207,11 +227,13 @@ impl<'s, S: ByteStream> Verifying<'s, S> {
         }
         let verifier = self.verifier.take().expect("kept until an outcome is");
         let size = verifier.len();
-        verifier.finish().map(|digest| StoredBlob { digest, size })
+        verifier
+            .finish_from(self.inner)
+            .map(|digest| StoredBlob { digest, size })
     }
 }
 
-impl<S> Verifying<'_, S> {
+impl<S: ByteStream> Verifying<'_, S> {
     /// Passes `bytes` through the check (empty: the end); a mismatch fails the stream.
     fn check(&mut self, bytes: &[u8]) -> std::result::Result<(), crate::effects::EffectError> {
         let Some(v) = &mut self.verifier else {
@@ -220,7 +242,8 @@ impl<S> Verifying<'_, S> {
         let verdict = if bytes.is_empty() {
             let v = self.verifier.take().expect("checked above");
             let size = v.len();
-            v.finish().map(|digest| StoredBlob { digest, size })
+            v.finish_from(self.inner)
+                .map(|digest| StoredBlob { digest, size })
         } else {
             match v.update(bytes) {
                 Ok(()) => return Ok(()),

@@ -4,6 +4,7 @@
 //! as skopeo's. [`Digester`] hashes bytes as they stream past; [`Verifier`] checks a stream
 //! against an expected digest and size.
 
+use crate::effects::ByteStream;
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 use std::fmt;
 use std::str::FromStr;
@@ -236,26 +237,36 @@ pub enum VerifyError {
     SizeMismatch { expected: u64, actual: u64 },
     #[error("digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch { expected: Digest, actual: Digest },
+    /// The stream that offered to hash the content did not deliver its digest.
+    #[error("the stream did not hash all of the content it handed over")]
+    NotHashed,
 }
 
 /// Checks streamed content against an expected digest and (optionally) size, or, for
 /// content made on the way (a recompressed layer), computes its digest.
 ///
-/// A size overrun is reported as soon as it happens, so a caller can stop reading early.
+/// A size overrun is reported as soon as it happens, so a caller can stop reading early. The
+/// hashing itself may be left to the stream (see [`Verifier::hash_in`]); the verdict is the
+/// verifier's either way.
 pub struct Verifier {
     expected: Option<Digest>,
     expected_size: Option<u64>,
-    digester: Digester,
+    /// `None` while the stream hashes for us.
+    digester: Option<Digester>,
+    algorithm: Algorithm,
+    len: u64,
 }
 
 impl Verifier {
     /// A verifier for content that must hash to `expected` and, if given, be `size` bytes.
     pub fn new(expected: Digest, size: Option<u64>) -> Self {
-        let digester = Digester::new(expected.algorithm());
+        let algorithm = expected.algorithm();
         Verifier {
             expected: Some(expected),
             expected_size: size,
-            digester,
+            digester: Some(Digester::new(algorithm)),
+            algorithm,
+            len: 0,
         }
     }
 
@@ -266,44 +277,66 @@ impl Verifier {
             None => Verifier {
                 expected: None,
                 expected_size: size,
-                digester: Digester::new(Algorithm::Sha256),
+                digester: Some(Digester::new(Algorithm::Sha256)),
+                algorithm: Algorithm::Sha256,
+                len: 0,
             },
+        }
+    }
+
+    /// Lets `stream` do the hashing where it reads, if it can and nothing was fed yet (see
+    /// [`ByteStream::hash_ahead`]); [`Verifier::finish_from`] then takes its result.
+    pub fn hash_in<S: ByteStream>(&mut self, stream: &mut S) {
+        if self.len == 0 && self.digester.is_some() && stream.hash_ahead(self.algorithm) {
+            self.digester = None;
         }
     }
 
     /// How many bytes were fed so far.
     pub fn len(&self) -> u64 {
-        self.digester.len()
+        self.len
     }
 
     /// Whether no bytes were fed yet.
     pub fn is_empty(&self) -> bool {
-        self.digester.is_empty()
+        self.len == 0
     }
 
     /// Feeds more bytes; fails once more bytes than the expected size have arrived.
     pub fn update(&mut self, bytes: &[u8]) -> Result<(), VerifyError> {
-        self.digester.update(bytes);
+        self.len += bytes.len() as u64;
+        if let Some(digester) = &mut self.digester {
+            digester.update(bytes);
+        }
         match self.expected_size {
-            Some(expected) if self.digester.len() > expected => {
-                Err(VerifyError::TooLarge { expected })
-            }
+            Some(expected) if self.len > expected => Err(VerifyError::TooLarge { expected }),
             _ => Ok(()),
         }
     }
 
-    /// Checks the size and digest of everything fed.
+    /// Checks the size and digest of everything fed, taking the digest from `stream` when it
+    /// hashed for us.
+    pub fn finish_from<S: ByteStream>(mut self, stream: &mut S) -> Result<Digest, VerifyError> {
+        if self.digester.is_none() {
+            match stream.hashed() {
+                Some(hashed) if hashed.len() == self.len => self.digester = Some(hashed),
+                _ => return Err(VerifyError::NotHashed),
+            }
+        }
+        self.finish()
+    }
+
+    /// Checks the size and digest of everything fed (hashed by the verifier itself).
     pub fn finish(self) -> Result<Digest, VerifyError> {
-        let actual_size = self.digester.len();
         if let Some(expected) = self.expected_size {
-            if actual_size != expected {
+            if self.len != expected {
                 return Err(VerifyError::SizeMismatch {
                     expected,
-                    actual: actual_size,
+                    actual: self.len,
                 });
             }
         }
-        let actual = self.digester.finish();
+        let actual = self.digester.ok_or(VerifyError::NotHashed)?.finish();
         match self.expected {
             Some(expected) if expected != actual => {
                 Err(VerifyError::DigestMismatch { expected, actual })

@@ -56,6 +56,21 @@ pub trait ByteStream {
         chunk.truncate(n);
         Ok(chunk)
     }
+
+    /// Offers to hash what this stream hands over with `algorithm` on the host's side of it
+    /// (the worker that reads ahead), so that hashing runs beside the caller instead of on its
+    /// thread. Only a stream nothing was read from yet can take it; `false` (the default)
+    /// leaves the hashing to the caller. Streams that pass bytes through unchanged forward it.
+    fn hash_ahead(&mut self, algorithm: crate::digest::Algorithm) -> bool {
+        let _ = algorithm;
+        false
+    }
+
+    /// After the end of a stream that took [`ByteStream::hash_ahead`]: the digester fed with
+    /// every byte handed over. `None` before the end or when it was not taken.
+    fn hashed(&mut self) -> Option<crate::digest::Digester> {
+        None
+    }
 }
 
 /// The size of the pieces [`ByteStream::read_chunk`] reads by default.
@@ -93,6 +108,18 @@ pub trait ByteSink {
     async fn finish(self) -> Result<(), EffectError>;
 }
 
+/// Memory as a sink, for small blobs kept in memory (a docker archive's config).
+impl ByteSink for &mut Vec<u8> {
+    async fn write_all(&mut self, buf: &[u8]) -> Result<(), EffectError> {
+        self.extend_from_slice(buf);
+        Ok(())
+    }
+
+    async fn finish(self) -> Result<(), EffectError> {
+        Ok(())
+    }
+}
+
 /// Write access to the host's files, for copy destinations. Destinations write under
 /// temporary names and rename into place, so a failed copy leaves nothing behind.
 pub trait FilesystemWrite: Filesystem {
@@ -116,15 +143,44 @@ pub trait FilesystemWrite: Filesystem {
 
     /// The names in a directory (not `.` and `..`), in no particular order.
     async fn read_dir(&self, path: &str) -> Result<Vec<String>, EffectError>;
+}
 
-    /// Makes `path` a symbolic link to `target` (docker archives link legacy layer paths).
-    async fn symlink(&self, target: &str, path: &str) -> Result<(), EffectError> {
-        let _ = target;
-        Err(EffectError::new(
-            EffectErrorKind::Other,
-            format!("symlink {path}: symbolic links are not supported here"),
-        ))
-    }
+/// A tar archive being written entry by entry (a `docker-archive:` destination). The host
+/// owns the file and the tar format (writing to a temporary file it renames into place at
+/// [`ArchiveWrite::finish`]); the core decides the entries' names and contents. Entries are
+/// written one at a time.
+pub trait ArchiveWrite {
+    /// A regular file streamed into the archive, its size filled in at its end.
+    type Entry: ByteSink;
+
+    /// Whether [`ArchiveWrite::begin_entry`] can ever succeed: the archive can be rewound to
+    /// fill in an entry's size (a file can, a pipe cannot).
+    fn streams_entries(&self) -> bool;
+
+    /// Starts a regular file whose size is known only at its end, written straight into the
+    /// archive; `None` when the archive cannot take one now (another entry is being
+    /// streamed, or it cannot be rewound): the caller stages the file and adds it later.
+    async fn begin_entry(&self) -> Result<Option<Self::Entry>, EffectError>;
+
+    /// Finishes writing a streamed entry and names it `name`, or with `None` takes it back
+    /// out of the archive (a duplicate, or a failed copy).
+    async fn end_entry(&self, entry: Self::Entry, name: Option<&str>) -> Result<(), EffectError>;
+
+    /// Appends a regular file holding `bytes`.
+    async fn add_file(&self, name: &str, bytes: &[u8]) -> Result<(), EffectError>;
+
+    /// Appends the file at `path` (a staged blob) as `name`.
+    async fn add_file_from(&self, name: &str, path: &str) -> Result<(), EffectError>;
+
+    /// Appends a directory.
+    async fn add_dir(&self, name: &str) -> Result<(), EffectError>;
+
+    /// Appends a symbolic link `name` pointing at `target`.
+    async fn add_symlink(&self, name: &str, target: &str) -> Result<(), EffectError>;
+
+    /// Ends the archive and puts it in place. Dropped without this, the archive is
+    /// discarded and whatever was at its place stays.
+    async fn finish(self) -> Result<(), EffectError>;
 }
 
 /// HTTP for the registry protocol. The core builds every request (URL, headers, credentials)

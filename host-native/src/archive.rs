@@ -59,11 +59,24 @@ fn live_scratch() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     LIVE_SCRATCH.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Removes every scratch directory still there (before an exit that skips destructors).
+/// Removes every scratch directory and file still there (before an exit that skips
+/// destructors).
 pub fn remove_scratch_dirs() {
-    for dir in live_scratch().drain(..) {
-        let _ = std::fs::remove_dir_all(dir);
+    for path in live_scratch().drain(..) {
+        if std::fs::remove_dir_all(&path).is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
     }
+}
+
+/// Adds a scratch file (an archive being written) for [`remove_scratch_dirs`].
+pub fn register_scratch(path: &Path) {
+    live_scratch().push(path.to_owned());
+}
+
+/// Forgets a scratch file its owner has removed or kept.
+pub fn unregister_scratch(path: &Path) {
+    live_scratch().retain(|p| p != path);
 }
 
 impl ScratchDir {

@@ -267,8 +267,9 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         .as_ref()
         .map(|a| RegistryClient::new(&a.http, a.config.clone()));
 
-    // Archives are unpacked into (or packed from) a scratch OCI layout, as containers/image
-    // does; the scratch directories go away when the copy ends.
+    // Archive sources are unpacked into a scratch directory, an oci-archive destination is
+    // packed from a scratch layout, a docker-archive destination stages there what it cannot
+    // stream into the archive; the scratch directories go away when the copy ends.
     let src_scratch = match &src {
         ImageName::OciArchive { path, .. } | ImageName::DockerArchive { path, .. } => {
             let scratch = ScratchDir::new("oci-archive-src")?;
@@ -367,15 +368,15 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                         .map_err(init_dest)?;
                     Destination::Oci(Box::new(d))
                 }
-                (ImageName::DockerArchive { .. }, _) => {
+                (ImageName::DockerArchive { path, .. }, _) => {
                     let scratch = dest_scratch.as_ref().expect("made for docker-archive");
-                    let root = format!("{}/archive", scratch.path());
-                    std::fs::create_dir_all(&root).map_err(|e| {
-                        skopeo_core::Error::Invalid(format!("initializing destination {dest}: {e}"))
-                    })?;
+                    let staging = format!("{}/staging", scratch.path());
+                    let archive = crate::archive_writer::ArchiveWriter::create(path)
+                        .map_err(|e| init_dest(e.into()))?;
                     let d = skopeo_core::docker_archive::DockerArchiveDestination::new(
                         &fs,
-                        &root,
+                        archive,
+                        &staging,
                         archive_tags.clone(),
                     )
                     .map_err(init_dest)?;
@@ -411,16 +412,9 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
     };
     let digest = crate::retry::if_necessary_with_delay(args.retry_times, retry_delay, attempt)
         .map_err(|e| e.to_string())?;
-    match (&dest, &dest_scratch) {
-        (ImageName::OciArchive { path, .. }, Some(scratch)) => {
-            archive::create(&scratch.0.join("layout"), path)
-                .map_err(|e| format!("writing to destination {dest}: {e}"))?;
-        }
-        (ImageName::DockerArchive { path, .. }, Some(scratch)) => {
-            archive::create(&scratch.0.join("archive"), path)
-                .map_err(|e| format!("writing to destination {dest}: {e}"))?;
-        }
-        _ => {}
+    if let (ImageName::OciArchive { path, .. }, Some(scratch)) = (&dest, &dest_scratch) {
+        archive::create(&scratch.0.join("layout"), path)
+            .map_err(|e| format!("writing to destination {dest}: {e}"))?;
     }
     if let Some(path) = &args.digestfile {
         std::fs::write(path, digest.to_string())

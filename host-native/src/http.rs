@@ -241,6 +241,14 @@ impl skopeo_core::effects::ByteStream for NativeBody {
     async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
         self.0.read_chunk().await
     }
+
+    fn hash_ahead(&mut self, algorithm: skopeo_core::digest::Algorithm) -> bool {
+        self.0.hash_ahead(algorithm)
+    }
+
+    fn hashed(&mut self) -> Option<skopeo_core::digest::Digester> {
+        self.0.hashed()
+    }
 }
 
 /// Response bodies are read this many chunks ahead.

@@ -1,6 +1,7 @@
 //! `skopeo`: inspect, copy and manage container images. The native host of `skopeo-core`.
 
 mod archive;
+mod archive_writer;
 mod copy;
 mod delete;
 use skopeo_std_effects::fs;

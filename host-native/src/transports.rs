@@ -41,6 +41,20 @@ impl ByteStream for Blob {
             Blob::Http(h) => h.read_chunk().await,
         }
     }
+
+    fn hash_ahead(&mut self, algorithm: skopeo_core::digest::Algorithm) -> bool {
+        match self {
+            Blob::File(f) => f.hash_ahead(algorithm),
+            Blob::Http(h) => h.hash_ahead(algorithm),
+        }
+    }
+
+    fn hashed(&mut self) -> Option<skopeo_core::digest::Digester> {
+        match self {
+            Blob::File(f) => f.hashed(),
+            Blob::Http(h) => h.hashed(),
+        }
+    }
 }
 
 impl ImageSource for Source<'_> {
@@ -97,7 +111,7 @@ pub enum Destination<'a> {
     Dir(DirDestination<'a, NativeFs>),
     Oci(Box<OciDestination<'a, NativeFs>>),
     Docker(DockerDestination<'a, 'a, NativeHttp>),
-    DockerArchive(DockerArchiveDestination<'a, NativeFs>),
+    DockerArchive(DockerArchiveDestination<'a, NativeFs, crate::archive_writer::ArchiveWriter>),
 }
 
 /// Runs `$body` with `$d` bound to whichever destination `$self` holds.
@@ -136,6 +150,19 @@ impl ImageDestination for Destination<'_> {
         size: Option<u64>,
     ) -> Result<StoredBlob> {
         each_destination!(self, d => d.put_blob(stream, digest, size).await)
+    }
+
+    async fn put_config<S: ByteStream>(
+        &self,
+        stream: &mut S,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        each_destination!(self, d => d.put_config(stream, digest, size).await)
+    }
+
+    fn one_blob_at_a_time(&self) -> bool {
+        each_destination!(self, d => d.one_blob_at_a_time())
     }
 
     async fn put_manifest(

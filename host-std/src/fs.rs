@@ -88,11 +88,6 @@ impl FilesystemWrite for NativeFs {
         std::fs::remove_dir_all(path).map_err(|e| go_io_error("remove", path, &e))
     }
 
-    #[cfg(unix)]
-    async fn symlink(&self, target: &str, path: &str) -> Result<(), EffectError> {
-        std::os::unix::fs::symlink(target, path).map_err(|e| go_io_error("symlink", path, &e))
-    }
-
     async fn read_dir(&self, path: &str) -> Result<Vec<String>, EffectError> {
         let entries = std::fs::read_dir(path).map_err(|e| go_io_error("open", path, &e))?;
         entries

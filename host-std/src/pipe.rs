@@ -4,6 +4,7 @@
 //! side waits for the other without a thread hop per chunk: the async side parks its waker,
 //! the blocking side a condition variable.
 
+use skopeo_core::digest::{Algorithm, Digester};
 use skopeo_core::effects::{ByteStream, EffectError, EffectErrorKind};
 use std::collections::VecDeque;
 use std::future::poll_fn;
@@ -13,29 +14,53 @@ use std::task::{Poll, Waker};
 /// Size of the chunks the workers read.
 pub const CHUNK: usize = 256 * 1024;
 
-/// Empty chunk buffers kept for reuse: fresh memory costs a page fault per page, reused
-/// memory does not, and it keeps the resident size flat.
+/// Chunk buffers kept for reuse, each at its full length of [`CHUNK`] bytes: fresh memory
+/// costs a page fault per page and zeroing, reused memory neither, and it keeps the resident
+/// size flat.
 static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
 /// At most this many spare buffers are kept.
 const MAX_SPARE: usize = 32;
 
-/// An empty buffer with room for a chunk, reused when one is spare.
-pub fn buffer() -> Vec<u8> {
+/// A buffer of [`CHUNK`] bytes (zeroes or old data) to read into, reused when one is spare.
+fn full_buffer() -> Vec<u8> {
     let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
-    spare.unwrap_or_else(|| Vec::with_capacity(CHUNK))
+    spare.unwrap_or_else(|| vec![0u8; CHUNK])
 }
 
-/// Gives a chunk's buffer back for reuse.
+/// An empty buffer with room for a chunk, reused when one is spare.
+pub fn buffer() -> Vec<u8> {
+    let mut chunk = full_buffer();
+    chunk.clear();
+    chunk
+}
+
+/// Gives a chunk's buffer back for reuse. Only the part past its length is zeroed again (for
+/// a full chunk, nothing).
 pub fn recycle(mut chunk: Vec<u8>) {
     if chunk.capacity() < CHUNK || chunk.capacity() > 2 * CHUNK {
         return;
     }
-    chunk.clear();
+    chunk.resize(CHUNK, 0);
     let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
     if spare.len() < MAX_SPARE {
         spare.push(chunk);
     }
+}
+
+/// Reads from `reader` until `chunk` is full or the reader ends; the bytes read and the error
+/// that stopped it, if any.
+fn fill(reader: &mut impl std::io::Read, chunk: &mut [u8]) -> (usize, Option<std::io::Error>) {
+    let mut filled = 0;
+    while filled < chunk.len() {
+        match reader.read(&mut chunk[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (filled, Some(e)),
+        }
+    }
+    (filled, None)
 }
 
 struct State {
@@ -48,6 +73,8 @@ struct State {
     /// The reader went away; the writer should stop.
     reader_gone: bool,
     wakers: Vec<Waker>,
+    /// What a hashing writer computed over everything it sent, left at its end.
+    hashed: Option<Digester>,
 }
 
 struct Shared {
@@ -74,7 +101,14 @@ impl Shared {
 pub struct PipeWriter(Arc<Shared>);
 
 /// The receiving end.
-pub struct PipeReader(Arc<Shared>);
+pub struct PipeReader {
+    shared: Arc<Shared>,
+    /// Starts the worker of a [`read_ahead`] pipe, hashing with the algorithm given; it runs
+    /// at the first read or [`ByteStream::hash_ahead`], whichever comes first.
+    start: Option<Starter>,
+}
+
+type Starter = Box<dyn FnOnce(Option<Algorithm>) + Send>;
 
 /// A pipe holding at most `depth` chunks in flight.
 pub fn pipe(depth: usize) -> (PipeWriter, PipeReader) {
@@ -86,11 +120,18 @@ pub fn pipe(depth: usize) -> (PipeWriter, PipeReader) {
             failure: None,
             reader_gone: false,
             wakers: Vec::new(),
+            hashed: None,
         }),
         changed: Condvar::new(),
         depth: depth.max(1),
     });
-    (PipeWriter(Arc::clone(&shared)), PipeReader(shared))
+    (
+        PipeWriter(Arc::clone(&shared)),
+        PipeReader {
+            shared,
+            start: None,
+        },
+    )
 }
 
 /// The reader has gone; nothing more will be taken.
@@ -135,6 +176,11 @@ impl PipeWriter {
         Ok(())
     }
 
+    /// Ends the stream normally, leaving `hashed` (everything sent, hashed) for the reader.
+    pub fn finish_hashed(self, hashed: Digester) {
+        self.0.lock().hashed = Some(hashed);
+    }
+
     /// Ends the stream with `error` (the reader sees it after the chunks already queued).
     pub fn fail(self, error: EffectError) {
         let mut state = self.0.lock();
@@ -154,14 +200,21 @@ impl Drop for PipeWriter {
 
 impl Drop for PipeReader {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
+        let mut state = self.shared.lock();
         state.reader_gone = true;
         state.chunks.drain(..).for_each(recycle);
-        self.0.notify(&mut state);
+        self.shared.notify(&mut state);
     }
 }
 
 impl PipeReader {
+    /// Starts a [`read_ahead`] worker that has not started yet (without hashing).
+    fn start(&mut self) {
+        if let Some(start) = self.start.take() {
+            start(None);
+        }
+    }
+
     /// Copies queued bytes into `buf`; `None` when nothing is queued and the writer goes on.
     fn take_queued(&self, state: &mut State, buf: &mut [u8]) -> Option<Result<usize, EffectError>> {
         if let Some(front) = state.chunks.front() {
@@ -173,7 +226,7 @@ impl PipeReader {
                     recycle(done);
                 }
                 state.front_at = 0;
-                self.0.notify(state);
+                self.shared.notify(state);
             }
             return Some(Ok(n));
         }
@@ -190,7 +243,7 @@ impl PipeReader {
     fn pop_chunk(&self, state: &mut State) -> Option<Vec<u8>> {
         let mut chunk = state.chunks.pop_front()?;
         let at = std::mem::take(&mut state.front_at);
-        self.0.notify(state);
+        self.shared.notify(state);
         if at > 0 {
             chunk.drain(..at);
         }
@@ -200,7 +253,7 @@ impl PipeReader {
     /// Takes the next whole chunk, blocking the thread until one arrives; `None` at the end
     /// (a failure of the writer is reported as the end: the writer's side reports it).
     pub fn recv_blocking(&self) -> Option<Vec<u8>> {
-        let mut state = self.0.lock();
+        let mut state = self.shared.lock();
         loop {
             if let Some(chunk) = self.pop_chunk(&mut state) {
                 return Some(chunk);
@@ -209,7 +262,7 @@ impl PipeReader {
                 return None;
             }
             state = self
-                .0
+                .shared
                 .changed
                 .wait(state)
                 .unwrap_or_else(|p| p.into_inner());
@@ -223,8 +276,9 @@ impl ByteStream for PipeReader {
             return Ok(0);
         }
         crate::interrupt::check()?;
+        self.start();
         poll_fn(|cx| {
-            let mut state = self.0.lock();
+            let mut state = self.shared.lock();
             match self.take_queued(&mut state, buf) {
                 Some(result) => Poll::Ready(result),
                 None => {
@@ -238,8 +292,9 @@ impl ByteStream for PipeReader {
 
     async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
         crate::interrupt::check()?;
+        self.start();
         poll_fn(|cx| {
-            let mut state = self.0.lock();
+            let mut state = self.shared.lock();
             if let Some(chunk) = self.pop_chunk(&mut state) {
                 return Poll::Ready(Ok(chunk));
             }
@@ -254,6 +309,24 @@ impl ByteStream for PipeReader {
         })
         .await
     }
+
+    fn hash_ahead(&mut self, algorithm: Algorithm) -> bool {
+        match self.start.take() {
+            Some(start) => {
+                start(Some(algorithm));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn hashed(&mut self) -> Option<Digester> {
+        let mut state = self.shared.lock();
+        if state.writer_done && state.chunks.is_empty() {
+            return state.hashed.take();
+        }
+        None
+    }
 }
 
 impl std::io::Read for PipeReader {
@@ -261,14 +334,15 @@ impl std::io::Read for PipeReader {
         if buf.is_empty() {
             return Ok(0);
         }
-        let mut state = self.0.lock();
+        self.start();
+        let mut state = self.shared.lock();
         loop {
             match self.take_queued(&mut state, buf) {
                 Some(Ok(n)) => return Ok(n),
                 Some(Err(e)) => return Err(std::io::Error::other(e.message)),
                 None => {
                     state = self
-                        .0
+                        .shared
                         .changed
                         .wait(state)
                         .unwrap_or_else(|p| p.into_inner())
@@ -279,32 +353,41 @@ impl std::io::Read for PipeReader {
 }
 
 /// Reads `reader` on a worker thread, `depth` chunks ahead of the returned stream; read
-/// errors are described by `describe`.
+/// errors are described by `describe`. The worker starts at the first read, or when asked to
+/// hash ([`ByteStream::hash_ahead`]), which it then does on its thread as it reads.
 pub fn read_ahead<R, D>(mut reader: R, depth: usize, describe: D) -> PipeReader
 where
     R: std::io::Read + Send + 'static,
     D: Fn(std::io::Error) -> EffectError + Send + 'static,
 {
-    let (tx, rx) = pipe(depth);
-    crate::background::spawn(move || loop {
-        let mut chunk = buffer();
-        let mut limited = std::io::Read::take(&mut reader, CHUNK as u64);
-        let failure = std::io::Read::read_to_end(&mut limited, &mut chunk)
-            .err()
-            .map(&describe);
-        let filled = chunk.len();
-        let end = failure.is_some() || filled < CHUNK;
-        if filled > 0 && tx.send_blocking(chunk).is_err() {
-            return;
-        }
-        if let Some(e) = failure {
-            tx.fail(e);
-            return;
-        }
-        if end {
-            return;
-        }
-    });
+    let (tx, mut rx) = pipe(depth);
+    let start = move |algorithm: Option<Algorithm>| {
+        crate::background::spawn(move || {
+            let mut digester = algorithm.map(Digester::new);
+            loop {
+                let mut chunk = full_buffer();
+                let (filled, failure) = fill(&mut reader, &mut chunk);
+                chunk.truncate(filled);
+                if let Some(digester) = &mut digester {
+                    digester.update(&chunk);
+                }
+                if filled > 0 && tx.send_blocking(chunk).is_err() {
+                    return;
+                }
+                if let Some(e) = failure {
+                    tx.fail(describe(e));
+                    return;
+                }
+                if filled < CHUNK {
+                    break;
+                }
+            }
+            if let Some(digester) = digester {
+                tx.finish_hashed(digester);
+            }
+        })
+    };
+    rx.start = Some(Box::new(start));
     rx
 }
 

@@ -40,6 +40,14 @@ mod imp {
         async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
             self.0.read_chunk().await
         }
+
+        fn hash_ahead(&mut self, algorithm: skopeo_core::digest::Algorithm) -> bool {
+            self.0.hash_ahead(algorithm)
+        }
+
+        fn hashed(&mut self) -> Option<skopeo_core::digest::Digester> {
+            self.0.hashed()
+        }
     }
 
     type Outcome = Pin<Box<dyn Future<Output = Result<(), EffectError>> + Send>>;
@@ -54,6 +62,16 @@ mod imp {
     impl FileSink {
         pub(crate) fn create(path: &str) -> Result<Self, EffectError> {
             let file = std::fs::File::create(path).map_err(|e| go_io_error("open", path, &e))?;
+            Ok(Self::writing(file, path, true))
+        }
+
+        /// Writes what comes at `file`'s current offset (errors name `path`), without
+        /// syncing at `finish`: for a part of a larger file its owner syncs.
+        pub fn appending(file: std::fs::File, path: &str) -> Self {
+            Self::writing(file, path, false)
+        }
+
+        fn writing(file: std::fs::File, path: &str, sync: bool) -> Self {
             let (tx, rx) = pipe(DEPTH);
             let finished = Arc::new(AtomicBool::new(false));
             let done = Arc::clone(&finished);
@@ -66,17 +84,17 @@ mod imp {
                     crate::pipe::recycle(chunk);
                 }
                 // Dropped without `finish`: the copy was abandoned, the file is discarded.
-                if done.load(Ordering::Acquire) {
+                if sync && done.load(Ordering::Acquire) {
                     file.sync_all()
                         .map_err(|e| go_io_error("sync", &path, &e))?;
                 }
                 Ok(())
             });
-            Ok(FileSink {
+            FileSink {
                 chunks: Some(tx),
                 finished,
                 outcome: Box::pin(outcome),
-            })
+            }
         }
     }
 

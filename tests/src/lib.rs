@@ -228,3 +228,80 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// `len` pseudo-random (incompressible) bytes, the same for the same `seed`.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// One layer of an image [`write_layout`] makes: the blob, its media type, and the digest
+/// of its content uncompressed.
+pub struct TestLayer {
+    pub blob: Vec<u8>,
+    pub media_type: &'static str,
+    pub diff_id: String,
+}
+
+impl TestLayer {
+    /// A layer stored as it is (its diff ID is its digest), labelled `media_type`.
+    pub fn plain(blob: Vec<u8>, media_type: &'static str) -> Self {
+        let diff_id = skopeo_core::digest::Digest::sha256_of(&blob).to_string();
+        TestLayer {
+            blob,
+            media_type,
+            diff_id,
+        }
+    }
+}
+
+/// Writes an OCI layout at `root` holding one linux/amd64 image of `layers`, tagged `tag`;
+/// returns its `oci:ROOT:TAG` name.
+pub fn write_layout(root: &Path, tag: &str, layers: &[TestLayer]) -> String {
+    let blobs = root.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = skopeo_core::digest::Digest::sha256_of(bytes);
+        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
+        (d.to_string(), bytes.len())
+    };
+    let descriptors: Vec<_> = layers
+        .iter()
+        .map(|l| {
+            let (digest, size) = put(&l.blob);
+            serde_json::json!({ "mediaType": l.media_type, "digest": digest, "size": size })
+        })
+        .collect();
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| &l.diff_id).collect::<Vec<_>>() },
+    });
+    let (config_digest, config_size) = put(&serde_json::to_vec(&config).unwrap());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": { "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": config_digest, "size": config_size },
+        "layers": descriptors,
+    });
+    let (digest, size) = put(&serde_json::to_vec(&manifest).unwrap());
+    let index = serde_json::json!({ "schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": size,
+        "annotations": { "org.opencontainers.image.ref.name": tag },
+    }]});
+    std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(
+        root.join("oci-layout"),
+        br#"{"imageLayoutVersion": "1.0.0"}"#,
+    )
+    .unwrap();
+    format!("oci:{}:{tag}", root.display())
+}

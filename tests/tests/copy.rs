@@ -156,41 +156,11 @@ fn failures_leave_the_destination_as_it_was() {
 /// An OCI layout under `dir` with one image `big` whose layer is `size` pseudo-random bytes.
 fn big_layout(dir: &Path, size: usize) -> std::path::PathBuf {
     let root = dir.join("big-layout");
-    std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = skopeo_core::digest::Digest::sha256_of(bytes);
-        std::fs::write(root.join("blobs/sha256").join(d.hex()), bytes).unwrap();
-        d
-    };
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let layer: Vec<u8> = (0..size)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let l = put(&layer);
-    let config = format!(
-        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{l}"]}}}}"#
+    let layer = TestLayer::plain(
+        noise(size, 0x9e37_79b9_7f4a_7c15),
+        "application/vnd.oci.image.layer.v1.tar",
     );
-    let c = put(config.as_bytes());
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{c}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{l}","size":{}}}]}}"#,
-        config.len(),
-        layer.len()
-    );
-    let m = put(manifest.as_bytes());
-    std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-    std::fs::write(
-        root.join("index.json"),
-        format!(
-            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{m}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"big"}}}}]}}"#,
-            manifest.len()
-        ),
-    )
-    .unwrap();
+    write_layout(&root, "big", &[layer]);
     root
 }
 

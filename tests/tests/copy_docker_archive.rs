@@ -156,3 +156,70 @@ fn docker_archives_hold_what_skopeo_puts_in_them() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("Writing manifest to image destination"));
 }
+
+/// An OCI layout tagged `dup` whose layers are a tar, the same tar gzipped, and another tar
+/// gzipped: three layers, two distinct contents once uncompressed.
+fn layout_with_repeated_content(root: &Path) -> String {
+    use std::io::Write;
+    let tar_of = |name: &str, body: &[u8]| {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, name, body).unwrap();
+        builder.into_inner().unwrap()
+    };
+    let gzipped = |tar: &TestLayer| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar.blob).unwrap();
+        TestLayer {
+            blob: gz.finish().unwrap(),
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip",
+            diff_id: tar.diff_id.clone(),
+        }
+    };
+    let plain = "application/vnd.oci.image.layer.v1.tar";
+    let first = TestLayer::plain(tar_of("a", &vec![b'a'; 300_000]), plain);
+    let second = TestLayer::plain(tar_of("b", &vec![b'b'; 5000]), plain);
+    let (first_gz, second_gz) = (gzipped(&first), gzipped(&second));
+    write_layout(root, "dup", &[first, first_gz, second_gz])
+}
+
+#[test]
+fn layers_with_the_same_content_are_archived_once_as_skopeo_does() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("copy-docker-archive-repeated");
+    let src = layout_with_repeated_content(&tmp.0.join("layout"));
+    let ours = our_skopeo();
+    let mut archives = Vec::new();
+    for (who, bin) in [("ours", &ours), ("skopeo", &reference)] {
+        let path = tmp.0.join(format!("{who}.tar"));
+        let dest = format!("docker-archive:{}:example.com/dup:v1", path.display());
+        let out = copy(bin, &[&src, &dest], &tmp.0);
+        assert_eq!(out.code, 0, "{who}: {}", out.stderr);
+        archives.push(std::fs::read(&path).unwrap());
+    }
+    let (a, b) = (entries(&archives[0]), entries(&archives[1]));
+    assert_eq!(a, b);
+    let layers = a.keys().filter(|k| !k.contains('/') && k.ends_with(".tar"));
+    assert_eq!(layers.count(), 2, "{:?}", a.keys());
+    // Every entry once: the duplicate taken back out leaves nothing behind.
+    let names: Vec<String> = tar::Archive::new(&archives[0][..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    let mut unique = names.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    // Nothing staged or half-written is left beside the archive.
+    let left: Vec<_> = std::fs::read_dir(&tmp.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 3, "{left:?}");
+}

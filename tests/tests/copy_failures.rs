@@ -53,59 +53,18 @@ impl Drop for Tmpfs {
     }
 }
 
-/// Pseudo-random bytes (xorshift): incompressible, and fast to make.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// An OCI layout at `root` holding `big`: `layers` layers of `size` incompressible bytes,
 /// labelled gzip (so destinations that compress find them plain and gzip them, slowly).
 fn noisy_layout(root: &Path, layers: usize, size: usize) -> String {
-    let blobs = root.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    let put = |bytes: &[u8]| {
-        let d = skopeo_core::digest::Digest::sha256_of(bytes);
-        std::fs::write(blobs.join(d.hex()), bytes).unwrap();
-        (d.to_string(), bytes.len())
-    };
-    let layers: Vec<(String, usize)> = (0..layers)
-        .map(|i| put(&noise(size, 0x9e37_79b9 + i as u64)))
+    let layers: Vec<TestLayer> = (0..layers)
+        .map(|i| {
+            TestLayer::plain(
+                noise(size, 0x9e37_79b9 + i as u64),
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+            )
+        })
         .collect();
-    let config = serde_json::json!({
-        "architecture": "amd64", "os": "linux",
-        "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| &l.0).collect::<Vec<_>>() },
-    });
-    let (config_digest, config_size) = put(&serde_json::to_vec(&config).unwrap());
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": { "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": config_digest, "size": config_size },
-        "layers": layers.iter().map(|(d, n)| serde_json::json!({
-            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": d, "size": n,
-        })).collect::<Vec<_>>(),
-    });
-    let (digest, size) = put(&serde_json::to_vec(&manifest).unwrap());
-    let index = serde_json::json!({ "schemaVersion": 2, "manifests": [{
-        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": size,
-        "annotations": { "org.opencontainers.image.ref.name": "big" },
-    }]});
-    std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-    std::fs::write(
-        root.join("oci-layout"),
-        br#"{"imageLayoutVersion": "1.0.0"}"#,
-    )
-    .unwrap();
-    format!("oci:{}:big", root.display())
+    write_layout(root, "big", &layers)
 }
 
 /// Runs our `copy -q ARGS`; returns the exit code and standard error.

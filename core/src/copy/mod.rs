@@ -466,7 +466,11 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
             .unwrap_or_else(|| dest.desired_layer_compression()),
     };
     let dest_ref = &*dest;
-    crate::concurrent::try_for_each_limited(layers, opts.parallelism(), |layer| {
+    let parallelism = match dest.one_blob_at_a_time() {
+        true => 1,
+        false => opts.parallelism(),
+    };
+    crate::concurrent::try_for_each_limited(layers, parallelism, |layer| {
         let size = u64::try_from(layer.size).ok();
         report.blob_started(BlobKind::Layer, &layer.digest, size);
         let first = scheduled.insert(&layer.digest);
@@ -500,7 +504,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
                     false => {
                         let stream = crate::destination::SliceStream::new(&bytes);
                         let mut stream = progress::Counted::new(stream, &digest, report);
-                        dest.put_blob(&mut stream, Some(&digest), size).await?;
+                        dest.put_config(&mut stream, &digest, size).await?;
                         BlobOutcome::Copied
                     }
                 };
@@ -509,7 +513,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
             None => {
                 let size = u64::try_from(config.size).ok();
                 report.blob_started(BlobKind::Config, &config.digest, size);
-                let outcome = copy_blob(src, dest, config, report).await?;
+                let outcome = copy_config(src, dest, config, report).await?;
                 report.blob_done(&config.digest, outcome);
             }
         }
@@ -534,8 +538,8 @@ fn schema1_layer_descriptors(m: &crate::manifest::types::Schema1) -> Vec<Descrip
         .collect()
 }
 
-/// Copies one blob unless the destination has it.
-async fn copy_blob<S: BlobSource, D: ImageDestination>(
+/// Copies the config blob unless the destination has it.
+async fn copy_config<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &D,
     blob: &Descriptor,
@@ -547,7 +551,7 @@ async fn copy_blob<S: BlobSource, D: ImageDestination>(
     let size = u64::try_from(blob.size).ok();
     let stream = src.blob(&blob.digest, size).await?;
     let mut stream = progress::Counted::new(stream, &blob.digest, report);
-    dest.put_blob(&mut stream, Some(&blob.digest), size)
+    dest.put_config(&mut stream, &blob.digest, size)
         .await
         .map_err(|e| e.context(format!("writing blob {}", blob.digest)))?;
     Ok(BlobOutcome::Copied)

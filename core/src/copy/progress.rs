@@ -98,4 +98,12 @@ impl<S: ByteStream> ByteStream for Counted<'_, S> {
         self.count(chunk.len());
         Ok(chunk)
     }
+
+    fn hash_ahead(&mut self, algorithm: crate::digest::Algorithm) -> bool {
+        self.inner.hash_ahead(algorithm)
+    }
+
+    fn hashed(&mut self) -> Option<crate::digest::Digester> {
+        self.inner.hashed()
+    }
 }

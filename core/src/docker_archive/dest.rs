@@ -1,20 +1,23 @@
-//! `docker-archive:` as a copy destination: the files of a `docker save` archive, staged in a
-//! directory the host then packs into the archive (through a temporary file renamed into
-//! place). Layers are stored uncompressed as `HEX.tar`, the config as `HEX.json`; then
-//! `manifest.json`, `repositories` and the legacy per-layer directories (`ID/VERSION`,
-//! `ID/json`, `ID/layer.tar` linking to the layer) are written as containers/image writes
-//! them, with the destination's tag and any `--additional-tag`s.
+//! `docker-archive:` as a copy destination: a `docker save` archive written through the
+//! host's [`ArchiveWrite`]. Layers are stored uncompressed as `HEX.tar`, streamed straight
+//! into the archive one after another when it can take them (else staged in a directory and
+//! added when the manifest comes), the config as `HEX.json`; then the legacy per-layer
+//! directories (`ID/VERSION`, `ID/json`, `ID/layer.tar` linking to the layer),
+//! `manifest.json` and `repositories` are written as containers/image writes them, with the
+//! destination's tag and any `--additional-tag`s.
 
 use crate::convert::image::decode_schema2;
-use crate::destination::{write_then_name, ImageDestination, LayerCompression, StoredBlob};
+use crate::destination::{
+    copy_verified, write_then_name, ImageDestination, LayerCompression, StoredBlob,
+};
 use crate::digest::Digest;
-use crate::effects::{ByteSink, ByteStream, FilesystemWrite};
+use crate::effects::{ArchiveWrite, ByteStream, FilesystemWrite};
 use crate::manifest::mime;
 use crate::reference::Reference;
 use crate::source::join_path;
 use crate::{Error, Result};
-use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 
 /// Config attributes copied into the last legacy layer's `json`.
 const LEGACY_ATTRIBUTES: [&str; 7] = [
@@ -38,20 +41,33 @@ struct ArchiveItem {
     layers: Vec<String>,
 }
 
-/// Writes one image as the files of a docker archive.
-pub struct DockerArchiveDestination<'a, F: FilesystemWrite> {
+/// Where a stored layer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stored {
+    /// Already in the archive as `HEX.tar`.
+    InArchive,
+    /// Staged at this path, to be added when the manifest is written.
+    Staged(String),
+}
+
+/// Writes one image as a docker archive.
+pub struct DockerArchiveDestination<'a, F: FilesystemWrite, A: ArchiveWrite> {
     fs: &'a F,
-    /// The (empty) directory the archive's files are staged in.
-    root: String,
+    archive: A,
+    /// The (empty) directory layers the archive cannot take at once are staged in.
+    staging: String,
     /// The tagged names the image is saved under.
     repo_tags: Vec<Reference>,
+    layers: RefCell<HashMap<Digest, Stored>>,
+    config: RefCell<Option<(Digest, Vec<u8>)>>,
     temps: Cell<u32>,
     written: bool,
 }
 
-impl<'a, F: FilesystemWrite> DockerArchiveDestination<'a, F> {
-    /// Stages into `root` an image saved as `repo_tags` (each must carry a tag).
-    pub fn new(fs: &'a F, root: &str, repo_tags: Vec<Reference>) -> Result<Self> {
+impl<'a, F: FilesystemWrite, A: ArchiveWrite> DockerArchiveDestination<'a, F, A> {
+    /// Writes into `archive` an image saved as `repo_tags` (each must carry a tag), staging
+    /// in the empty directory `staging` what cannot be streamed.
+    pub fn new(fs: &'a F, archive: A, staging: &str, repo_tags: Vec<Reference>) -> Result<Self> {
         if let Some(r) = repo_tags.iter().find(|r| r.tag().is_none()) {
             return Err(Error::Invalid(format!(
                 "Invalid destination reference {r}: docker-archive needs a tagged name"
@@ -59,31 +75,66 @@ impl<'a, F: FilesystemWrite> DockerArchiveDestination<'a, F> {
         }
         Ok(DockerArchiveDestination {
             fs,
-            root: root.to_owned(),
+            archive,
+            staging: staging.to_owned(),
             repo_tags,
+            layers: RefCell::new(HashMap::new()),
+            config: RefCell::new(None),
             temps: Cell::new(0),
             written: false,
         })
     }
 
-    fn blob_path(&self, digest: &Digest) -> String {
-        join_path(&self.root, &format!("blobs/{}", digest.hex()))
+    /// Stages a layer the archive cannot take now.
+    async fn stage<S: ByteStream>(
+        &self,
+        stream: &mut S,
+        digest: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        let n = self.temps.get();
+        self.temps.set(n + 1);
+        self.fs.create_dir_all(&self.staging).await?;
+        let tmp = join_path(&self.staging, &format!(".new-{n}"));
+        let stored = write_then_name(self.fs, &tmp, stream, digest, size, |d| {
+            join_path(&self.staging, d.hex())
+        })
+        .await?;
+        let path = join_path(&self.staging, stored.digest.hex());
+        self.layers
+            .borrow_mut()
+            .entry(stored.digest.clone())
+            .or_insert(Stored::Staged(path));
+        Ok(stored)
     }
 
-    async fn write_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        let mut sink = self.fs.create(&join_path(&self.root, name)).await?;
-        sink.write_all(bytes).await?;
-        sink.finish().await?;
-        Ok(())
-    }
-
-    /// Moves a staged blob to its name in the archive (once; a repeated layer is one file).
-    async fn place(&self, digest: &Digest, name: &str) -> Result<()> {
-        let target = join_path(&self.root, name);
-        if !self.fs.exists(&target).await? {
-            self.fs.rename(&self.blob_path(digest), &target).await?;
+    /// Streams a layer into the archive as `entry`; a layer already there is taken back out.
+    async fn stream_into<S: ByteStream>(
+        &self,
+        mut entry: A::Entry,
+        stream: &mut S,
+        digest: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        let what = digest.map_or_else(|| "layer".to_owned(), Digest::to_string);
+        let stored = match copy_verified(stream, &mut entry, digest, size, &what).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                let _ = self.archive.end_entry(entry, None).await;
+                return Err(e);
+            }
+        };
+        let known = self.layers.borrow().contains_key(&stored.digest);
+        let name = format!("{}.tar", stored.digest.hex());
+        self.archive
+            .end_entry(entry, (!known).then_some(name.as_str()))
+            .await?;
+        if !known {
+            self.layers
+                .borrow_mut()
+                .insert(stored.digest.clone(), Stored::InArchive);
         }
-        Ok(())
+        Ok(stored)
     }
 }
 
@@ -141,7 +192,7 @@ fn legacy_attributes(config: &[u8]) -> Result<BTreeMap<&'static str, String>> {
         .collect())
 }
 
-impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
+impl<F: FilesystemWrite, A: ArchiveWrite> ImageDestination for DockerArchiveDestination<'_, F, A> {
     fn transport_name(&self) -> &'static str {
         "docker-archive"
     }
@@ -154,8 +205,13 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
         LayerCompression::Decompress
     }
 
+    fn one_blob_at_a_time(&self) -> bool {
+        self.archive.streams_entries()
+    }
+
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {
-        Ok(self.fs.exists(&self.blob_path(digest)).await?)
+        let is_config = matches!(&*self.config.borrow(), Some((d, _)) if d == digest);
+        Ok(is_config || self.layers.borrow().contains_key(digest))
     }
 
     async fn put_blob<S: ByteStream>(
@@ -164,13 +220,31 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
         digest: Option<&Digest>,
         size: Option<u64>,
     ) -> Result<StoredBlob> {
-        let n = self.temps.get();
-        self.temps.set(n + 1);
-        self.fs
-            .create_dir_all(&join_path(&self.root, "blobs"))
-            .await?;
-        let tmp = join_path(&self.root, &format!("blobs/.new-{n}"));
-        write_then_name(self.fs, &tmp, stream, digest, size, |d| self.blob_path(d)).await
+        match self.archive.begin_entry().await? {
+            Some(entry) => self.stream_into(entry, stream, digest, size).await,
+            None => self.stage(stream, digest, size).await,
+        }
+    }
+
+    /// The config is kept in memory (it is small, and its attributes go into the legacy
+    /// layer directories) until the manifest names it.
+    async fn put_config<S: ByteStream>(
+        &self,
+        stream: &mut S,
+        digest: &Digest,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        let mut bytes = Vec::new();
+        let stored = copy_verified(
+            stream,
+            &mut &mut bytes,
+            Some(digest),
+            size,
+            &digest.to_string(),
+        )
+        .await?;
+        *self.config.borrow_mut() = Some((digest.clone(), bytes));
+        Ok(stored)
     }
 
     async fn put_manifest(
@@ -192,22 +266,37 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
         let m = decode_schema2(manifest)?;
         let config_digest = Digest::parse(&m.config.digest)
             .map_err(|e| Error::Invalid(format!("config digest: {e}")))?;
+        let config = match self.config.take() {
+            Some((digest, bytes)) if digest == config_digest => bytes,
+            _ => {
+                return Err(Error::Invalid(format!(
+                    "config {config_digest} was not written"
+                )))
+            }
+        };
         let config_name = format!("{}.json", config_digest.hex());
-        self.place(&config_digest, &config_name).await?;
-        let config = self
-            .fs
-            .read_file(&join_path(&self.root, &config_name))
-            .await?;
+        self.archive.add_file(&config_name, &config).await?;
 
         let mut layer_names = Vec::new();
         let mut parent: Option<String> = None;
         let mut chain: Option<Digest> = None;
+        let mut legacy_ids = std::collections::HashSet::new();
         let attributes = legacy_attributes(&config)?;
         for (i, layer) in m.layers().iter().enumerate() {
             let digest = Digest::parse(&layer.digest)
                 .map_err(|e| Error::Invalid(format!("layer digest: {e}")))?;
             let name = format!("{}.tar", digest.hex());
-            self.place(&digest, &name).await?;
+            let stored = self.layers.borrow().get(&digest).cloned();
+            match stored {
+                Some(Stored::InArchive) => {}
+                Some(Stored::Staged(path)) => {
+                    self.archive.add_file_from(&name, &path).await?;
+                    self.layers
+                        .borrow_mut()
+                        .insert(digest.clone(), Stored::InArchive);
+                }
+                None => return Err(Error::Invalid(format!("layer {digest} was not written"))),
+            }
             let chain_id = match chain {
                 None => digest.clone(),
                 Some(c) => Digest::sha256_of(format!("{c} {digest}").as_bytes()),
@@ -215,16 +304,16 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
             let last = i + 1 == m.layers().len();
             let (id, json) =
                 legacy_layer(parent.as_deref(), last.then_some(&attributes), &chain_id);
-            if !self.fs.exists(&join_path(&self.root, &id)).await? {
-                self.fs.create_dir_all(&join_path(&self.root, &id)).await?;
-                self.fs
-                    .symlink(
-                        &format!("../{name}"),
-                        &join_path(&self.root, &format!("{id}/layer.tar")),
-                    )
+            if legacy_ids.insert(id.clone()) {
+                self.archive.add_dir(&id).await?;
+                self.archive
+                    .add_symlink(&format!("{id}/layer.tar"), &format!("../{name}"))
                     .await?;
-                self.write_file(&format!("{id}/VERSION"), b"1.0").await?;
-                self.write_file(&format!("{id}/json"), json.as_bytes())
+                self.archive
+                    .add_file(&format!("{id}/VERSION"), b"1.0")
+                    .await?;
+                self.archive
+                    .add_file(&format!("{id}/json"), json.as_bytes())
                     .await?;
             }
             chain = Some(chain_id);
@@ -252,16 +341,18 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
             repo_tags,
             layers: layer_names,
         }];
-        self.write_file(
-            super::MANIFEST_FILE,
-            &crate::gojson::to_compact(&item, true),
-        )
-        .await?;
-        self.write_file(
-            "repositories",
-            &crate::gojson::to_compact(&repositories, true),
-        )
-        .await?;
+        self.archive
+            .add_file(
+                super::MANIFEST_FILE,
+                &crate::gojson::to_compact(&item, true),
+            )
+            .await?;
+        self.archive
+            .add_file(
+                "repositories",
+                &crate::gojson::to_compact(&repositories, true),
+            )
+            .await?;
         self.written = true;
         Ok(())
     }
@@ -272,20 +363,18 @@ impl<F: FilesystemWrite> ImageDestination for DockerArchiveDestination<'_, F> {
         ))
     }
 
+    /// Ends the archive and puts it in place.
     async fn commit(self) -> Result<()> {
         if !self.written {
             return Err(Error::Invalid("no manifest was written".into()));
         }
-        // Blobs not named in the manifest (none in a normal copy) are not archived.
-        let _ = self
-            .fs
-            .remove_dir_all(&join_path(&self.root, "blobs"))
-            .await;
-        Ok(())
+        let _ = self.fs.remove_dir_all(&self.staging).await;
+        Ok(self.archive.finish().await?)
     }
 
+    /// Removes what was staged and discards the unfinished archive.
     async fn abort(self) {
-        let _ = self.fs.remove_dir_all(&self.root).await;
+        let _ = self.fs.remove_dir_all(&self.staging).await;
     }
 }
 
