@@ -252,7 +252,7 @@ impl skopeo_core::effects::ByteStream for NativeBody {
 }
 
 /// Response bodies are read this many chunks ahead.
-const BODY_DEPTH: usize = 4;
+const BODY_DEPTH: usize = 1;
 
 impl HttpClient for NativeHttp {
     type Body = NativeBody;

@@ -17,7 +17,7 @@ mod imp {
     use std::sync::Arc;
 
     /// Chunks a file's worker may hold ahead of the reader (or behind the writer).
-    const DEPTH: usize = 2;
+    const DEPTH: usize = 1;
 
     /// An open file, read ahead on a worker thread.
     pub struct FileStream(PipeReader);
