@@ -178,3 +178,131 @@ fn layers_are_compressed_and_decompressed_as_skopeo_does() {
         "{stderr}"
     );
 }
+
+/// The decompressed layers of the OCI layout image `name` (read through `dir:` by `bin`
+/// with `--dest-decompress`), with the whole `dir:` tree.
+fn decompressed_by(bin: &Path, name: &str, out: &Path, cwd: &Path) -> Vec<(String, Vec<u8>)> {
+    let dest = format!("dir:{}", out.display());
+    let (code, stderr) = copy(bin, &["--dest-decompress", name, &dest], cwd);
+    assert_eq!(code, 0, "{name}: {stderr}");
+    tree(out)
+}
+
+#[test]
+fn zstd_layers_are_written_and_read_as_skopeo_does() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("copy-zstd");
+    let layout = example_layout(&tmp.0);
+    let demo = format!("oci:{}:demo", layout.display());
+    let ours = our_skopeo();
+
+    // Recompressed for an OCI layout: the same manifest but for the zstd layers' digests.
+    let mut manifests = Vec::new();
+    for (who, bin) in [("ours", &ours), ("skopeo", &reference)] {
+        let out = format!("oci:{}:x", tmp.0.join(format!("{who}-zstd")).display());
+        let (code, stderr) = copy(
+            bin,
+            &["--dest-compress-format", "zstd", &demo, &out],
+            &tmp.0,
+        );
+        assert_eq!(code, 0, "{who}: {stderr}");
+        let dir = tmp.0.join(format!("{who}-zstd-as-dir"));
+        let (code, stderr) = copy(&ours, &[&out, &format!("dir:{}", dir.display())], &tmp.0);
+        assert_eq!(code, 0, "{stderr}");
+        let m = json_in(&tree(&dir), "manifest.json");
+        for layer in m["layers"].as_array().unwrap() {
+            assert_eq!(
+                layer["mediaType"],
+                "application/vnd.oci.image.layer.v1.tar+zstd"
+            );
+        }
+        manifests.push(blank_layers(m));
+    }
+    assert_eq!(manifests[0], manifests[1]);
+
+    // Each reads the other's zstd layers back to exactly the original tars.
+    let expected = decompressed_by(&reference, &demo, &tmp.0.join("plain"), &tmp.0);
+    for writer in ["ours", "skopeo"] {
+        let name = format!("oci:{}:x", tmp.0.join(format!("{writer}-zstd")).display());
+        for (reader, bin) in [("ours", &ours), ("skopeo", &reference)] {
+            let out = tmp.0.join(format!("{writer}-read-by-{reader}"));
+            assert_eq!(
+                decompressed_by(bin, &name, &out, &tmp.0),
+                expected,
+                "{writer}'s zstd read by {reader}"
+            );
+        }
+    }
+
+    // Docker manifests cannot name zstd layers: dir: refuses as skopeo does (after
+    // compressing), leaving nothing; a registry gets an OCI manifest, as from skopeo.
+    let docker = tmp.0.join("docker-dir");
+    let (code, stderr) = copy(
+        &reference,
+        &[
+            "--format",
+            "v2s2",
+            &demo,
+            &format!("dir:{}", docker.display()),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let docker = format!("dir:{}", docker.display());
+    let mut refusals = Vec::new();
+    for (who, bin) in [("ours", &ours), ("skopeo", &reference)] {
+        let out = tmp.0.join(format!("{who}-refused"));
+        let args = [
+            "--dest-compress",
+            "--dest-compress-format",
+            "zstd",
+            &docker,
+            &format!("dir:{}", out.display()),
+        ];
+        let (code, stderr) = copy(bin, &args, &tmp.0);
+        assert_eq!(code, 1, "{who}: {stderr}");
+        let why = stderr.rsplit("\": ").next().unwrap_or_default().to_owned();
+        refusals.push(why);
+        if who == "ours" {
+            assert!(!out.exists(), "{who} left {}", out.display());
+        }
+    }
+    assert_eq!(refusals[0], refusals[1]);
+    assert!(
+        refusals[0].contains("zstd compression is not supported for type"),
+        "{}",
+        refusals[0]
+    );
+
+    use skopeo_integration_tests::registry::{setup, Flavour};
+    let Some(registry) = setup(Flavour::Plain) else {
+        return;
+    };
+    let mut pushed = Vec::new();
+    for (who, bin) in [("ours", &ours), ("skopeo", &reference)] {
+        let dest = format!("docker://{}/zstd/{who}:v1", registry.addr);
+        let args = [
+            "--dest-tls-verify=false",
+            "--dest-compress-format",
+            "zstd",
+            &docker,
+            &dest,
+        ];
+        let (code, stderr) = copy(bin, &args, &tmp.0);
+        assert_eq!(code, 0, "{who}: {stderr}");
+        let raw = run(
+            &reference,
+            &["inspect", "--tls-verify=false", "--raw", &dest],
+            &tmp.0,
+        );
+        assert_eq!(raw.code, 0, "{}", raw.stderr);
+        pushed.push(blank_layers(serde_json::from_str(&raw.stdout).unwrap()));
+    }
+    assert_eq!(pushed[0], pushed[1]);
+    assert_eq!(
+        pushed[0]["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+}

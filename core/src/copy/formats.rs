@@ -70,6 +70,12 @@ pub fn image_target(
         .copied()
 }
 
+/// Whether OCI is among the other manifest types containers/image would try when the first
+/// cannot be written: the destination names OCI and `--format` forces nothing.
+pub fn takes_as_fallback(dest_supported: &[&'static str], forced: Option<&'static str>) -> bool {
+    forced.is_none() && dest_supported.contains(&mime::OCI_MANIFEST)
+}
+
 /// The list type a manifest list is written as (`--format` forces the list type that goes
 /// with the image type it names).
 pub fn list_target(

@@ -4,7 +4,7 @@
 //! the manifest.
 
 use super::progress::{BlobOutcome, Report};
-use crate::compression::{detect, layer_media_type, Algorithm, Peeked, Transcoded};
+use crate::compression::{detect, has_variants, layer_media_type, Algorithm, Peeked, Transcoded};
 use crate::convert::image::{decode_oci, decode_schema2};
 use crate::destination::{ImageDestination, LayerCompression, StoredBlob, Verifying};
 use crate::digest::{Digest, Digester};
@@ -198,11 +198,10 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
         Operation::Compress(to) | Operation::Recompress(_, to) => Some(Some(to)),
         Operation::Decompress(_) => Some(None),
     };
-    // Layers of types without a compressed (or uncompressed) variant stay as they are.
-    if let Some(target) = stored_as {
-        if layer_media_type(&layer.media_type, target).is_err() {
-            op = Operation::Keep;
-        }
+    // Layers of types without compressed (or uncompressed) variants stay as they are; a
+    // manifest type that cannot name the new compression is dealt with at the manifest.
+    if !has_variants(&layer.media_type) {
+        op = Operation::Keep;
     }
     if let Operation::Keep = op {
         // Stored as is: the destination verifies the digest (hashing it once).
@@ -269,7 +268,12 @@ pub(super) fn apply_layer_changes(
         let Some(change) = Digest::parse(digest).ok().and_then(|d| changes.get(&d)) else {
             return Ok(());
         };
-        *media = layer_media_type(media, change.compression)?;
+        *media = layer_media_type(media, change.compression).map_err(|e| {
+            e.context(format!(
+                "creating an updated image manifest: preparing updated manifest, layer {:?}",
+                change.digest.to_string()
+            ))
+        })?;
         *size = change.size as i64;
         *new_digest = change.digest.to_string();
         Ok::<(), Error>(())

@@ -434,24 +434,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
                 "converting a docker schema 1 image to {target} is not supported yet"
             )))
         }
-        Some(target) => {
-            let config_bytes = match config {
-                Some(c) => Some(src.small_blob(&c.digest, None).await?),
-                None => None,
-            };
-            let converted = convert_image(
-                manifest_bytes,
-                media_type,
-                config_bytes.as_deref(),
-                target,
-                None,
-            )?;
-            (
-                converted.manifest,
-                converted.media_type.to_owned(),
-                converted.config,
-            )
-        }
+        Some(target) => converted_to(src, image, config, target).await?,
     };
 
     // Layers move together; each distinct blob once (a repeated layer is the same file).
@@ -489,6 +472,20 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     })
     .await?;
     let changes = changes.into_inner();
+    // As containers/image does, a manifest type that cannot name the new layers' compression
+    // (docker's and zstd) gives way to the next type the destination takes: OCI.
+    let incompatible = changes
+        .values()
+        .filter_map(|c| c.compression)
+        .any(|a| !crate::compression::manifest_takes(&out_type, a));
+    let (out_manifest, out_type, new_config) = match incompatible
+        && unmodifiable.is_none()
+        && formats::takes_as_fallback(dest.supported_manifest_types(), opts.force_manifest_type)
+        && !matches!(manifest, Manifest::Schema1(_))
+    {
+        true => converted_to(src, image, config, mime::OCI_MANIFEST).await?,
+        false => (out_manifest, out_type, new_config),
+    };
     let out_manifest = match changes.is_empty() {
         true => out_manifest,
         false => layers::apply_layer_changes(&out_manifest, &out_type, &changes)?,
@@ -519,6 +516,32 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         }
     }
     Ok((out_manifest, out_type))
+}
+
+/// `image`'s manifest converted to `target`: the manifest, its type and the new config blob
+/// when the conversion rewrote the config.
+async fn converted_to<S: BlobSource>(
+    src: &S,
+    image: &SourceImage,
+    config: Option<&Descriptor>,
+    target: &str,
+) -> Result<(Vec<u8>, String, Option<Vec<u8>>)> {
+    let config_bytes = match config {
+        Some(c) => Some(src.small_blob(&c.digest, None).await?),
+        None => None,
+    };
+    let converted = convert_image(
+        &image.bytes,
+        &image.media_type,
+        config_bytes.as_deref(),
+        target,
+        None,
+    )?;
+    Ok((
+        converted.manifest,
+        converted.media_type.to_owned(),
+        converted.config,
+    ))
 }
 
 /// A schema 1 image's layers in application order (empty "throwaway" ones too: they are

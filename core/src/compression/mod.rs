@@ -1,6 +1,9 @@
 //! Layer compression: recognising it from a blob's first bytes, the media types that name
 //! it, and streams that compress or decompress as they are read (gzip through flate2 over
-//! miniz_oxide), so a layer changes form while it is copied without being held whole.
+//! miniz_oxide, zstd through ruzstd), so a layer changes form while it is copied without
+//! being held whole.
+
+pub mod zstd;
 
 use crate::effects::{ByteStream, EffectError, EffectErrorKind};
 use crate::{Error, Result};
@@ -84,11 +87,30 @@ pub fn layer_media_type(media_type: &str, compression: Option<Algorithm>) -> Res
     )))
 }
 
+/// Whether layers of `media_type` have variants by compression (so a copy may change it).
+pub fn has_variants(media_type: &str) -> bool {
+    [OCI_LAYER, OCI_NONDISTRIBUTABLE]
+        .iter()
+        .any(|base| media_type.starts_with(base))
+        || media_type == DOCKER_LAYER_GZIP
+        || media_type == DOCKER_LAYER
+}
+
 fn unsupported_in(a: Algorithm, media_type: &str) -> Error {
     Error::Unsupported(format!(
-        "{} compression is not supported for layers of type {media_type}",
+        "{} compression is not supported for type {media_type:?}",
         a.name()
     ))
+}
+
+/// Whether manifests of `manifest_type` can name layers compressed with `algorithm`.
+pub fn manifest_takes(manifest_type: &str, algorithm: Algorithm) -> bool {
+    match manifest_type {
+        crate::manifest::mime::OCI_MANIFEST => {
+            matches!(algorithm, Algorithm::Gzip | Algorithm::Zstd)
+        }
+        _ => algorithm == Algorithm::Gzip,
+    }
 }
 
 /// A stream with one chunk already read from it put back in front.
@@ -138,6 +160,8 @@ impl<S: ByteStream> ByteStream for Peeked<S> {
 enum Codec {
     GzipEncode(flate2::write::GzEncoder<Vec<u8>>),
     GzipDecode(flate2::write::MultiGzDecoder<Vec<u8>>),
+    ZstdEncode(zstd::Encoder),
+    ZstdDecode(Box<zstd::Decoder>),
 }
 
 impl Codec {
@@ -151,6 +175,8 @@ impl Codec {
                 d.write_all(input)?;
                 d.get_mut()
             }
+            Codec::ZstdEncode(e) => return Ok(e.push(input)),
+            Codec::ZstdDecode(d) => return d.push(input),
         };
         Ok(std::mem::take(out))
     }
@@ -159,6 +185,8 @@ impl Codec {
         match self {
             Codec::GzipEncode(e) => e.finish(),
             Codec::GzipDecode(d) => d.finish(),
+            Codec::ZstdEncode(e) => Ok(e.finish()),
+            Codec::ZstdDecode(d) => d.finish(),
         }
     }
 }
@@ -182,6 +210,8 @@ impl<S: ByteStream> Transcoded<S> {
                 });
                 Codec::GzipEncode(flate2::write::GzEncoder::new(Vec::new(), level))
             }
+            // ruzstd has one level; other levels compress at it too.
+            Algorithm::Zstd => Codec::ZstdEncode(zstd::Encoder::default()),
             other => return Err(not_here(other, "compressing")),
         };
         Ok(Transcoded {
@@ -196,6 +226,7 @@ impl<S: ByteStream> Transcoded<S> {
     pub fn decompress(inner: S, algorithm: Algorithm) -> Result<Self> {
         let codec = match algorithm {
             Algorithm::Gzip => Codec::GzipDecode(flate2::write::MultiGzDecoder::new(Vec::new())),
+            Algorithm::Zstd => Codec::ZstdDecode(Box::default()),
             other => return Err(not_here(other, "decompressing")),
         };
         Ok(Transcoded {

@@ -1,0 +1,255 @@
+//! zstd for layers, pure Rust (ruzstd), pushed a piece at a time like the gzip codecs.
+//!
+//! Decoding accepts what the format allows: several frames one after another, skippable
+//! frames, content checksums (checked). Encoding writes a frame per [`FRAME_INPUT`] bytes of
+//! input at ruzstd's fastest level (about zstd's level 1, the only one it implements; its
+//! window is 128 KiB, so starting a frame every megabyte costs next to nothing): a valid zstd
+//! stream any decoder reads whole, produced without holding the layer.
+
+use ruzstd::decoding::FrameDecoder;
+use ruzstd::encoding::{compress_to_vec, CompressionLevel};
+use std::io::{Error, ErrorKind, Result};
+
+/// Input bytes per frame written.
+pub const FRAME_INPUT: usize = 1 << 20;
+
+/// The longest frame header: magic, descriptor, window, dictionary ID and content size.
+const MAX_FRAME_HEADER: usize = 18;
+
+/// Skippable frames' magic numbers, masked.
+const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
+
+/// Compresses pushed bytes into zstd frames.
+#[derive(Default)]
+pub struct Encoder {
+    input: Vec<u8>,
+    frames: usize,
+}
+
+impl Encoder {
+    /// Takes `bytes`; returns the frames completed by them.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut bytes = bytes;
+        while !bytes.is_empty() {
+            let room = FRAME_INPUT - self.input.len();
+            let (now, later) = bytes.split_at(room.min(bytes.len()));
+            self.input.extend_from_slice(now);
+            bytes = later;
+            if self.input.len() == FRAME_INPUT {
+                out.extend(compress_to_vec(&self.input[..], CompressionLevel::Fastest));
+                self.input.clear();
+                self.frames += 1;
+            }
+        }
+        out
+    }
+
+    /// The last frame (a whole frame even for empty input, as zstd writes one).
+    pub fn finish(self) -> Vec<u8> {
+        match self.input.is_empty() && self.frames > 0 {
+            true => Vec::new(),
+            false => compress_to_vec(&self.input[..], CompressionLevel::Fastest),
+        }
+    }
+}
+
+/// Where a decoder stands between pushes.
+enum State {
+    /// Expecting a frame header (or the end).
+    BetweenFrames,
+    InFrame,
+    /// Skipping this many more bytes of a skippable frame.
+    Skipping(u64),
+}
+
+/// Decompresses pushed zstd bytes.
+pub struct Decoder {
+    frame: FrameDecoder,
+    /// Pushed bytes not consumed yet (at most a block and a header).
+    input: Vec<u8>,
+    state: State,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder {
+            frame: FrameDecoder::new(),
+            input: Vec::new(),
+            state: State::BetweenFrames,
+        }
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidData, format!("zstd: {e}"))
+}
+
+fn truncated() -> Error {
+    Error::new(
+        ErrorKind::UnexpectedEof,
+        "zstd: unexpected end of the compressed data",
+    )
+}
+
+impl Decoder {
+    /// Takes `bytes`; returns what they decode to so far.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>> {
+        self.input.extend_from_slice(bytes);
+        self.run(false)
+    }
+
+    /// Ends the stream: fails when it stops inside a frame.
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        let out = self.run(true)?;
+        match (&self.state, self.input.is_empty()) {
+            (State::BetweenFrames, true) => Ok(out),
+            _ => Err(truncated()),
+        }
+    }
+
+    fn run(&mut self, at_end: bool) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        loop {
+            let pending = &self.input[at..];
+            match self.state {
+                State::Skipping(left) => {
+                    let n = left.min(pending.len() as u64);
+                    at += n as usize;
+                    if n < left {
+                        self.state = State::Skipping(left - n);
+                        break;
+                    }
+                    self.state = State::BetweenFrames;
+                }
+                State::BetweenFrames => {
+                    if pending.is_empty() {
+                        break;
+                    }
+                    if pending.len() < 8 && !at_end {
+                        break;
+                    }
+                    let magic = pending
+                        .get(..4)
+                        .map(|m| u32::from_le_bytes([m[0], m[1], m[2], m[3]]))
+                        .ok_or_else(truncated)?;
+                    if magic & 0xFFFF_FFF0 == SKIPPABLE_MAGIC {
+                        let size = pending.get(4..8).ok_or_else(truncated)?;
+                        let size = u32::from_le_bytes([size[0], size[1], size[2], size[3]]);
+                        at += 8;
+                        self.state = State::Skipping(u64::from(size));
+                        continue;
+                    }
+                    if pending.len() < MAX_FRAME_HEADER && !at_end {
+                        break;
+                    }
+                    let mut header = pending;
+                    self.frame.reset(&mut header).map_err(invalid)?;
+                    at += pending.len() - header.len();
+                    self.state = State::InFrame;
+                }
+                State::InFrame => {
+                    // A block needs its 3-byte header; a frame's checksum is 4 bytes.
+                    if pending.len() < 4 && !at_end {
+                        break;
+                    }
+                    let (read, _) = self
+                        .frame
+                        .decode_from_to(pending, &mut [])
+                        .map_err(invalid)?;
+                    at += read.min(pending.len());
+                    if self.frame.is_finished() {
+                        out.extend(self.frame.collect().unwrap_or_default());
+                        if let (Some(stored), Some(computed)) = (
+                            self.frame.get_checksum_from_data(),
+                            self.frame.get_calculated_checksum(),
+                        ) {
+                            if stored != computed {
+                                return Err(invalid("content checksum mismatch"));
+                            }
+                        }
+                        self.state = State::BetweenFrames;
+                        continue;
+                    }
+                    out.extend(self.frame.collect().unwrap_or_default());
+                    if read == 0 {
+                        if at_end {
+                            return Err(truncated());
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        self.input.drain(..at);
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(len: usize) -> Vec<u8> {
+        (0..len as u32)
+            .flat_map(|i| ((i / 7) % 251).to_le_bytes())
+            .take(len)
+            .collect()
+    }
+
+    fn decode_in_pieces(compressed: &[u8], piece: usize) -> Result<Vec<u8>> {
+        let mut d = Decoder::default();
+        let mut out = Vec::new();
+        for part in compressed.chunks(piece) {
+            out.extend(d.push(part)?);
+        }
+        out.extend(d.finish()?);
+        Ok(out)
+    }
+
+    #[test]
+    fn what_is_encoded_decodes_back_whatever_the_piece_sizes() {
+        let data = sample(3 * FRAME_INPUT + 12345);
+        let mut e = Encoder::default();
+        let mut compressed = Vec::new();
+        for part in data.chunks(256 * 1024) {
+            compressed.extend(e.push(part));
+        }
+        compressed.extend(e.finish());
+        assert!(compressed.len() < data.len() / 2);
+        for piece in [1, 3, 1000, 128 * 1024, 1 << 22] {
+            assert_eq!(
+                decode_in_pieces(&compressed, piece).unwrap(),
+                data,
+                "{piece}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_input_is_one_empty_frame() {
+        let compressed = Encoder::default().finish();
+        assert!(!compressed.is_empty());
+        assert_eq!(decode_in_pieces(&compressed, 5).unwrap(), b"");
+    }
+
+    #[test]
+    fn skippable_frames_are_skipped_and_truncation_or_corruption_fails() {
+        let data = sample(300_000);
+        let frame = compress_to_vec(&data[..], CompressionLevel::Fastest);
+        let mut stream = vec![0x5A, 0x2A, 0x4D, 0x18, 3, 0, 0, 0, 9, 9, 9];
+        stream.extend_from_slice(&frame);
+        stream.extend_from_slice(&frame);
+        let mut twice = data.clone();
+        twice.extend_from_slice(&data);
+        assert_eq!(decode_in_pieces(&stream, 4096).unwrap(), twice);
+
+        let cut = &frame[..frame.len() - 10];
+        assert!(decode_in_pieces(cut, 4096).is_err());
+        let mut bad = frame.clone();
+        let n = bad.len();
+        bad[n - 2] ^= 0xff;
+        assert!(decode_in_pieces(&bad, 4096).is_err());
+    }
+}
