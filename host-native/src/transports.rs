@@ -24,6 +24,7 @@ pub enum Source<'a> {
 /// A blob from any source.
 pub enum Blob {
     File(FileStream),
+    ArchiveLayer(skopeo_core::docker_archive::LayerStream<FileStream>),
     Http(NativeBody),
 }
 
@@ -31,6 +32,7 @@ impl ByteStream for Blob {
     async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
         match self {
             Blob::File(f) => f.read(buf).await,
+            Blob::ArchiveLayer(l) => l.read(buf).await,
             Blob::Http(h) => h.read(buf).await,
         }
     }
@@ -38,6 +40,7 @@ impl ByteStream for Blob {
     async fn read_chunk(&mut self) -> std::result::Result<Vec<u8>, EffectError> {
         match self {
             Blob::File(f) => f.read_chunk().await,
+            Blob::ArchiveLayer(l) => l.read_chunk().await,
             Blob::Http(h) => h.read_chunk().await,
         }
     }
@@ -45,6 +48,7 @@ impl ByteStream for Blob {
     fn hash_ahead(&mut self, algorithm: skopeo_core::digest::Algorithm) -> bool {
         match self {
             Blob::File(f) => f.hash_ahead(algorithm),
+            Blob::ArchiveLayer(l) => l.hash_ahead(algorithm),
             Blob::Http(h) => h.hash_ahead(algorithm),
         }
     }
@@ -52,6 +56,7 @@ impl ByteStream for Blob {
     fn hashed(&mut self) -> Option<skopeo_core::digest::Digester> {
         match self {
             Blob::File(f) => f.hashed(),
+            Blob::ArchiveLayer(l) => l.hashed(),
             Blob::Http(h) => h.hashed(),
         }
     }
@@ -100,7 +105,7 @@ impl BlobSource for Source<'_> {
     async fn blob(&self, digest: &Digest, size: Option<u64>) -> Result<Blob> {
         Ok(match self {
             Source::Local(s) => Blob::File(s.blob(digest, size).await?),
-            Source::DockerArchive(s) => Blob::File(s.blob(digest, size).await?),
+            Source::DockerArchive(s) => Blob::ArchiveLayer(s.blob(digest, size).await?),
             Source::Docker(s) => Blob::Http(s.blob(digest, size).await?),
         })
     }

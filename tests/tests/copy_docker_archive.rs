@@ -223,3 +223,72 @@ fn layers_with_the_same_content_are_archived_once_as_skopeo_does() {
         .collect();
     assert_eq!(left.len(), 3, "{left:?}");
 }
+
+/// `archive` with every layer file (`*.tar` at the top) gzipped in place, as some tools
+/// write docker archives.
+fn with_gzipped_layers(archive: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut out = tar::Builder::new(Vec::new());
+    for entry in tar::Archive::new(archive).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut header = entry.header().clone();
+        let name = entry.path().unwrap().display().to_string();
+        let mut body = Vec::new();
+        entry.read_to_end(&mut body).unwrap();
+        if header.entry_type().is_file() && !name.contains('/') && name.ends_with(".tar") {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&body).unwrap();
+            body = gz.finish().unwrap();
+            header.set_size(body.len() as u64);
+            header.set_cksum();
+        }
+        out.append(&header, &body[..]).unwrap();
+    }
+    out.into_inner().unwrap()
+}
+
+#[test]
+fn compressed_layers_in_an_archive_are_read_as_skopeo_reads_them() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("copy-docker-archive-gzipped");
+    let layout = example_layout(&tmp.0);
+    let saved = tmp.0.join("saved.tar");
+    let src = format!("oci:{}:demo", layout.display());
+    let out = copy(
+        &reference,
+        &[&src, &format!("docker-archive:{}:a/b:c", saved.display())],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let gzipped = tmp.0.join("gzipped.tar");
+    std::fs::write(
+        &gzipped,
+        with_gzipped_layers(&std::fs::read(&saved).unwrap()),
+    )
+    .unwrap();
+    let name = format!("docker-archive:{}", gzipped.display());
+
+    let ours = our_skopeo();
+    let mut trees = Vec::new();
+    for (who, bin) in [("ours", &ours), ("skopeo", &reference)] {
+        let dir = tmp.0.join(format!("{who}-dir"));
+        let out = copy(bin, &[&name, &format!("dir:{}", dir.display())], &tmp.0);
+        assert_eq!(out.code, 0, "{who}: {}", out.stderr);
+        trees.push(tree(&dir));
+    }
+    assert_eq!(trees[0], trees[1]);
+    // The layers arrive uncompressed, under the config's diff IDs, as from the plain archive.
+    let plain = tmp.0.join("plain-dir");
+    let out = copy(
+        &ours,
+        &[
+            &format!("docker-archive:{}", saved.display()),
+            &format!("dir:{}", plain.display()),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(trees[0], tree(&plain));
+}

@@ -5,7 +5,7 @@ mod dest;
 mod source;
 
 pub use dest::DockerArchiveDestination;
-pub use source::{choose_item, DockerArchiveSource};
+pub use source::{choose_item, DockerArchiveSource, LayerStream};
 
 use crate::reference::Reference;
 use crate::{Error, Result};

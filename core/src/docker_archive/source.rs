@@ -1,19 +1,58 @@
 //! One image of an unpacked `docker save` archive as a copy source.
 
 use super::{parse_manifest, ManifestItem, MANIFEST_FILE};
+use crate::compression::{detect, Algorithm, Transcoded};
+use crate::effects::{ByteStream, EffectError};
 use crate::reference::Reference;
 use crate::{Error, Result};
 use serde::Deserialize;
 
 /// One image of an unpacked `docker save` archive as an image source: the manifest is
 /// generated as containers/image generates it (schema 2; layers named by the config's diff
-/// IDs with their sizes), and blobs are the archive's config and layer files.
+/// IDs with their uncompressed sizes), and blobs are the archive's config and layer files,
+/// a compressed layer file decompressed as it is read (as containers/image does).
 pub struct DockerArchiveSource<'a, F: crate::effects::Filesystem> {
     fs: &'a F,
     manifest: Vec<u8>,
-    /// Digest -> file, for the config and every layer.
-    files: Vec<(crate::digest::Digest, String)>,
+    /// Digest -> file and its compression, for the config and every layer.
+    files: Vec<(crate::digest::Digest, String, Option<Algorithm>)>,
     reference: Option<Reference>,
+}
+
+/// A layer file as its uncompressed tar.
+pub enum LayerStream<S> {
+    Plain(S),
+    Decompressed(Box<Transcoded<S>>),
+}
+
+impl<S: ByteStream> ByteStream for LayerStream<S> {
+    async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
+        match self {
+            LayerStream::Plain(s) => s.read(buf).await,
+            LayerStream::Decompressed(s) => s.read(buf).await,
+        }
+    }
+
+    async fn read_chunk(&mut self) -> std::result::Result<Vec<u8>, EffectError> {
+        match self {
+            LayerStream::Plain(s) => s.read_chunk().await,
+            LayerStream::Decompressed(s) => s.read_chunk().await,
+        }
+    }
+
+    fn hash_ahead(&mut self, algorithm: crate::digest::Algorithm) -> bool {
+        match self {
+            LayerStream::Plain(s) => s.hash_ahead(algorithm),
+            LayerStream::Decompressed(_) => false,
+        }
+    }
+
+    fn hashed(&mut self) -> Option<crate::digest::Digester> {
+        match self {
+            LayerStream::Plain(s) => s.hashed(),
+            LayerStream::Decompressed(_) => None,
+        }
+    }
 }
 
 /// The item `reference` (a tag) or `index` (`@N`) names, or the only one.
@@ -92,20 +131,20 @@ impl<'a, F: crate::effects::Filesystem> DockerArchiveSource<'a, F> {
                 parsed.rootfs.diff_ids.len()
             )));
         }
-        let mut files = vec![(config_digest.clone(), config_path)];
+        let mut files = vec![(config_digest.clone(), config_path, None)];
         let mut layers = Vec::new();
         for (path, diff_id) in item.layers.iter().zip(&parsed.rootfs.diff_ids) {
             let digest = Digest::parse(diff_id)
                 .map_err(|e| Error::Invalid(format!("invalid diff ID {diff_id}: {e}")))?;
             let full = join_path(root, path);
-            let size = uncompressed_size(fs, &full).await?;
+            let (size, compression) = uncompressed_size(fs, &full).await?;
             layers.push(Schema2Descriptor {
                 media_type: mime::DOCKER_LAYER_GZIP.into(),
                 size: size as i64,
                 digest: digest.to_string(),
                 urls: None,
             });
-            files.push((digest, full));
+            files.push((digest, full, compression));
         }
         let manifest = Schema2Manifest {
             schema_version: 2,
@@ -126,35 +165,47 @@ impl<'a, F: crate::effects::Filesystem> DockerArchiveSource<'a, F> {
         })
     }
 
-    fn file_of(&self, digest: &crate::digest::Digest) -> Result<&str> {
+    fn file_of(&self, digest: &crate::digest::Digest) -> Result<(&str, Option<Algorithm>)> {
         self.files
             .iter()
-            .find(|(d, _)| d == digest)
-            .map(|(_, p)| p.as_str())
+            .find(|(d, _, _)| d == digest)
+            .map(|(_, p, c)| (p.as_str(), *c))
             .ok_or_else(|| Error::Invalid(format!("Unknown blob {digest}")))
     }
 }
 
-/// A layer file's size; compressed layers (which containers/image decompresses) are not
-/// supported yet. Only the first bytes are read.
-async fn uncompressed_size<F: crate::effects::Filesystem>(fs: &F, path: &str) -> Result<u64> {
-    use crate::effects::ByteStream;
+/// A layer file's uncompressed size and compression: a compressed file is decompressed once
+/// to count its bytes (containers/image does the same to build the manifest).
+async fn uncompressed_size<F: crate::effects::Filesystem>(
+    fs: &F,
+    path: &str,
+) -> Result<(u64, Option<Algorithm>)> {
     let mut stream = fs.open(path).await?;
-    let mut magic = [0u8; 2];
+    let mut head = [0u8; 8];
     let mut got = 0;
-    while got < magic.len() {
-        let n = stream.read(&mut magic[got..]).await?;
+    while got < head.len() {
+        let n = stream.read(&mut head[got..]).await?;
         if n == 0 {
             break;
         }
         got += n;
     }
-    if got == 2 && magic == [0x1f, 0x8b] {
-        return Err(Error::Unsupported(format!(
-            "{path}: compressed layers in docker-archive files are not supported yet"
-        )));
+    let Some(algorithm) = detect(&head[..got]) else {
+        return Ok((fs.size(path).await?, None));
+    };
+    let failed = |e: Error| e.context(format!("decompressing {path}"));
+    let mut plain = Transcoded::decompress(fs.open(path).await?, algorithm).map_err(failed)?;
+    let mut size = 0u64;
+    loop {
+        let chunk = plain
+            .read_chunk()
+            .await
+            .map_err(|e| failed(Error::from(e)))?;
+        if chunk.is_empty() {
+            return Ok((size, Some(algorithm)));
+        }
+        size += chunk.len() as u64;
     }
-    Ok(fs.size(path).await?)
 }
 
 impl<F: crate::effects::Filesystem> crate::source::ImageSource for DockerArchiveSource<'_, F> {
@@ -178,7 +229,7 @@ impl<F: crate::effects::Filesystem> crate::source::ImageSource for DockerArchive
         digest: &crate::digest::Digest,
         size: Option<u64>,
     ) -> Result<Vec<u8>> {
-        crate::source::read_verified(self.fs, self.file_of(digest)?, digest, size).await
+        crate::source::read_verified(self.fs, self.file_of(digest)?.0, digest, size).await
     }
 
     fn docker_reference(&self) -> Option<&Reference> {
@@ -187,9 +238,18 @@ impl<F: crate::effects::Filesystem> crate::source::ImageSource for DockerArchive
 }
 
 impl<F: crate::effects::Filesystem> crate::source::BlobSource for DockerArchiveSource<'_, F> {
-    type Blob = F::Reader;
+    type Blob = LayerStream<F::Reader>;
 
-    async fn blob(&self, digest: &crate::digest::Digest, _size: Option<u64>) -> Result<F::Reader> {
-        Ok(self.fs.open(self.file_of(digest)?).await?)
+    async fn blob(
+        &self,
+        digest: &crate::digest::Digest,
+        _size: Option<u64>,
+    ) -> Result<LayerStream<F::Reader>> {
+        let (path, compression) = self.file_of(digest)?;
+        let file = self.fs.open(path).await?;
+        Ok(match compression {
+            None => LayerStream::Plain(file),
+            Some(a) => LayerStream::Decompressed(Box::new(Transcoded::decompress(file, a)?)),
+        })
     }
 }
