@@ -2,6 +2,7 @@
 //! component at a time (as containers/image reads them). xz, zstd and bzip2 archives are
 //! refused with a clear error for now.
 
+use crate::archive_writer::ArchiveWriter;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -122,96 +123,49 @@ pub fn extract(path: &str, into: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes the contents of `dir` as an uncompressed tar at `path`, through a temporary file
-/// renamed into place, so a failure leaves any previous archive as it was; a target that is
-/// not a file (a pipe, /dev/stdout) is written in place, as there is nothing to swap.
+/// Writes the contents of `dir` as an uncompressed tar at `path` (names sorted, symlinks
+/// kept as links), through the same [`ArchiveWriter`] docker archives are written with: a
+/// temporary file renamed into place, so a failure leaves any previous archive as it was, or
+/// a target that is not a file (a pipe, /dev/stdout) written in place.
 pub fn create(dir: &Path, path: &str) -> Result<(), String> {
-    use skopeo_std_effects::fs::go_io_error;
-    let target = Path::new(path);
-    let failed = |op: &str, e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::Interrupted => format!("writing archive {path}: {e}"),
-        _ => format!("writing archive {path}: {}", go_io_error(op, path, &e)),
-    };
-    if std::fs::metadata(target).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .open(target)
-            .map_err(|e| failed("open", e))?;
-        return pack(dir, file).map(drop).map_err(|e| failed("write", e));
-    }
-    let tmp = target.with_file_name(format!(
-        ".{}.partial-{}",
-        target.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let file = std::fs::File::create(&tmp).map_err(|e| failed("open", e))?;
-    let result = pack(dir, file)
-        .and_then(|file| file.sync_all())
-        .map_err(|e| failed("write", e))
-        .and_then(|()| std::fs::rename(&tmp, target).map_err(|e| failed("rename", e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let failed = |e: skopeo_core::effects::EffectError| format!("writing archive {path}: {e}");
+    let archive = ArchiveWriter::create(path).map_err(failed)?;
+    append_sorted(&archive, dir, Path::new("")).map_err(failed)?;
+    archive.close().map_err(failed)
 }
 
-/// Writes `dir` as a tar into `file` (names sorted, symlinks kept as links); returns the file.
-fn pack(dir: &Path, file: std::fs::File) -> std::io::Result<std::fs::File> {
-    let mut builder = tar::Builder::new(file);
-    builder.mode(tar::HeaderMode::Deterministic);
-    builder.follow_symlinks(false);
-    append_sorted(&mut builder, dir, Path::new(""))?;
-    builder.into_inner()
-}
-
+/// Appends what is under `dir/rel`, in name order, directories before what they hold.
 fn append_sorted(
-    builder: &mut tar::Builder<std::fs::File>,
+    archive: &ArchiveWriter,
     dir: &Path,
     rel: &Path,
-) -> std::io::Result<()> {
-    let mut names: Vec<_> = std::fs::read_dir(dir.join(rel))?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()?;
+) -> Result<(), skopeo_core::effects::EffectError> {
+    use skopeo_std_effects::fs::go_io_error;
+    let listed = dir.join(rel);
+    let shown = listed.display().to_string();
+    let mut names: Vec<_> = std::fs::read_dir(&listed)
+        .and_then(|entries| entries.map(|e| e.map(|e| e.file_name())).collect())
+        .map_err(|e| go_io_error("open", &shown, &e))?;
     names.sort();
     for name in names {
-        crate::interrupt::check()?;
+        skopeo_std_effects::interrupt::check()?;
         let rel_path = rel.join(&name);
         let full = dir.join(&rel_path);
-        let meta = std::fs::symlink_metadata(&full)?;
+        let entry = rel_path.to_string_lossy();
+        let meta = std::fs::symlink_metadata(&full)
+            .map_err(|e| go_io_error("lstat", &full.display().to_string(), &e))?;
         if meta.is_dir() {
-            builder.append_dir(&rel_path, &full)?;
-            append_sorted(builder, dir, &rel_path)?;
-        } else if meta.is_file() {
-            append_file(builder, &full, &rel_path, &meta)?;
+            archive.append_dir(&entry)?;
+            append_sorted(archive, dir, &rel_path)?;
+        } else if meta.is_symlink() {
+            let target = std::fs::read_link(&full)
+                .map_err(|e| go_io_error("readlink", &full.display().to_string(), &e))?;
+            archive.append_symlink(&entry, &target.to_string_lossy())?;
         } else {
-            builder.append_path_with_name(&full, &rel_path)?;
+            archive.append_file_from(&entry, &full)?;
         }
     }
     Ok(())
-}
-
-/// Appends a regular file: the header through the tar writer, the contents copied file to
-/// file (in the kernel, without passing through this process, where the system can).
-fn append_file(
-    builder: &mut tar::Builder<std::fs::File>,
-    full: &Path,
-    rel: &Path,
-    meta: &std::fs::Metadata,
-) -> std::io::Result<()> {
-    let mut header = tar::Header::new_gnu();
-    header.set_metadata_in_mode(meta, tar::HeaderMode::Deterministic);
-    // The header alone (an empty body adds nothing), then the contents and the padding.
-    builder.append_data(&mut header, rel, std::io::empty())?;
-    let out = builder.get_mut();
-    let copied = std::io::copy(&mut std::fs::File::open(full)?, out)?;
-    if copied != meta.len() {
-        return Err(std::io::Error::other(format!(
-            "{} changed while it was archived",
-            full.display()
-        )));
-    }
-    let padding = (512 - copied % 512) % 512;
-    std::io::Write::write_all(out, &[0u8; 512][..padding as usize])
 }
 
 /// A tar reading failure in Go's `archive/tar` words.

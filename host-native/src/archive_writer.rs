@@ -2,9 +2,10 @@
 //! layers are streamed straight into it (each entry's header rewritten with its size once
 //! the entry ends), so a pulled image is written once rather than staged and then packed.
 //! A regular file is written under a temporary name next to the target and renamed into
-//! place by [`ArchiveWriter::finish`]; dropped unfinished, the temporary file goes away. A
+//! place by [`ArchiveWriter::close`]; dropped unfinished, the temporary file goes away. A
 //! target that is not a regular file (a pipe, `/dev/stdout`) is written in place and cannot
-//! be rewound, so there every entry is added whole.
+//! be rewound, so there every entry is added whole. oci-archive packing writes through the
+//! same writer.
 
 use skopeo_core::effects::{ArchiveWrite, ByteSink, EffectError, EffectErrorKind};
 use skopeo_std_effects::fs::go_io_error;
@@ -12,7 +13,7 @@ use skopeo_std_effects::streams::FileSink;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// Tar's block size: headers are one block, contents are padded to whole blocks.
@@ -140,8 +141,36 @@ impl ArchiveWriter {
             .map_err(|e| self.write_error(&e))
     }
 
+    /// Appends the file at `path` as `name`.
+    pub fn append_file_from(&self, name: &str, path: &Path) -> Result<(), EffectError> {
+        let shown = path.display().to_string();
+        let mut file = File::open(path).map_err(|e| go_io_error("open", &shown, &e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| go_io_error("stat", &shown, &e))?
+            .len();
+        let header = header(name, tar::EntryType::Regular, 0o644, len)?;
+        self.append(&header, &mut file, len)
+    }
+
+    /// Appends a directory.
+    pub fn append_dir(&self, name: &str) -> Result<(), EffectError> {
+        let header = header(&format!("{name}/"), tar::EntryType::Directory, 0o755, 0)?;
+        self.append(&header, &mut std::io::empty(), 0)
+    }
+
+    /// Appends a symbolic link `name` pointing at `target`.
+    pub fn append_symlink(&self, name: &str, target: &str) -> Result<(), EffectError> {
+        let mut header = header(name, tar::EntryType::Symlink, 0o777, 0)?;
+        header
+            .set_link_name(target)
+            .map_err(|e| EffectError::new(EffectErrorKind::Other, format!("{name}: {e}")))?;
+        header.set_cksum();
+        self.append(&header, &mut std::io::empty(), 0)
+    }
+
     /// Ends the archive (two empty blocks), syncs it and renames it into place.
-    fn finish_now(mut self) -> Result<(), EffectError> {
+    pub fn close(mut self) -> Result<(), EffectError> {
         let state = self.idle()?;
         let mut file = &state.file;
         file.write_all(&[0u8; 2 * BLOCK as usize])
@@ -278,38 +307,25 @@ impl ArchiveWrite for ArchiveWriter {
     }
 
     async fn add_file_from(&self, name: &str, path: &str) -> Result<(), EffectError> {
-        let mut file = File::open(path).map_err(|e| go_io_error("open", path, &e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| go_io_error("stat", path, &e))?
-            .len();
-        let header = header(name, tar::EntryType::Regular, 0o644, len)?;
-        self.append(&header, &mut file, len)
+        self.append_file_from(name, Path::new(path))
     }
 
     async fn add_dir(&self, name: &str) -> Result<(), EffectError> {
-        let header = header(&format!("{name}/"), tar::EntryType::Directory, 0o755, 0)?;
-        self.append(&header, &mut std::io::empty(), 0)
+        self.append_dir(name)
     }
 
     async fn add_symlink(&self, name: &str, target: &str) -> Result<(), EffectError> {
-        let mut header = header(name, tar::EntryType::Symlink, 0o777, 0)?;
-        header
-            .set_link_name(target)
-            .map_err(|e| EffectError::new(EffectErrorKind::Other, format!("{name}: {e}")))?;
-        header.set_cksum();
-        self.append(&header, &mut std::io::empty(), 0)
+        self.append_symlink(name, target)
     }
 
     async fn finish(self) -> Result<(), EffectError> {
-        self.finish_now()
+        self.close()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn entries(path: &Path) -> Vec<(String, tar::EntryType, Vec<u8>)> {
         let file = File::open(path).unwrap();

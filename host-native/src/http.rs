@@ -231,25 +231,7 @@ fn is_transient(e: &ureq::Error) -> bool {
 }
 
 /// A response body, read ahead of the core on a worker thread.
-pub struct NativeBody(PipeReader);
-
-impl skopeo_core::effects::ByteStream for NativeBody {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
-        self.0.read(buf).await
-    }
-
-    async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
-        self.0.read_chunk().await
-    }
-
-    fn hash_ahead(&mut self, algorithm: skopeo_core::digest::Algorithm) -> bool {
-        self.0.hash_ahead(algorithm)
-    }
-
-    fn hashed(&mut self) -> Option<skopeo_core::digest::Digester> {
-        self.0.hashed()
-    }
-}
+pub type NativeBody = PipeReader;
 
 /// Response bodies are read this many chunks ahead.
 const BODY_DEPTH: usize = 1;
@@ -313,9 +295,9 @@ impl HttpClient for NativeHttp {
                 .map_err(|e| transport_error(&method, &uri, &e))?;
             let (parts, body) = response.into_parts();
             let reader = body.into_reader();
-            let body = NativeBody(read_ahead(reader, BODY_DEPTH, move |e| {
+            let body = read_ahead(reader, BODY_DEPTH, move |e| {
                 transport_error(&method, &uri, &ureq::Error::Io(e))
-            }));
+            });
             Ok(http::Response::from_parts(parts, body))
         })
         .await
