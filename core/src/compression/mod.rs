@@ -103,14 +103,14 @@ fn unsupported_in(a: Algorithm, media_type: &str) -> Error {
     ))
 }
 
-/// Whether manifests of `manifest_type` can name layers compressed with `algorithm`.
+/// Whether manifests of `manifest_type` can name layers compressed with `algorithm` (asked
+/// of [`layer_media_type`] for the manifest type's plain layer).
 pub fn manifest_takes(manifest_type: &str, algorithm: Algorithm) -> bool {
-    match manifest_type {
-        crate::manifest::mime::OCI_MANIFEST => {
-            matches!(algorithm, Algorithm::Gzip | Algorithm::Zstd)
-        }
-        _ => algorithm == Algorithm::Gzip,
-    }
+    let layer = match manifest_type {
+        crate::manifest::mime::OCI_MANIFEST => OCI_LAYER,
+        _ => DOCKER_LAYER,
+    };
+    layer_media_type(layer, Some(algorithm)).is_ok()
 }
 
 /// A stream with one chunk already read from it put back in front.
