@@ -2,8 +2,10 @@
 # Times `copy` against /usr/bin/skopeo in the same run on a loopback docker-registry: an image
 # of 4 gzip layers of LAYER_MB each (default 256: the ~1 GB image), pulled to oci: and dir:,
 # pushed from oci:, registry to registry, and re-copied when everything exists; and an image
-# of 60 layers of MANY_KIB KiB each (default 256) pushed. Median of RUNS (default 3)
-# interleaved runs, and peak RSS. Usage: scripts/bench-copy.sh [RUNS] [LAYER_MB] [MANY_KIB]
+# of 60 layers of MANY_KIB KiB each (default 256) pushed; and one uncompressed layer of real
+# files (a tar of /usr/lib) compressed to gzip and to zstd into dir:, with the sizes written.
+# Median of RUNS (default 3) interleaved runs, and peak RSS.
+# Usage: scripts/bench-copy.sh [RUNS] [LAYER_MB] [MANY_KIB]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -39,7 +41,34 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
            "annotations": {"org.opencontainers.image.ref.name": "big"}}]}, open(f"{root}/index.json", "w"))
 PY
 }
+# make_plain_layout DIR TREE: an OCI layout tagged "big" of one uncompressed layer, a tar of TREE.
+make_plain_layout() {
+tar cf "$tmp/plain.tar" -C / "${2#/}" 2>/dev/null || true
+python3 - "$1" "$tmp/plain.tar" <<'PY'
+import hashlib, json, os, sys
+root, tar = sys.argv[1], sys.argv[2]
+os.makedirs(f"{root}/blobs/sha256")
+def put(b):
+    d = hashlib.sha256(b).hexdigest()
+    open(f"{root}/blobs/sha256/{d}", "wb").write(b)
+    return d
+h = hashlib.sha256()
+with open(tar, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+        h.update(block)
+os.rename(tar, f"{root}/blobs/sha256/{h.hexdigest()}")
+layer = {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + h.hexdigest(), "size": os.path.getsize(f"{root}/blobs/sha256/{h.hexdigest()}")}
+cfg = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}}).encode()
+m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + put(cfg), "size": len(cfg)},
+                "layers": [layer]}).encode()
+open(f"{root}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + put(m), "size": len(m),
+           "annotations": {"org.opencontainers.image.ref.name": "big"}}]}, open(f"{root}/index.json", "w"))
+PY
+}
 make_layout "$tmp/src" 4 $((layer_mb * 1024))
+make_plain_layout "$tmp/plain" /usr/lib
 make_layout "$tmp/many" 60 "$many_kib"
 . scripts/registry.sh
 start_registry "$tmp/reg"
@@ -84,3 +113,16 @@ bench "push from oci:" "$tmp/none" "oci:$tmp/src:big" "docker://$addr/bench/push
 bench "registry to registry" "$tmp/none" "docker://$addr/bench/src:v1" "docker://$addr/bench/copy-@RUN@:v1"
 bench "60-layer push" "$tmp/none" "oci:$tmp/many:big" "docker://$addr/bench/many-@RUN@:v1"
 bench "re-copy (all blobs exist)" "$tmp/none" "oci:$tmp/src:big" "docker://$addr/bench/src:v1"
+
+# sizes DEST ARGS...: the compressed layer each tool writes (largest file in DEST), in MB.
+sizes() {
+  local dest=$1 a b; shift
+  rm -rf "$dest"; "$ours" "${flags[@]}" "$@"; a=$(ls -S "$dest" | head -1); a=$(stat -c %s "$dest/$a")
+  rm -rf "$dest"; "$ref" "${flags[@]}" "$@"; b=$(ls -S "$dest" | head -1); b=$(stat -c %s "$dest/$b")
+  printf '%-30s ours %6d MB  skopeo %6d MB\n' "  written" $((a / 1000000)) $((b / 1000000))
+}
+echo "one uncompressed layer: tar of /usr/lib, $(($(stat -c %s "$tmp"/plain/blobs/sha256/* | sort -n | tail -1) / 1000000)) MB"
+bench "compress to gzip (dir:)" "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out-gz" --dest-compress
+sizes "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out-gz" --dest-compress
+bench "compress to zstd (dir:)" "$tmp/out-zst" "oci:$tmp/plain:big" "dir:$tmp/out-zst" --dest-compress --dest-compress-format zstd
+sizes "$tmp/out-zst" "oci:$tmp/plain:big" "dir:$tmp/out-zst" --dest-compress --dest-compress-format zstd

@@ -4,6 +4,9 @@
 //! (and drive the core with a trivial executor) while the browser awaits real promises.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 /// What kind of failure an effect reported, for decisions the core makes on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +215,99 @@ pub trait HttpClient {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Self::Body>, EffectError>;
+}
+
+/// Where the core's CPU-heavy work runs (compressing a layer block by block): on the host's
+/// other cores when it has some, else inline. The result is the same either way; only the
+/// time it takes differs.
+pub trait Offload {
+    /// How many jobs can usefully run at once.
+    fn parallelism(&self) -> usize;
+
+    /// Starts `job` now (not when the future is first polled); the future completes once it
+    /// has run.
+    fn start(&self, job: Box<dyn FnOnce() + Send>) -> Pin<Box<dyn Future<Output = ()>>>;
+}
+
+/// Runs each job at once on the caller's thread: hosts without threads.
+pub struct Inline;
+
+impl Offload for Inline {
+    fn parallelism(&self) -> usize {
+        1
+    }
+
+    fn start(&self, job: Box<dyn FnOnce() + Send>) -> Pin<Box<dyn Future<Output = ()>>> {
+        job();
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// A shared handle to the host's [`Offload`] ([`Inline`] by default).
+#[derive(Clone)]
+pub struct Workers(Arc<dyn Offload + Send + Sync>);
+
+impl Workers {
+    /// A handle to `offload`.
+    pub fn new(offload: impl Offload + Send + Sync + 'static) -> Self {
+        Workers(Arc::new(offload))
+    }
+
+    /// How many jobs can usefully run at once.
+    pub fn parallelism(&self) -> usize {
+        self.0.parallelism().max(1)
+    }
+
+    /// Starts `work`; [`Started::result`] waits for what it returns.
+    pub fn start<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Started<T> {
+        let slot = Arc::new(Mutex::new(None));
+        let filled = Arc::clone(&slot);
+        let done = self.0.start(Box::new(move || {
+            let value = work();
+            *filled.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+        }));
+        Started { done, slot }
+    }
+}
+
+impl Default for Workers {
+    fn default() -> Self {
+        Workers::new(Inline)
+    }
+}
+
+impl fmt::Debug for Workers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Workers({})", self.parallelism())
+    }
+}
+
+/// A job started with [`Workers::start`].
+pub struct Started<T> {
+    done: Pin<Box<dyn Future<Output = ()>>>,
+    slot: Arc<Mutex<Option<T>>>,
+}
+
+impl<T> Started<T> {
+    /// Waits for the job and returns what it returned.
+    pub async fn result(mut self) -> T {
+        (&mut self.done).await;
+        self.take()
+    }
+
+    /// What the job returned, if it has finished.
+    pub fn try_result(&mut self) -> Option<T> {
+        crate::concurrent::now_or_never(&mut self.done)?;
+        Some(self.take())
+    }
+
+    fn take(&self) -> T {
+        let value = self.slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+        value.expect("an offloaded job fills its slot before it completes")
+    }
 }
 
 /// Reads all of `stream` (for hosts that send bodies whole).

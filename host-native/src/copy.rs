@@ -9,6 +9,7 @@ use skopeo_core::copy::{
     copy_image_until, parse_format, CompressionFlags, CompressionOptions, CopyOptions, MultiArch,
 };
 use skopeo_core::docker_archive::DockerArchiveSource;
+use skopeo_core::effects::Workers;
 use skopeo_core::layout::{
     dir_dest::DirDestination, oci_dest::OciDestination, open_source, open_source_sharing,
 };
@@ -17,6 +18,7 @@ use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
 use skopeo_core::registry::RegistryClient;
 use skopeo_core::transport::ImageName;
+use skopeo_std_effects::background::Cores;
 use skopeo_std_effects::fs::NativeFs;
 
 /// The registry flags of one side of a copy (`--src-…` or `--dest-…`).
@@ -208,7 +210,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         (None, true) => MultiArch::All,
         (None, false) => MultiArch::System,
     };
-    let compression = CompressionOptions::from_flags(
+    let mut compression = CompressionOptions::from_flags(
         &dest,
         &CompressionFlags {
             compress: args.dest_compress,
@@ -220,6 +222,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         },
     )
     .map_err(|e| e.to_string())?;
+    compression.workers = Workers::new(Cores);
     let force_manifest_type = match &args.format {
         Some(f) => Some(parse_format(f).map_err(|e| e.to_string())?),
         None => None,

@@ -1,10 +1,13 @@
 //! Blocking work as futures: each call runs on a worker thread and wakes the awaiting task when
 //! done, so the core's `join`s overlap requests even though ureq itself blocks. Workers are
-//! kept for reuse (a fresh thread costs a stack and a malloc arena each time).
+//! kept for reuse (a fresh thread costs a stack and a malloc arena each time). CPU-bound jobs
+//! go to [`Cores`] instead: one thread per core.
 
+use skopeo_core::effects::Offload;
 use std::future::{poll_fn, Future};
+use std::pin::Pin;
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Poll, Waker};
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -52,12 +55,20 @@ struct Slot<T> {
 pub fn on_thread<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> impl Future<Output = T> {
+    started_with(dispatch, work)
+}
+
+/// Hands `work` to `run` (which starts it somewhere); the future yields its result.
+fn started_with<T: Send + 'static>(
+    run: fn(Job),
+    work: impl FnOnce() -> T + Send + 'static,
+) -> impl Future<Output = T> {
     let slot = Arc::new(Mutex::new(Slot {
         result: None,
         waker: None,
     }));
     let filled = Arc::clone(&slot);
-    dispatch(Box::new(move || {
+    run(Box::new(move || {
         let value = work();
         let mut slot = filled.lock().unwrap_or_else(|p| p.into_inner());
         slot.result = Some(value);
@@ -75,6 +86,49 @@ pub fn on_thread<T: Send + 'static>(
             }
         }
     })
+}
+
+/// The machine's cores for CPU-bound work (compression): one thread per core taking queued
+/// jobs in turn, so however many streams compress at once, the cores are shared, not
+/// oversubscribed.
+pub struct Cores;
+
+/// The queue the core threads take jobs from (started on first use).
+static CORE_QUEUE: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+
+fn core_count() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Queues `job` for the core threads.
+fn queue_on_cores(job: Job) {
+    let queue = CORE_QUEUE.get_or_init(|| {
+        let (tx, rx) = channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..core_count() {
+            let rx = Arc::clone(&rx);
+            std::thread::spawn(move || loop {
+                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                match next {
+                    Ok(job) => job(),
+                    Err(_) => return,
+                }
+            });
+        }
+        Mutex::new(tx)
+    });
+    let sent = queue.lock().unwrap_or_else(|p| p.into_inner()).send(job);
+    sent.expect("core threads run as long as the process");
+}
+
+impl Offload for Cores {
+    fn parallelism(&self) -> usize {
+        core_count()
+    }
+
+    fn start(&self, job: Box<dyn FnOnce() + Send>) -> Pin<Box<dyn Future<Output = ()>>> {
+        Box::pin(started_with(queue_on_cores, job))
+    }
 }
 
 #[cfg(test)]
@@ -99,5 +153,24 @@ mod tests {
         });
         let (a_met_b, b_met_a) = pollster::block_on(skopeo_core::concurrent::join(a, b));
         assert!(a_met_b && b_met_a);
+    }
+
+    #[test]
+    fn jobs_beyond_the_cores_queue_and_all_complete() {
+        let workers = skopeo_core::effects::Workers::new(Cores);
+        let started: Vec<_> = (0..4 * core_count() as u64)
+            .map(|i| workers.start(move || (0..=i * 100_000).sum::<u64>()))
+            .collect();
+        let sums = pollster::block_on(async {
+            let mut sums = Vec::new();
+            for job in started {
+                sums.push(job.result().await);
+            }
+            sums
+        });
+        let expected: Vec<u64> = (0..4 * core_count() as u64)
+            .map(|i| i * 100_000 * (i * 100_000 + 1) / 2)
+            .collect();
+        assert_eq!(sums, expected);
     }
 }

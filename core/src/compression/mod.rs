@@ -1,11 +1,13 @@
 //! Layer compression: recognising it from a blob's first bytes, the media types that name
 //! it, and streams that compress or decompress as they are read (gzip through flate2 over
-//! miniz_oxide, zstd through ruzstd), so a layer changes form while it is copied without
-//! being held whole.
+//! zlib-rs, zstd through ruzstd), so a layer changes form while it is copied without being
+//! held whole. Compression runs block by block on the host's workers ([`blocks`]).
 
+pub mod blocks;
+pub mod gzip;
 pub mod zstd;
 
-use crate::effects::{ByteStream, EffectError, EffectErrorKind};
+use crate::effects::{ByteStream, EffectError, EffectErrorKind, Workers};
 use crate::{Error, Result};
 use std::io::Write;
 
@@ -158,34 +160,30 @@ impl<S: ByteStream> ByteStream for Peeked<S> {
 
 /// A push codec: bytes in, transformed bytes out.
 enum Codec {
-    GzipEncode(flate2::write::GzEncoder<Vec<u8>>),
-    GzipDecode(flate2::write::MultiGzDecoder<Vec<u8>>),
+    GzipEncode(gzip::Encoder),
+    GzipDecode(Box<flate2::write::MultiGzDecoder<Vec<u8>>>),
     ZstdEncode(zstd::Encoder),
     ZstdDecode(Box<zstd::Decoder>),
 }
 
 impl Codec {
-    fn push(&mut self, input: &[u8]) -> std::io::Result<Vec<u8>> {
-        let out = match self {
-            Codec::GzipEncode(e) => {
-                e.write_all(input)?;
-                e.get_mut()
-            }
+    async fn push(&mut self, input: Vec<u8>) -> std::io::Result<Vec<u8>> {
+        match self {
+            Codec::GzipEncode(e) => e.push(input).await,
             Codec::GzipDecode(d) => {
-                d.write_all(input)?;
-                d.get_mut()
+                d.write_all(&input)?;
+                Ok(std::mem::take(d.get_mut()))
             }
-            Codec::ZstdEncode(e) => return Ok(e.push(input)),
-            Codec::ZstdDecode(d) => return d.push(input),
-        };
-        Ok(std::mem::take(out))
+            Codec::ZstdEncode(e) => Ok(e.push(input).await),
+            Codec::ZstdDecode(d) => d.push(&input),
+        }
     }
 
-    fn end(self) -> std::io::Result<Vec<u8>> {
+    async fn end(self) -> std::io::Result<Vec<u8>> {
         match self {
-            Codec::GzipEncode(e) => e.finish(),
+            Codec::GzipEncode(e) => e.finish().await,
             Codec::GzipDecode(d) => d.finish(),
-            Codec::ZstdEncode(e) => Ok(e.finish()),
+            Codec::ZstdEncode(e) => Ok(e.finish().await),
             Codec::ZstdDecode(d) => d.finish(),
         }
     }
@@ -201,17 +199,18 @@ pub struct Transcoded<S> {
 }
 
 impl<S: ByteStream> Transcoded<S> {
-    /// `inner` compressed with `algorithm` at `level` (None: the algorithm's default).
-    pub fn compress(inner: S, algorithm: Algorithm, level: Option<u32>) -> Result<Self> {
+    /// `inner` compressed with `algorithm` at `level` (None: the algorithm's default), the
+    /// compression running on `workers`.
+    pub fn compress(
+        inner: S,
+        algorithm: Algorithm,
+        level: Option<u32>,
+        workers: &Workers,
+    ) -> Result<Self> {
         let codec = match algorithm {
-            Algorithm::Gzip => {
-                let level = level.map_or(flate2::Compression::default(), |l| {
-                    flate2::Compression::new(l.min(9))
-                });
-                Codec::GzipEncode(flate2::write::GzEncoder::new(Vec::new(), level))
-            }
+            Algorithm::Gzip => Codec::GzipEncode(gzip::Encoder::new(level, workers.clone())),
             // ruzstd has one level; other levels compress at it too.
-            Algorithm::Zstd => Codec::ZstdEncode(zstd::Encoder::default()),
+            Algorithm::Zstd => Codec::ZstdEncode(zstd::Encoder::new(workers.clone())),
             other => return Err(not_here(other, "compressing")),
         };
         Ok(Transcoded {
@@ -225,7 +224,9 @@ impl<S: ByteStream> Transcoded<S> {
     /// `inner` (compressed with `algorithm`) decompressed.
     pub fn decompress(inner: S, algorithm: Algorithm) -> Result<Self> {
         let codec = match algorithm {
-            Algorithm::Gzip => Codec::GzipDecode(flate2::write::MultiGzDecoder::new(Vec::new())),
+            Algorithm::Gzip => {
+                Codec::GzipDecode(Box::new(flate2::write::MultiGzDecoder::new(Vec::new())))
+            }
             Algorithm::Zstd => Codec::ZstdDecode(Box::default()),
             other => return Err(not_here(other, "decompressing")),
         };
@@ -268,10 +269,11 @@ impl<S: ByteStream> ByteStream for Transcoded<S> {
             let input = self.inner.read_chunk().await?;
             if input.is_empty() {
                 let codec = self.codec.take().expect("checked above");
-                let last = codec.end().map_err(|e| self.failed(e))?;
-                return Ok(last);
+                let last = codec.end().await;
+                return last.map_err(|e| self.failed(e));
             }
-            let out = codec.push(&input).map_err(|e| self.failed(e))?;
+            let out = codec.push(input).await;
+            let out = out.map_err(|e| self.failed(e))?;
             if !out.is_empty() {
                 return Ok(out);
             }
@@ -290,8 +292,13 @@ mod tests {
             .flat_map(|i| (i % 97).to_le_bytes())
             .collect();
         let compressed = pollster::block_on(async {
-            let mut s =
-                Transcoded::compress(VecStream::new(data.clone()), Algorithm::Gzip, None).unwrap();
+            let mut s = Transcoded::compress(
+                VecStream::new(data.clone()),
+                Algorithm::Gzip,
+                None,
+                &Workers::default(),
+            )
+            .unwrap();
             read_all(&mut s).await.unwrap()
         });
         assert_eq!(detect(&compressed), Some(Algorithm::Gzip));
@@ -309,9 +316,13 @@ mod tests {
     #[test]
     fn truncated_gzip_is_an_error() {
         let compressed = pollster::block_on(async {
-            let mut s =
-                Transcoded::compress(VecStream::new(vec![7u8; 100_000]), Algorithm::Gzip, None)
-                    .unwrap();
+            let mut s = Transcoded::compress(
+                VecStream::new(vec![7u8; 100_000]),
+                Algorithm::Gzip,
+                None,
+                &Workers::default(),
+            )
+            .unwrap();
             read_all(&mut s).await.unwrap()
         });
         let cut = compressed[..compressed.len() - 6].to_vec();

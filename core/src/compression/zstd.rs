@@ -6,6 +6,8 @@
 //! window is 128 KiB, so starting a frame every megabyte costs next to nothing): a valid zstd
 //! stream any decoder reads whole, produced without holding the layer.
 
+use super::blocks::Pipeline;
+use crate::effects::Workers;
 use ruzstd::decoding::FrameDecoder;
 use ruzstd::encoding::{compress_to_vec, CompressionLevel};
 use std::io::{Error, ErrorKind, Result};
@@ -19,39 +21,46 @@ const MAX_FRAME_HEADER: usize = 18;
 /// Skippable frames' magic numbers, masked.
 const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
 
-/// Compresses pushed bytes into zstd frames.
-#[derive(Default)]
+/// Compresses pushed bytes into zstd frames, frames compressing on `workers`.
 pub struct Encoder {
-    input: Vec<u8>,
-    frames: usize,
+    pipeline: Pipeline<Vec<u8>>,
+    /// Bytes taken so far.
+    taken: u64,
 }
 
 impl Encoder {
-    /// Takes `bytes`; returns the frames completed by them.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        let mut bytes = bytes;
-        while !bytes.is_empty() {
-            let room = FRAME_INPUT - self.input.len();
-            let (now, later) = bytes.split_at(room.min(bytes.len()));
-            self.input.extend_from_slice(now);
-            bytes = later;
-            if self.input.len() == FRAME_INPUT {
-                out.extend(compress_to_vec(&self.input[..], CompressionLevel::Fastest));
-                self.input.clear();
-                self.frames += 1;
-            }
+    /// An encoder whose frames compress on `workers`.
+    pub fn new(workers: Workers) -> Self {
+        Encoder {
+            pipeline: Pipeline::new(workers, FRAME_INPUT),
+            taken: 0,
         }
-        out
     }
 
-    /// The last frame (a whole frame even for empty input, as zstd writes one).
-    pub fn finish(self) -> Vec<u8> {
-        match self.input.is_empty() && self.frames > 0 {
-            true => Vec::new(),
-            false => compress_to_vec(&self.input[..], CompressionLevel::Fastest),
-        }
+    /// Takes `bytes`; returns the frames completed and compressed.
+    pub async fn push(&mut self, bytes: Vec<u8>) -> Vec<u8> {
+        self.taken += bytes.len() as u64;
+        self.pipeline.push(bytes, frame_job).await.concat()
     }
+
+    /// The frames still to come and the last one (a whole frame even for empty input, as
+    /// zstd writes one; none when the input ended with a whole frame).
+    pub async fn finish(self) -> Vec<u8> {
+        let ends_with_whole_frame = self.taken > 0;
+        let frames = self
+            .pipeline
+            .finish(|rest| match rest.is_empty() && ends_with_whole_frame {
+                true => Box::new(Vec::new),
+                false => frame_job(rest),
+            })
+            .await;
+        frames.concat()
+    }
+}
+
+/// The job compressing `input` into one frame.
+fn frame_job(input: Vec<u8>) -> Box<dyn FnOnce() -> Vec<u8> + Send> {
+    Box::new(move || compress_to_vec(&input[..], CompressionLevel::Fastest))
 }
 
 /// Where a decoder stands between pushes.
@@ -211,12 +220,15 @@ mod tests {
     #[test]
     fn what_is_encoded_decodes_back_whatever_the_piece_sizes() {
         let data = sample(3 * FRAME_INPUT + 12345);
-        let mut e = Encoder::default();
-        let mut compressed = Vec::new();
-        for part in data.chunks(256 * 1024) {
-            compressed.extend(e.push(part));
-        }
-        compressed.extend(e.finish());
+        let compressed = pollster::block_on(async {
+            let mut e = Encoder::new(Workers::default());
+            let mut compressed = Vec::new();
+            for part in data.chunks(256 * 1024) {
+                compressed.extend(e.push(part.to_vec()).await);
+            }
+            compressed.extend(e.finish().await);
+            compressed
+        });
         assert!(compressed.len() < data.len() / 2);
         for piece in [1, 3, 1000, 128 * 1024, 1 << 22] {
             assert_eq!(
@@ -229,7 +241,7 @@ mod tests {
 
     #[test]
     fn empty_input_is_one_empty_frame() {
-        let compressed = Encoder::default().finish();
+        let compressed = pollster::block_on(Encoder::new(Workers::default()).finish());
         assert!(!compressed.is_empty());
         assert_eq!(decode_in_pieces(&compressed, 5).unwrap(), b"");
     }

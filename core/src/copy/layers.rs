@@ -8,7 +8,7 @@ use crate::compression::{detect, has_variants, layer_media_type, Algorithm, Peek
 use crate::convert::image::{decode_oci, decode_schema2};
 use crate::destination::{ImageDestination, LayerCompression, StoredBlob, Verifying};
 use crate::digest::{Digest, Digester};
-use crate::effects::{ByteStream, EffectError};
+use crate::effects::{ByteStream, EffectError, Workers};
 use crate::manifest::{document, mime, Descriptor};
 use crate::source::BlobSource;
 use crate::transport::ImageName;
@@ -29,6 +29,8 @@ pub struct CompressionOptions {
     /// Hash a layer whose compression changes before storing it, and skip storing it when
     /// the destination has it (`--dest-precompute-digests`, for registries).
     pub precompute_digests: bool,
+    /// Where compression runs (the host's other cores, when it has them).
+    pub workers: Workers,
 }
 
 /// The compression flags of `copy`, as given.
@@ -69,6 +71,7 @@ impl CompressionOptions {
             level: flags.level,
             precompute_digests: flags.precompute_digests
                 && matches!(dest, ImageName::Docker { .. }),
+            workers: Workers::default(),
         })
     }
 }
@@ -136,14 +139,18 @@ enum Transformed<S> {
 }
 
 impl<S: ByteStream> Transformed<S> {
-    fn new(op: &Operation, input: S, level: Option<u32>) -> Result<Self> {
+    fn new(op: &Operation, input: S, opts: &CompressionOptions) -> Result<Self> {
+        let (level, workers) = (opts.level, &opts.workers);
         Ok(match *op {
-            Operation::Compress(to) => Transformed::Once(Transcoded::compress(input, to, level)?),
+            Operation::Compress(to) => {
+                Transformed::Once(Transcoded::compress(input, to, level, workers)?)
+            }
             Operation::Decompress(from) => Transformed::Once(Transcoded::decompress(input, from)?),
             Operation::Recompress(from, to) => Transformed::Twice(Transcoded::compress(
                 Transcoded::decompress(input, from)?,
                 to,
                 level,
+                workers,
             )?),
             Operation::Keep => unreachable!("kept layers are not transformed"),
         })
@@ -217,7 +224,7 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     };
     // The source's digest is checked as the bytes are read, before any transformation.
     let verified = Verifying::new(&mut peeked, Some(&layer.digest), size);
-    let mut output = Transformed::new(&op, verified, opts.level)?;
+    let mut output = Transformed::new(&op, verified, opts)?;
     if !opts.precompute_digests {
         let stored = dest
             .put_blob(&mut output, None, None)
@@ -232,7 +239,7 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     // Made again (the same bytes: the same compressor and level), now stored.
     let mut again = Peeked::new(open().await?).await.map_err(Error::from)?;
     let verified = Verifying::new(&mut again, Some(&layer.digest), size);
-    let mut output = Transformed::new(&op, verified, opts.level)?;
+    let mut output = Transformed::new(&op, verified, opts)?;
     let stored = dest
         .put_blob(&mut output, Some(&known.digest), Some(known.size))
         .await
