@@ -3,7 +3,7 @@
 # of 4 gzip layers of LAYER_MB each (default 256: the ~1 GB image), pulled to oci: and dir:,
 # pushed from oci:, registry to registry, and re-copied when everything exists; and an image
 # of 60 layers of MANY_KIB KiB each (default 256) pushed; and one uncompressed layer of real
-# files (a tar of /usr/lib) compressed to gzip and to zstd into dir:, with the sizes written.
+# files (a tar of the system's shared libraries) compressed to gzip and to zstd into dir:, with the sizes written.
 # Median of RUNS (default 3) interleaved runs, and peak RSS.
 # Usage: scripts/bench-copy.sh [RUNS] [LAYER_MB] [MANY_KIB]
 set -euo pipefail
@@ -68,7 +68,8 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
 PY
 }
 make_layout "$tmp/src" 4 $((layer_mb * 1024))
-make_plain_layout "$tmp/plain" /usr/lib
+libs=/usr/lib/x86_64-linux-gnu; [ -d "$libs" ] || libs=/usr/lib
+make_plain_layout "$tmp/plain" "$libs"
 make_layout "$tmp/many" 60 "$many_kib"
 . scripts/registry.sh
 start_registry "$tmp/reg"
@@ -121,7 +122,7 @@ sizes() {
   rm -rf "$dest"; "$ref" "${flags[@]}" "$@"; b=$(ls -S "$dest" | head -1); b=$(stat -c %s "$dest/$b")
   printf '%-30s ours %6d MB  skopeo %6d MB\n' "  written" $((a / 1000000)) $((b / 1000000))
 }
-echo "one uncompressed layer: tar of /usr/lib, $(($(stat -c %s "$tmp"/plain/blobs/sha256/* | sort -n | tail -1) / 1000000)) MB"
+echo "one uncompressed layer: tar of $libs, $(($(stat -c %s "$tmp"/plain/blobs/sha256/* | sort -n | tail -1) / 1000000)) MB"
 bench "compress to gzip (dir:)" "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out-gz" --dest-compress
 sizes "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out-gz" --dest-compress
 bench "compress to zstd (dir:)" "$tmp/out-zst" "oci:$tmp/plain:big" "dir:$tmp/out-zst" --dest-compress --dest-compress-format zstd

@@ -30,6 +30,31 @@ impl GoTime {
         offset: None,
     };
 
+    /// The UTC time `secs` seconds after the Unix epoch (proleptic Gregorian calendar).
+    pub fn from_unix(secs: i64) -> Self {
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        // Days to a civil date (Howard Hinnant's algorithm: 400-year eras from 0000-03-01).
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        GoTime {
+            year: year as i32,
+            month: month as u8,
+            day: day as u8,
+            hour: (rem / 3600) as u8,
+            minute: (rem / 60 % 60) as u8,
+            second: (rem % 60) as u8,
+            nanos: 0,
+            offset: None,
+        }
+    }
+
     /// Parses RFC 3339 as Go's `time.Time.UnmarshalJSON` does.
     pub fn parse(s: &str) -> Result<Self, String> {
         let err = || format!("parsing time {s:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse");
@@ -191,5 +216,23 @@ mod tests {
         assert_eq!(GoTime::ZERO.rfc3339_nano(), "0001-01-01T00:00:00Z");
         assert!(GoTime::parse("yesterday").is_err());
         assert!(GoTime::parse("2020-13-02T03:04:05Z").is_err());
+    }
+
+    #[test]
+    fn unix_seconds_become_utc_dates() {
+        assert_eq!(GoTime::from_unix(0).rfc3339_nano(), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            GoTime::from_unix(1_585_180_029).rfc3339_nano(),
+            "2020-03-25T23:47:09Z"
+        );
+        assert_eq!(
+            GoTime::from_unix(951_825_600).rfc3339_nano(),
+            "2000-02-29T12:00:00Z"
+        );
+        assert_eq!(GoTime::from_unix(-1).rfc3339_nano(), "1969-12-31T23:59:59Z");
+        assert_eq!(
+            GoTime::from_unix(20_780 * 86_400).rfc3339_nano(),
+            "2026-11-23T00:00:00Z"
+        );
     }
 }

@@ -342,3 +342,83 @@ fn index_entries_without_platform_get_the_hosts() {
         serde_json::json!({"architecture": "arm64", "os": "linux"})
     );
 }
+
+#[test]
+fn oci_to_schema1_matches_upstream_and_verifies() {
+    use base64::Engine as _;
+    use p256::ecdsa::signature::Verifier;
+    let m = common::fixture_bytes(&format!("{DIR}/oci1.json")).unwrap();
+    let config = common::fixture_bytes(&format!("{DIR}/oci1-config.json")).unwrap();
+    let expected = common::fixture_bytes(&format!("{DIR}/oci1-to-schema1.json")).unwrap();
+    let layers: Vec<Digest> = json(&m)["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let target = convert::to_schema1::Schema1Target {
+        name: "library/httpd-copy".into(),
+        tag: "latest".into(),
+        key_seed: [7; 32],
+        now_unix: 1_585_180_029,
+    };
+    let out = convert::to_schema1::from_image(&layers, &config, &target).unwrap();
+    assert!(out.uses_empty_layer);
+    // The signed payload is containers/image's byte for byte (the key and signature differ).
+    let payload = skopeo_core::manifest::jws::payload(&out.manifest).unwrap();
+    assert_eq!(
+        String::from_utf8(payload.clone()).unwrap(),
+        String::from_utf8(skopeo_core::manifest::jws::payload(&expected).unwrap()).unwrap()
+    );
+    // The signature block has libtrust's shape and verifies with the key it names.
+    let ours = json(&out.manifest);
+    let theirs = json(&expected);
+    let sig = &ours["signatures"][0];
+    let shape = |s: &Value| {
+        let mut keys: Vec<String> = s["header"]["jwk"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.push(s["header"]["alg"].to_string());
+        keys
+    };
+    assert_eq!(shape(sig), shape(&theirs["signatures"][0]));
+    let protected = base64_url(sig["protected"].as_str().unwrap());
+    assert_eq!(
+        json(&protected),
+        serde_json::json!({"formatLength": json(&protected)["formatLength"], "formatTail": "fQ", "time": "2020-03-25T23:47:09Z"})
+    );
+    let jwk = &sig["header"]["jwk"];
+    let point = [
+        vec![4u8],
+        base64_url(jwk["x"].as_str().unwrap()),
+        base64_url(jwk["y"].as_str().unwrap()),
+    ]
+    .concat();
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point).unwrap();
+    let signature =
+        p256::ecdsa::Signature::from_slice(&base64_url(sig["signature"].as_str().unwrap()))
+            .unwrap();
+    let signed = format!(
+        "{}.{}",
+        sig["protected"].as_str().unwrap(),
+        base64_engine().encode(&payload)
+    );
+    key.verify(signed.as_bytes(), &signature).unwrap();
+    // The digest is the payload's, as for any signed schema 1 manifest.
+    assert_eq!(
+        skopeo_core::manifest::manifest_digest(&out.manifest).unwrap(),
+        Digest::sha256_of(&payload)
+    );
+}
+
+fn base64_engine() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+}
+
+fn base64_url(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64_engine().decode(s).unwrap()
+}

@@ -5,6 +5,7 @@ use crate::archive::{self, ScratchDir};
 use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
+use skopeo_core::convert::to_schema1::Schema1Target;
 use skopeo_core::copy::{
     copy_image_until, parse_format, CompressionFlags, CompressionOptions, CopyOptions, MultiArch,
 };
@@ -236,6 +237,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         preserve_digests: args.preserve_digests,
         remove_signatures: args.remove_signatures,
         destination_name: dest.to_string(),
+        schema1: schema1_target(&dest)?,
     };
     let report = crate::progress::Progress::for_copy(dest_name, args.quiet);
 
@@ -424,4 +426,24 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
             .map_err(|e| format!("Failed to write digest to file {path:?}: {e}"))?;
     }
     Ok(())
+}
+
+/// What a conversion to schema 1 writes besides the image: the destination's repository and
+/// tag, a fresh throwaway signing key and the time.
+fn schema1_target(dest: &ImageName) -> Result<Schema1Target, String> {
+    let mut key_seed = [0u8; 32];
+    getrandom::fill(&mut key_seed).map_err(|e| format!("reading random bytes for a key: {e}"))?;
+    let now_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let reference = dest.docker_reference();
+    Ok(Schema1Target {
+        name: reference.map(|r| r.path().to_owned()).unwrap_or_default(),
+        tag: reference
+            .and_then(|r| r.tag())
+            .unwrap_or_default()
+            .to_owned(),
+        key_seed,
+        now_unix,
+    })
 }

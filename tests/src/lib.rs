@@ -266,6 +266,16 @@ impl TestLayer {
 /// Writes an OCI layout at `root` holding one linux/amd64 image of `layers`, tagged `tag`;
 /// returns its `oci:ROOT:TAG` name.
 pub fn write_layout(root: &Path, tag: &str, layers: &[TestLayer]) -> String {
+    write_layout_with_config(root, tag, layers, serde_json::json!({}))
+}
+
+/// [`write_layout`] with the fields of `extra` (history, config, ...) added to the config.
+pub fn write_layout_with_config(
+    root: &Path,
+    tag: &str,
+    layers: &[TestLayer],
+    extra: serde_json::Value,
+) -> String {
     let blobs = root.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
     let put = |bytes: &[u8]| {
@@ -280,10 +290,16 @@ pub fn write_layout(root: &Path, tag: &str, layers: &[TestLayer]) -> String {
             serde_json::json!({ "mediaType": l.media_type, "digest": digest, "size": size })
         })
         .collect();
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "architecture": "amd64", "os": "linux",
         "rootfs": { "type": "layers", "diff_ids": layers.iter().map(|l| &l.diff_id).collect::<Vec<_>>() },
     });
+    for (key, value) in extra
+        .as_object()
+        .expect("extra config fields are an object")
+    {
+        config[key] = value.clone();
+    }
     let (config_digest, config_size) = put(&serde_json::to_vec(&config).unwrap());
     let manifest = serde_json::json!({
         "schemaVersion": 2,

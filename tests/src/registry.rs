@@ -30,6 +30,8 @@ pub enum Flavour {
     Cors,
     /// [`Flavour::Cors`] with htpasswd authentication.
     CorsHtpasswd,
+    /// Plain, also taking docker schema 1 manifests (whose signatures it verifies).
+    Schema1,
 }
 
 /// A running registry; stopped when dropped.
@@ -173,6 +175,7 @@ impl Registry {
                 ));
             }
             Flavour::Cors => config.push_str(CORS_HEADERS),
+            Flavour::Schema1 => config.push_str("compatibility:\n  schema1:\n    enabled: true\n"),
             Flavour::Plain | Flavour::NoDelete => {}
         }
         let cfg = d.join("config.yml");

@@ -7,6 +7,7 @@ pub mod image;
 mod legacy_v1;
 pub mod list;
 pub mod schema1;
+pub mod to_schema1;
 
 pub use schema1::Schema1LayerFacts;
 
@@ -58,7 +59,7 @@ pub fn convert_image(
         },
         config: None,
     };
-    let is_schema1 = |t: &str| t == mime::DOCKER_V2_SCHEMA1 || t == mime::DOCKER_V2_SCHEMA1_SIGNED;
+    let is_schema1 = mime::is_schema1;
     match (source_type, target_type) {
         (s, t) if s == t || (is_schema1(s) && is_schema1(t)) => Ok(unchanged()),
         (mime::DOCKER_V2_SCHEMA2, mime::OCI_MANIFEST) => {
@@ -98,12 +99,11 @@ pub fn convert_image(
                 config: Some(config),
             })
         }
+        // Schema 1 names the layers as stored and is signed: see `to_schema1::from_image`.
         (mime::DOCKER_V2_SCHEMA2 | mime::OCI_MANIFEST, t) if is_schema1(t) => {
-            if source_type == mime::OCI_MANIFEST {
-                image::oci_to_schema2(&image::decode_oci(manifest)?)?;
-            }
+            to_schema1::check_convertible(manifest, source_type)?;
             Err(Error::Unsupported(format!(
-                "converting {source_type} to {t} is not supported yet"
+                "Internal error: converting {source_type} to {t} needs the layers as stored (to_schema1::from_image)"
             )))
         }
         (_, t) => Err(unsupported_target(t)),

@@ -13,8 +13,8 @@ pub use layers::{CompressionFlags, CompressionOptions, LayerChange};
 pub use progress::{BlobKind, BlobOutcome, Report};
 
 use crate::concurrent::{now_or_never, race, Raced};
-use crate::convert::convert_image;
 use crate::convert::list::{rewrite_list, InstanceUpdate};
+use crate::convert::{convert_image, to_schema1};
 use crate::destination::{ImageDestination, LayerCompression};
 use crate::digest::Digest;
 use crate::manifest::platform::{choose_instance, PlatformChoice};
@@ -69,6 +69,9 @@ pub struct CopyOptions {
     pub remove_signatures: bool,
     /// The destination as messages name it (`oci:/srv/layout:v1`).
     pub destination_name: String,
+    /// What a conversion to schema 1 (`--format v2s1`) writes into the manifest besides the
+    /// image: the destination's repository and tag, the throwaway signing key and the time.
+    pub schema1: to_schema1::Schema1Target,
 }
 
 /// Blobs copied at once unless told otherwise (containers/image's default).
@@ -427,12 +430,18 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         opts.force_manifest_type,
         unmodifiable,
     );
+    // Schema 1 names the layers as stored, so that conversion comes after they are.
+    let to_schema1 = target.is_some_and(mime::is_schema1);
     let (out_manifest, out_type, new_config) = match target {
         None => (manifest_bytes.to_vec(), media_type.to_owned(), None),
         Some(target) if matches!(manifest, Manifest::Schema1(_)) => {
             return Err(Error::Unsupported(format!(
                 "converting a docker schema 1 image to {target} is not supported yet"
             )))
+        }
+        Some(_) if to_schema1 => {
+            to_schema1::check_convertible(manifest_bytes, media_type)?;
+            (manifest_bytes.to_vec(), media_type.to_owned(), None)
         }
         Some(target) => converted_to(src, image, config, target).await?,
     };
@@ -474,6 +483,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     let changes = changes.into_inner();
     // As containers/image does, a manifest type that cannot name the new layers' compression
     // (docker's and zstd) gives way to the next type the destination takes: OCI.
+    // (Schema 1 has no layer media types: it names zstd layers as containers/image does.)
     let incompatible = changes
         .values()
         .filter_map(|c| c.compression)
@@ -490,6 +500,24 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         true => out_manifest,
         false => layers::apply_layer_changes(&out_manifest, &out_type, &changes)?,
     };
+    if to_schema1 {
+        let config = config.expect("schema 2 and OCI images have a config");
+        let config = src.small_blob(&config.digest, None).await?;
+        let layers: Vec<Digest> = match parse(&out_manifest, &out_type)? {
+            Manifest::Schema2(m) | Manifest::Oci(m) => {
+                m.layers.iter().map(|l| l.digest.clone()).collect()
+            }
+            _ => unreachable!("only schema 2 and OCI images convert to schema 1"),
+        };
+        let converted = to_schema1::from_image(&layers, &config, &opts.schema1)?;
+        if converted.uses_empty_layer {
+            store_empty_layer(dest).await?;
+        }
+        return Ok((
+            converted.manifest,
+            mime::DOCKER_V2_SCHEMA1_SIGNED.to_owned(),
+        ));
+    }
     if let Some(config) = config {
         match new_config {
             Some(bytes) => {
@@ -559,6 +587,21 @@ fn schema1_layer_descriptors(m: &crate::manifest::types::Schema1) -> Vec<Descrip
             platform: None,
         })
         .collect()
+}
+
+/// Stores the gzipped empty tar that schema 1 names for history entries without a layer,
+/// unless the destination has it.
+async fn store_empty_layer<D: ImageDestination>(dest: &D) -> Result<()> {
+    let digest = to_schema1::gzipped_empty_layer_digest();
+    if dest.has_blob(&digest).await? {
+        return Ok(());
+    }
+    let bytes = to_schema1::GZIPPED_EMPTY_LAYER;
+    let mut stream = crate::destination::SliceStream::new(bytes);
+    dest.put_blob(&mut stream, Some(&digest), Some(bytes.len() as u64))
+        .await
+        .map_err(|e| e.context("uploading empty layer"))?;
+    Ok(())
 }
 
 /// Copies the config blob unless the destination has it.

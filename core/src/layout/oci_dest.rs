@@ -86,6 +86,18 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
         digest: Option<&Digest>,
         size: Option<u64>,
     ) -> Result<StoredBlob> {
+        self.stage_as(stream, digest, size, None).await
+    }
+
+    /// [`Self::stage`], the blob named `name` instead of its content's digest when given (a
+    /// signed schema 1 manifest is named by the digest of what was signed).
+    async fn stage_as<S: ByteStream>(
+        &self,
+        stream: &mut S,
+        digest: Option<&Digest>,
+        size: Option<u64>,
+        name: Option<&Digest>,
+    ) -> Result<StoredBlob> {
         // Computed digests are sha256 ones.
         let dir = match digest {
             Some(d) => {
@@ -104,7 +116,7 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
         };
         self.started.borrow_mut().push(tmp.clone());
         let stored = write_verified(self.fs, &tmp, stream, digest, size).await?;
-        let target = self.blob_path(&stored.digest);
+        let target = self.blob_path(name.unwrap_or(&stored.digest));
         self.staged.borrow_mut().push((tmp, target));
         Ok(stored)
     }
@@ -147,12 +159,13 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
         media_type: &str,
         instance: Option<&Digest>,
     ) -> Result<()> {
-        let digest = Digest::sha256_of(manifest);
+        let digest = crate::manifest::manifest_digest(manifest).map_err(crate::Error::Invalid)?;
         if !self.has_blob(&digest).await? {
-            self.stage(
+            self.stage_as(
                 &mut SliceStream::new(manifest),
-                Some(&digest),
+                Some(&Digest::sha256_of(manifest)),
                 Some(manifest.len() as u64),
+                Some(&digest),
             )
             .await?;
         }

@@ -133,6 +133,11 @@ pub fn guess_mime_type(manifest: &[u8]) -> &'static str {
     }
 }
 
+/// Whether `mime` is docker schema 1, signed or not.
+pub fn is_schema1(mime: &str) -> bool {
+    mime == DOCKER_V2_SCHEMA1 || mime == DOCKER_V2_SCHEMA1_SIGNED
+}
+
 /// Whether `mime` is a manifest list / image index.
 pub fn is_multi_image(mime: &str) -> bool {
     mime == DOCKER_V2_LIST || mime == OCI_INDEX

@@ -101,6 +101,12 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
         self.client
             .put_manifest(self.reference.path(), &reference, manifest, media_type)
             .await
+            .map_err(|e| {
+                e.context(format!(
+                    "uploading manifest {reference} to {}",
+                    self.reference.name()
+                ))
+            })
     }
 
     fn supports_signatures(&self) -> Result<()> {

@@ -170,8 +170,7 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
             )
             .await?;
         if res.status() != 201 {
-            return Err(super::client::manifest_error(&res)
-                .context(format!("uploading manifest {reference} to {repository}")));
+            return Err(super::client::manifest_error(&res));
         }
         Ok(())
     }
