@@ -1,10 +1,12 @@
 //! `skopeo inspect IMAGE-NAME`.
 
+use crate::archive::{self, ScratchDir};
 use crate::fs::NativeFs;
 use crate::registry::{self, DockerOpts};
 use crate::retry;
 use crate::GlobalOptions;
 use clap::Args;
+use skopeo_core::docker_archive::DockerArchiveSource;
 use skopeo_core::inspect::{self, InspectOptions};
 use skopeo_core::layout;
 use skopeo_core::reference::Reference;
@@ -62,6 +64,9 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
         ImageName::Docker { reference, .. } => {
             inspect_docker(global, &args, name, reference, &opts)?
         }
+        parsed @ (ImageName::DockerArchive { .. } | ImageName::OciArchive { .. }) => {
+            inspect_archive(&parsed, name, &opts)?
+        }
         parsed => {
             let fs = NativeFs;
             pollster::block_on(async {
@@ -79,6 +84,51 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
 
 /// Inspects a registry image: tried from each pull source (mirrors first) until one opens,
 /// each step retried as `--retry-times` allows.
+/// Inspects an image in a `docker-archive:` or `oci-archive:` file, unpacked into a scratch
+/// directory that goes away afterwards.
+fn inspect_archive(
+    parsed: &ImageName,
+    name: &str,
+    opts: &InspectOptions,
+) -> Result<Vec<u8>, String> {
+    let (ImageName::DockerArchive { path, .. } | ImageName::OciArchive { path, .. }) = parsed
+    else {
+        unreachable!("called for archives only");
+    };
+    let wrap = |e: String| format!("Error parsing image name {name:?}: {e}");
+    let scratch = ScratchDir::new("inspect-archive")?;
+    archive::extract(path, &scratch.0).map_err(wrap)?;
+    let fs = NativeFs;
+    let no_tags = async || Ok(Some(Vec::new()));
+    pollster::block_on(async {
+        let out = match parsed {
+            ImageName::DockerArchive {
+                reference, index, ..
+            } => {
+                // containers/image finds the image in the archive when the manifest is first
+                // asked for, and words a failure so.
+                let root = scratch.path();
+                let src = DockerArchiveSource::open(&fs, &root, reference.as_ref(), *index)
+                    .await
+                    .map_err(|e| format!("Error retrieving manifest for image: {e}"))?;
+                inspect::run(&src, opts, no_tags).await
+            }
+            ImageName::OciArchive { image, .. } => {
+                let layout = ImageName::Oci {
+                    path: scratch.path(),
+                    image: image.clone(),
+                };
+                let src = layout::open_source(&fs, &layout)
+                    .await
+                    .map_err(|e| wrap(e.to_string()))?;
+                inspect::run(&src, opts, no_tags).await
+            }
+            _ => unreachable!("called for archives only"),
+        };
+        out.map_err(|e| e.to_string())
+    })
+}
+
 fn inspect_docker(
     global: &GlobalOptions,
     args: &InspectArgs,

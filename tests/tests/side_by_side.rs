@@ -194,3 +194,45 @@ fn list_tags_of_docker_archives() {
         }
     }
 }
+
+#[test]
+fn inspect_archives() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("inspect-archives");
+    let layout = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", layout.display());
+    for dest in [
+        "docker-archive:saved.tar:example.com/demo/app:v1",
+        "docker-archive:untagged.tar",
+        "oci-archive:layout.tar:t1",
+    ] {
+        let r = run(
+            &reference,
+            &["--insecure-policy", "copy", "-q", &src, dest],
+            &tmp.0,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    for name in [
+        "docker-archive:saved.tar",
+        "docker-archive:saved.tar:example.com/demo/app:v1",
+        "docker-archive:saved.tar:@0",
+        "docker-archive:untagged.tar",
+        "oci-archive:layout.tar",
+        "oci-archive:layout.tar:t1",
+        // Images that are not there.
+        "docker-archive:saved.tar:example.com/demo/app:v9",
+        "docker-archive:saved.tar:@1",
+        "oci-archive:layout.tar:missing",
+        "docker-archive:missing.tar",
+    ] {
+        for flag in [None, Some("--raw"), Some("--config")] {
+            let mut args = vec!["inspect"];
+            args.extend(flag);
+            args.push(name);
+            assert_same(&args, &tmp.0);
+        }
+    }
+}
