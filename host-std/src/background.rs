@@ -173,4 +173,27 @@ mod tests {
             .collect();
         assert_eq!(sums, expected);
     }
+
+    #[test]
+    fn layers_compress_on_the_cores_to_the_same_bytes_as_inline() {
+        use skopeo_core::compression::gzip::{Encoder, BLOCK};
+        use skopeo_core::effects::Workers;
+        let data: Vec<u8> = (0..5 * BLOCK as u32 + 7)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 % 16 + b'a')
+            .collect();
+        let encode = |workers: Workers, piece: usize| {
+            pollster::block_on(async {
+                let mut e = Encoder::new(None, workers);
+                let mut out = Vec::new();
+                for chunk in data.chunks(piece) {
+                    out.extend(e.push(chunk.to_vec()).await.unwrap());
+                }
+                out.extend(e.finish().await.unwrap());
+                out
+            })
+        };
+        let inline = encode(Workers::default(), BLOCK);
+        assert_eq!(encode(Workers::new(Cores), 4096), inline);
+        assert_eq!(encode(Workers::new(Cores), 3 * BLOCK + 1), inline);
+    }
 }
