@@ -428,22 +428,13 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
     Ok(())
 }
 
-/// What a conversion to schema 1 writes besides the image: the destination's repository and
-/// tag, a fresh throwaway signing key and the time.
+/// What a conversion to schema 1 writes besides the image: a fresh throwaway signing key
+/// and the time (the core takes the repository and tag from `dest`).
 fn schema1_target(dest: &ImageName) -> Result<Schema1Target, String> {
     let mut key_seed = [0u8; 32];
     getrandom::fill(&mut key_seed).map_err(|e| format!("reading random bytes for a key: {e}"))?;
     let now_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let reference = dest.docker_reference();
-    Ok(Schema1Target {
-        name: reference.map(|r| r.path().to_owned()).unwrap_or_default(),
-        tag: reference
-            .and_then(|r| r.tag())
-            .unwrap_or_default()
-            .to_owned(),
-        key_seed,
-        now_unix,
-    })
+    Ok(Schema1Target::for_destination(dest, key_seed, now_unix))
 }

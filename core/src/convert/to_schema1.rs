@@ -10,10 +10,10 @@ use crate::digest::Digest;
 use crate::gojson::{self, compact_raw};
 use crate::gotime::GoTime;
 use crate::manifest::jws;
+use crate::transport::ImageName;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 
 /// A gzip-compressed empty tar: the blob schema 1 names for history entries without a layer.
@@ -34,6 +34,23 @@ pub struct Schema1Target {
     pub key_seed: [u8; 32],
     /// The signing time, seconds since the Unix epoch.
     pub now_unix: i64,
+}
+
+impl Schema1Target {
+    /// The target for writing to `dest` (its docker reference's path and tag, if it has one),
+    /// signed with a key made from `key_seed` at `now_unix`.
+    pub fn for_destination(dest: &ImageName, key_seed: [u8; 32], now_unix: i64) -> Self {
+        let reference = dest.docker_reference();
+        Schema1Target {
+            name: reference.map(|r| r.path().to_owned()).unwrap_or_default(),
+            tag: reference
+                .and_then(|r| r.tag())
+                .unwrap_or_default()
+                .to_owned(),
+            key_seed,
+            now_unix,
+        }
+    }
 }
 
 /// A converted image.
@@ -217,17 +234,12 @@ pub fn from_image(
 
 /// A v1 ID: the sha256 of the blob's hex digest and `others`, space-separated.
 fn v1_id(blob: &Digest, others: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(blob.hex());
-    for other in others {
-        hasher.update(b" ");
-        hasher.update(other.as_bytes());
-    }
-    hex(&hasher.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let parts: Vec<&str> = std::iter::once(blob.hex())
+        .chain(others.iter().copied())
+        .collect();
+    Digest::sha256_of(parts.join(" ").as_bytes())
+        .hex()
+        .to_owned()
 }
 
 /// The config without `rootfs` and `history`, with the v1 `id`, `parent` and `throwaway`:
