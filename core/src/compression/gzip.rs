@@ -185,7 +185,9 @@ mod tests {
     /// Holds jobs back until one is awaited, then runs every one held, newest first: results
     /// arrive out of order and several are in flight, without threads.
     #[derive(Default)]
-    struct Deferred(Arc<Mutex<Vec<Box<dyn FnOnce() + Send>>>>);
+    struct Deferred(Arc<Mutex<Vec<Job>>>);
+
+    type Job = Box<dyn FnOnce() + Send>;
 
     impl Offload for Deferred {
         fn parallelism(&self) -> usize {
