@@ -24,6 +24,11 @@ pub struct InspectOptions {
 }
 
 impl InspectOptions {
+    /// Whether the output shows `RepoTags` (the plain inspect document or a template over it).
+    pub fn shows_repo_tags(&self) -> bool {
+        !self.raw && !self.config
+    }
+
     /// Rejects flag combinations skopeo refuses before it touches the image.
     pub fn validate(&self) -> Result<()> {
         if self.raw && self.format.is_some() {

@@ -160,6 +160,34 @@ fn inspect_docker(
             (physical, client)
         })
         .collect();
+    // The common case, the image read from the name as given: tags are listed alongside.
+    if let [(physical, Ok(client))] = clients.as_slice() {
+        if **physical == reference {
+            // Opening errors get the prefix once retrying is over, as on the path below.
+            let opening_failed = std::cell::Cell::new(false);
+            let (out, refused) = retry::if_necessary(args.retry_times, || {
+                opening_failed.set(false);
+                pollster::block_on(source::open_and_inspect(
+                    client,
+                    &reference,
+                    opts,
+                    args.no_tags,
+                    |e| {
+                        opening_failed.set(true);
+                        e
+                    },
+                ))
+            })
+            .map_err(|e| match opening_failed.get() {
+                true => wrap(e.to_string()),
+                false => e.to_string(),
+            })?;
+            if refused {
+                crate::fatal::warn(source::TAGS_REFUSED_WARNING);
+            }
+            return Ok(out);
+        }
+    }
     let (src, client) = retry::if_necessary(args.retry_times, || {
         pollster::block_on(source::open_first(&clients, &reference))
     })

@@ -6,7 +6,7 @@ use crate::http::WasiHttp;
 use skopeo_core::inspect::{self, InspectOptions};
 use skopeo_core::layout;
 use skopeo_core::manifest::platform::PlatformChoice;
-use skopeo_core::registry::source::{self, DockerSource};
+use skopeo_core::registry::source;
 use skopeo_core::registry::{
     CredentialFlags, Credentials, RegistryClient, RegistryConfig, USER_AGENT,
 };
@@ -81,11 +81,8 @@ pub fn inspect(
                 let config = client_config(reference.domain(), registry).map_err(wrap)?;
                 let http = WasiHttp;
                 let client = RegistryClient::new(&http, config);
-                let src = DockerSource::open(&client, reference.clone(), reference.clone())
-                    .await
-                    .map_err(wrap)?;
                 let (out, refused) =
-                    source::inspect_image(&src, &client, &reference, opts, no_tags).await?;
+                    source::open_and_inspect(&client, &reference, opts, no_tags, wrap).await?;
                 if refused {
                     warn(source::TAGS_REFUSED_WARNING);
                 }

@@ -39,6 +39,9 @@ pub fn endpoint_host(registry: &str) -> &str {
 struct State {
     /// The scheme that answered, once pinged.
     ping: Option<&'static str>,
+    /// The scheme was learnt from an anonymous request's answer instead of a ping to `/v2/`
+    /// (see [`RegistryClient::speculate`]), so no challenges may be known yet.
+    speculative: bool,
     challenges: Vec<Challenge>,
     tokens: TokenCache,
 }
@@ -60,7 +63,7 @@ pub struct RegistryClient<'h, H> {
     state: RefCell<State>,
 }
 
-fn header_values<'a>(res: &'a Response<Vec<u8>>, name: &str) -> Vec<&'a str> {
+fn header_values<'a, T>(res: &'a Response<T>, name: &str) -> Vec<&'a str> {
     res.headers()
         .get_all(name)
         .iter()
@@ -332,6 +335,56 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         Ok(self.host.send_streamed_body(req, body, length).await?)
     }
 
+    /// Sends the first request to a registry not yet pinged in place of the ping, when that
+    /// cannot change what is sent: a bodiless GET or HEAD by a client without credentials (it
+    /// would go out anonymously after the ping too). Over HTTPS, or when insecure, HTTPS with
+    /// plain HTTP alongside, as [`RegistryClient::ping`] does. An answer (2xx) is returned and
+    /// its scheme kept; a challenge (401 with `WWW-Authenticate`) is recorded as the ping's
+    /// would be, and `None` returned so the request is sent again with credentials for it.
+    /// Anything else (no connection, another status) also returns `None` and leaves the
+    /// registry unpinged, so the ping runs and reports failures as it always has. This saves
+    /// one round trip per command against registries that serve anonymous pulls.
+    async fn speculate<T>(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        send: &impl AsyncFn(Request<Vec<u8>>) -> Result<Response<T>>,
+    ) -> Option<Response<T>> {
+        let attempt = async |scheme: &'static str| {
+            let url = self.url(scheme, path);
+            let mut b = self.base_request(method.clone(), &url);
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            let res = send(b.body(Vec::new()).map_err(|_| ())?)
+                .await
+                .map_err(|_| ())?;
+            let status = res.status().as_u16();
+            let challenges = parse_challenges(header_values(&res, "www-authenticate"));
+            match status {
+                200..=299 => Ok((scheme, res, challenges)),
+                401 if !challenges.is_empty() => Ok((scheme, res, challenges)),
+                _ => Err(()),
+            }
+        };
+        let result = if self.config.insecure {
+            prefer_first(attempt("https"), attempt("http")).await
+        } else {
+            attempt("https").await
+        };
+        let (scheme, res, challenges) = result.ok()?;
+        let mut state = self.state.borrow_mut();
+        state.ping = Some(scheme);
+        if res.status() == 401 {
+            state.challenges = challenges;
+            None
+        } else {
+            state.speculative = true;
+            Some(res)
+        }
+    }
+
     async fn request_via<T>(
         &self,
         method: Method,
@@ -341,6 +394,16 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         scopes: &[String],
         send: impl AsyncFn(Request<Vec<u8>>) -> Result<Response<T>>,
     ) -> Result<Response<T>> {
+        let can_speculate = self.state.borrow().ping.is_none()
+            && matches!(method, Method::GET | Method::HEAD)
+            && body.is_empty()
+            && path.starts_with('/')
+            && matches!(self.config.credentials, Credentials::Anonymous);
+        if can_speculate {
+            if let Some(res) = self.speculate(&method, path, headers, &send).await {
+                return Ok(res);
+            }
+        }
         let url = self.target_url(path).await?;
         let mut scopes = scopes.to_vec();
         let mut retried = false;
@@ -363,6 +426,10 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                 .body(this_body)
                 .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
             let res = send(req).await?;
+            if !retried && res.status() == 401 && !has_body && self.adopt_challenges(&res) {
+                retried = true;
+                continue;
+            }
             if !retried && matches!(res.status().as_u16(), 401 | 403) && !has_body {
                 let extra = parse_challenges(
                     res.headers()
@@ -381,6 +448,17 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             }
             return Ok(res);
         }
+    }
+
+    /// After an anonymous answer stood in for the ping, the first challenge met is what the
+    /// ping would have found: keeps it and says so, so the request is sent again with it.
+    fn adopt_challenges<T>(&self, res: &Response<T>) -> bool {
+        let mut state = self.state.borrow_mut();
+        if !state.speculative || !state.challenges.is_empty() {
+            return false;
+        }
+        state.challenges = parse_challenges(header_values(res, "www-authenticate"));
+        !state.challenges.is_empty()
     }
 
     /// Checks that the configured credentials are accepted (`skopeo login`).

@@ -2,6 +2,7 @@
 //! offers on them (tag listing, deletion).
 
 use super::client::RegistryClient;
+use crate::concurrent::join;
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
 use crate::reference::Reference;
@@ -231,19 +232,53 @@ pub async fn inspect_image<H: HttpClient + Clock>(
 ) -> Result<(Vec<u8>, bool)> {
     let refused = std::cell::Cell::new(false);
     let out = crate::inspect::run(src, opts, async || {
-        if no_tags {
-            return Ok(Some(Vec::new()));
-        }
-        match inspect_repo_tags(tags_client, logical).await? {
-            RepoTags::Listed(tags) => Ok(Some(tags)),
-            RepoTags::Refused => {
-                refused.set(true);
-                Ok(None)
-            }
-        }
+        shown_repo_tags(inspect_tags(tags_client, logical, no_tags).await?, &refused)
     })
     .await?;
     Ok((out, refused.get()))
+}
+
+/// [`inspect_image`] of `reference` as served by `client` itself (no mirror or rewritten
+/// location, so the tags come from the same client), listing the tags while the image is
+/// opened rather than after it: the tag list is the slowest request inspect makes. Errors
+/// opening the image go through `opening` (hosts prefix them), and win over tag errors.
+pub async fn open_and_inspect<H: HttpClient + Clock>(
+    client: &RegistryClient<'_, H>,
+    reference: &Reference,
+    opts: &crate::inspect::InspectOptions,
+    no_tags: bool,
+    opening: impl Fn(Error) -> Error,
+) -> Result<(Vec<u8>, bool)> {
+    let no_tags = no_tags || !opts.shows_repo_tags();
+    let open = DockerSource::open(client, reference.clone(), reference.clone());
+    let (src, tags) = join(open, inspect_tags(client, reference, no_tags)).await;
+    let src = src.map_err(opening)?;
+    let refused = std::cell::Cell::new(false);
+    let out = crate::inspect::run(&src, opts, async || shown_repo_tags(tags?, &refused)).await?;
+    Ok((out, refused.get()))
+}
+
+/// The tags inspect shows: none with `no_tags`, else listed by `client`.
+async fn inspect_tags<H: HttpClient + Clock>(
+    client: &RegistryClient<'_, H>,
+    reference: &Reference,
+    no_tags: bool,
+) -> Result<RepoTags> {
+    if no_tags {
+        return Ok(RepoTags::Listed(Vec::new()));
+    }
+    inspect_repo_tags(client, reference).await
+}
+
+/// `RepoTags` as the output holds them: `null` (and `refused` set) when the registry refused.
+fn shown_repo_tags(tags: RepoTags, refused: &std::cell::Cell<bool>) -> Result<Option<Vec<String>>> {
+    match tags {
+        RepoTags::Listed(tags) => Ok(Some(tags)),
+        RepoTags::Refused => {
+            refused.set(true);
+            Ok(None)
+        }
+    }
 }
 
 /// skopeo's warning when a registry refuses to list tags for inspect.

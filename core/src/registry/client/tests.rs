@@ -331,6 +331,97 @@ fn insecure_registries_still_prefer_https_and_its_challenges() {
     );
 }
 
+/// An open repository `open` and one needing an anonymous bearer token, `private`.
+fn anonymous_pull_registry(req: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let authorized = req.headers().get("authorization").is_some();
+    let challenge = [(
+        "WWW-Authenticate",
+        r#"Bearer realm="https://auth.test/token",service="reg.test",scope="repository:private:pull""#,
+    )];
+    match req.uri().path() {
+        "/token" => response(200, &[], br#"{"token":"A","expires_in":300}"#),
+        "/v2/" | "/v2/private/tags/list" if !authorized => response(401, &challenge, b""),
+        "/v2/" => response(200, &[], b"{}"),
+        "/v2/open/tags/list" | "/v2/private/tags/list" => {
+            response(200, &[], br#"{"tags":["t"]}"#)
+        }
+        _ => response(
+            404,
+            &[],
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+        ),
+    }
+}
+
+#[test]
+fn anonymous_clients_send_their_first_request_in_place_of_the_ping() {
+    let host = FakeHost::new(anonymous_pull_registry);
+    let c = client(&host, Credentials::Anonymous);
+    assert_eq!(pollster::block_on(c.list_tags("open")).unwrap(), ["t"]);
+    assert_eq!(pollster::block_on(c.list_tags("open")).unwrap(), ["t"]);
+    assert_eq!(
+        *host.log.borrow(),
+        [
+            "GET https://reg.test/v2/open/tags/list []",
+            "GET https://reg.test/v2/open/tags/list []"
+        ]
+    );
+    // A challenge met later is the one the ping would have found.
+    assert_eq!(pollster::block_on(c.list_tags("private")).unwrap(), ["t"]);
+    assert_eq!(
+        host.log.borrow()[2..],
+        [
+            "GET https://reg.test/v2/private/tags/list []",
+            "GET https://auth.test/token?scope=repository%3Aprivate%3Apull&service=reg.test []",
+            "GET https://reg.test/v2/private/tags/list [Bearer A]"
+        ]
+    );
+}
+
+#[test]
+fn an_anonymous_first_request_that_is_challenged_stands_for_the_ping() {
+    let host = FakeHost::new(anonymous_pull_registry);
+    let c = client(&host, Credentials::Anonymous);
+    assert_eq!(pollster::block_on(c.list_tags("private")).unwrap(), ["t"]);
+    assert_eq!(
+        *host.log.borrow(),
+        [
+            "GET https://reg.test/v2/private/tags/list []",
+            "GET https://auth.test/token?scope=repository%3Aprivate%3Apull&service=reg.test []",
+            "GET https://reg.test/v2/private/tags/list [Bearer A]"
+        ]
+    );
+}
+
+#[test]
+fn other_answers_to_an_anonymous_first_request_fall_back_to_the_ping() {
+    let host = FakeHost::new(anonymous_pull_registry);
+    let c = client(&host, Credentials::Anonymous);
+    let err = pollster::block_on(c.get_manifest("open", "nope", "reg.test/open")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "reading manifest nope in reg.test/open: manifest unknown"
+    );
+    let log = host.log.borrow();
+    assert_eq!(log[0], "GET https://reg.test/v2/open/manifests/nope []");
+    assert_eq!(log[1], "GET https://reg.test/v2/ []", "{log:#?}");
+    assert_eq!(log.last().unwrap(), "GET https://reg.test/v2/open/manifests/nope [Bearer A]");
+}
+
+#[test]
+fn clients_with_credentials_still_ping_first() {
+    let host = FakeHost::new(anonymous_pull_registry);
+    let c = client(
+        &host,
+        Credentials::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        },
+    );
+    assert_eq!(pollster::block_on(c.list_tags("open")).unwrap(), ["t"]);
+    assert_eq!(host.log.borrow()[0], "GET https://reg.test/v2/ []");
+}
+
 #[test]
 fn link_headers() {
     assert_eq!(
