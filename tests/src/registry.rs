@@ -1,6 +1,7 @@
 //! Real registries for tests: Debian's `docker-registry` (the CNCF distribution registry) on
 //! 127.0.0.1 with a kernel-chosen port, in plain HTTP, TLS, htpasswd and token-auth flavours,
-//! plus the small token server in `tests/support/token-server.py`.
+//! plus the small token server in `tests/support/token-server.py` and the tag-paging proxy in
+//! `tests/support/paging-proxy.py`.
 
 use crate::{example_layout, reference_skopeo, repo_root, run, TempDir};
 use std::io::{BufRead, BufReader};
@@ -32,11 +33,17 @@ pub enum Flavour {
     CorsHtpasswd,
     /// Plain, also taking docker schema 1 manifests (whose signatures it verifies).
     Schema1,
+    /// Plain, read through a proxy that pages tag lists two tags at a time with `Link`
+    /// headers (pushes go to the registry itself).
+    Paged,
 }
 
 /// A running registry; stopped when dropped.
 pub struct Registry {
+    /// Where clients reach it (the proxy, for [`Flavour::Paged`]).
     pub addr: String,
+    /// The registry itself, where [`Registry::push`] writes.
+    pub upstream: String,
     pub dir: TempDir,
     children: Vec<Child>,
 }
@@ -176,7 +183,7 @@ impl Registry {
             }
             Flavour::Cors => config.push_str(CORS_HEADERS),
             Flavour::Schema1 => config.push_str("compatibility:\n  schema1:\n    enabled: true\n"),
-            Flavour::Plain | Flavour::NoDelete => {}
+            Flavour::Plain | Flavour::NoDelete | Flavour::Paged => {}
         }
         let cfg = d.join("config.yml");
         std::fs::write(&cfg, config).unwrap();
@@ -188,10 +195,24 @@ impl Registry {
             .spawn()
             .expect("start docker-registry");
         let stderr = child.stderr.take().unwrap();
-        let addr = read_until(stderr, "listening on ");
+        let upstream = read_until(stderr, "listening on ");
         children.push(child);
+        let mut addr = upstream.clone();
+        if flavour == Flavour::Paged {
+            let mut proxy = Command::new("python3")
+                .arg(repo_root().join("tests/support/paging-proxy.py"))
+                .args(["--upstream", &upstream, "--port", "0", "--log"])
+                .arg(d.join("pages.log"))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the paging proxy (python3)");
+            addr = read_until(proxy.stdout.take().unwrap(), "listening on ");
+            children.push(proxy);
+        }
         Registry {
             addr,
+            upstream,
             dir,
             children,
         }
@@ -216,13 +237,22 @@ impl Registry {
         let tmp = TempDir::new("push");
         let layout = example_layout(&tmp.0);
         let src = format!("oci:{}:demo", layout.display());
-        let dest = format!("docker://{}/{repo_tag}", self.addr);
+        let dest = format!("docker://{}/{repo_tag}", self.upstream);
         let mut args = vec!["--insecure-policy", "copy", "-q"];
         args.extend_from_slice(extra);
         args.extend_from_slice(&[&src, &dest]);
         let r = run(&reference, &args, &tmp.0);
         assert_eq!(r.code, 0, "push failed: {}", r.stderr);
         true
+    }
+
+    /// The tag-list pages the proxy of a [`Flavour::Paged`] registry served, one line each.
+    pub fn pages_served(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.0.join("pages.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// `docker://ADDR/repo`.

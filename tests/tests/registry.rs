@@ -40,6 +40,46 @@ fn plain_registry_inspect_list_tags_match_skopeo() {
 }
 
 #[test]
+fn tag_lists_longer_than_a_page_are_followed_as_skopeo_follows_them() {
+    let Some(reg) = setup(Flavour::Paged) else {
+        return;
+    };
+    for tag in ["a", "b", "c", "d", "latest"] {
+        if !reg.push(&format!("paged/img:{tag}"), &["--dest-tls-verify=false"]) {
+            return;
+        }
+    }
+    let t = "--tls-verify=false";
+    let repo = reg.image("paged/img");
+    let img = reg.image("paged/img:b");
+    let cwd = reg.dir.0.clone();
+    for args in [
+        vec!["list-tags", t, &repo],
+        vec!["inspect", t, &img],
+        vec!["inspect", t, "--format", "{{.RepoTags}}", &img],
+    ] {
+        assert_same(&args, &cwd);
+    }
+    // Every page, each asked for from where the last one ended.
+    let before = reg.pages_served().len();
+    let ours = run(&our_skopeo(), &["list-tags", t, &repo], &cwd);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let listed: serde_json::Value = serde_json::from_str(&ours.stdout).unwrap();
+    assert_eq!(
+        listed["Tags"],
+        serde_json::json!(["a", "b", "c", "d", "latest"])
+    );
+    assert_eq!(
+        reg.pages_served()[before..],
+        [
+            "page paged/img last= n=2 count=2",
+            "page paged/img last=b n=2 count=2",
+            "page paged/img last=d n=2 count=1"
+        ]
+    );
+}
+
+#[test]
 fn delete_matches_skopeo() {
     let Some(reg) = setup(Flavour::Plain) else {
         return;

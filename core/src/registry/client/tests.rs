@@ -342,9 +342,7 @@ fn anonymous_pull_registry(req: &Request<Vec<u8>>) -> Response<Vec<u8>> {
         "/token" => response(200, &[], br#"{"token":"A","expires_in":300}"#),
         "/v2/" | "/v2/private/tags/list" if !authorized => response(401, &challenge, b""),
         "/v2/" => response(200, &[], b"{}"),
-        "/v2/open/tags/list" | "/v2/private/tags/list" => {
-            response(200, &[], br#"{"tags":["t"]}"#)
-        }
+        "/v2/open/tags/list" | "/v2/private/tags/list" => response(200, &[], br#"{"tags":["t"]}"#),
         _ => response(
             404,
             &[],
@@ -405,7 +403,10 @@ fn other_answers_to_an_anonymous_first_request_fall_back_to_the_ping() {
     let log = host.log.borrow();
     assert_eq!(log[0], "GET https://reg.test/v2/open/manifests/nope []");
     assert_eq!(log[1], "GET https://reg.test/v2/ []", "{log:#?}");
-    assert_eq!(log.last().unwrap(), "GET https://reg.test/v2/open/manifests/nope [Bearer A]");
+    assert_eq!(
+        log.last().unwrap(),
+        "GET https://reg.test/v2/open/manifests/nope [Bearer A]"
+    );
 }
 
 #[test]
