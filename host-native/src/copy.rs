@@ -5,6 +5,8 @@ use crate::archive::{self, ScratchDir};
 use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
+use skopeo_core::compression::zstd::Frames;
+use skopeo_core::compression::Encoders;
 use skopeo_core::convert::to_schema1::Schema1Target;
 use skopeo_core::copy::{
     copy_image_until, parse_format, CompressionFlags, CompressionOptions, CopyOptions, MultiArch,
@@ -223,7 +225,10 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         },
     )
     .map_err(|e| e.to_string())?;
-    compression.workers = Workers::new(Cores);
+    compression.encoders = Encoders {
+        workers: Workers::new(Cores),
+        zstd: Frames::new(crate::libzstd::LibZstd),
+    };
     let force_manifest_type = match &args.format {
         Some(f) => Some(parse_format(f).map_err(|e| e.to_string())?),
         None => None,

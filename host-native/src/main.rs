@@ -9,6 +9,7 @@ use skopeo_std_effects::log as fatal;
 mod http;
 mod inspect;
 mod interrupt;
+mod libzstd;
 mod list_tags;
 mod login;
 mod manifest_digest;

@@ -1,7 +1,8 @@
 //! Layer compression: recognising it from a blob's first bytes, the media types that name
 //! it, and streams that compress or decompress as they are read (gzip through flate2 over
-//! zlib-rs, zstd through ruzstd), so a layer changes form while it is copied without being
-//! held whole. Compression runs block by block on the host's workers ([`blocks`]).
+//! zlib-rs, zstd through ruzstd or the host's encoder), so a layer changes form while it is
+//! copied without being held whole. Compression runs block by block on the host's workers
+//! ([`blocks`]).
 
 pub mod blocks;
 pub mod gzip;
@@ -10,6 +11,14 @@ pub mod zstd;
 use crate::effects::{ByteStream, EffectError, EffectErrorKind, Workers};
 use crate::{Error, Result};
 use std::io::Write;
+
+/// What compression runs with: the host's workers, and the zstd frame encoder (the core's
+/// pure-Rust one unless the host brings its own).
+#[derive(Clone, Default, Debug)]
+pub struct Encoders {
+    pub workers: Workers,
+    pub zstd: zstd::Frames,
+}
 
 /// A compression algorithm layers may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,18 +208,20 @@ pub struct Transcoded<S> {
 }
 
 impl<S: ByteStream> Transcoded<S> {
-    /// `inner` compressed with `algorithm` at `level` (None: the algorithm's default), the
-    /// compression running on `workers`.
+    /// `inner` compressed with `algorithm` at `level` (None: the algorithm's default) by
+    /// `encoders`.
     pub fn compress(
         inner: S,
         algorithm: Algorithm,
         level: Option<u32>,
-        workers: &Workers,
+        encoders: &Encoders,
     ) -> Result<Self> {
+        let workers = encoders.workers.clone();
         let codec = match algorithm {
-            Algorithm::Gzip => Codec::GzipEncode(gzip::Encoder::new(level, workers.clone())),
-            // ruzstd has one level; other levels compress at it too.
-            Algorithm::Zstd => Codec::ZstdEncode(zstd::Encoder::new(workers.clone())),
+            Algorithm::Gzip => Codec::GzipEncode(gzip::Encoder::new(level, workers)),
+            Algorithm::Zstd => {
+                Codec::ZstdEncode(zstd::Encoder::new(encoders.zstd.clone(), level, workers))
+            }
             other => return Err(not_here(other, "compressing")),
         };
         Ok(Transcoded {
@@ -296,7 +307,7 @@ mod tests {
                 VecStream::new(data.clone()),
                 Algorithm::Gzip,
                 None,
-                &Workers::default(),
+                &Encoders::default(),
             )
             .unwrap();
             read_all(&mut s).await.unwrap()
@@ -320,7 +331,7 @@ mod tests {
                 VecStream::new(vec![7u8; 100_000]),
                 Algorithm::Gzip,
                 None,
-                &Workers::default(),
+                &Encoders::default(),
             )
             .unwrap();
             read_all(&mut s).await.unwrap()

@@ -1,16 +1,19 @@
-//! zstd for layers, pure Rust (ruzstd), pushed a piece at a time like the gzip codecs.
+//! zstd for layers, pushed a piece at a time like the gzip codecs.
 //!
-//! Decoding accepts what the format allows: several frames one after another, skippable
-//! frames, content checksums (checked). Encoding writes a frame per [`FRAME_INPUT`] bytes of
-//! input at ruzstd's fastest level (about zstd's level 1, the only one it implements; its
-//! window is 128 KiB, so starting a frame every megabyte costs next to nothing): a valid zstd
-//! stream any decoder reads whole, produced without holding the layer.
+//! Decoding (ruzstd, pure Rust) accepts what the format allows: several frames one after
+//! another, skippable frames, content checksums (checked). Encoding writes a frame per
+//! [`FRAME_INPUT`] bytes of input, each compressed independently by a [`FrameEncoder`]: a
+//! valid zstd stream any decoder reads whole, produced without holding the layer, on every
+//! worker at once. The core's frame encoder is ruzstd's fastest level (about zstd's level 1,
+//! the only one it implements); a host may bring a stronger one (natively: libzstd, whose
+//! levels `--dest-compress-level` picks).
 
 use super::blocks::Pipeline;
 use crate::effects::Workers;
 use ruzstd::decoding::FrameDecoder;
 use ruzstd::encoding::{compress_to_vec, CompressionLevel};
 use std::io::{Error, ErrorKind, Result};
+use std::sync::Arc;
 
 /// Input bytes per frame written.
 pub const FRAME_INPUT: usize = 1 << 20;
@@ -21,18 +24,60 @@ const MAX_FRAME_HEADER: usize = 18;
 /// Skippable frames' magic numbers, masked.
 const SKIPPABLE_MAGIC: u32 = 0x184D_2A50;
 
+/// Compresses one block of input into one whole zstd frame.
+pub trait FrameEncoder: Send + Sync {
+    /// A frame holding `input`, compressed at `level` (`None`: the encoder's default).
+    fn frame(&self, input: &[u8], level: Option<u32>) -> Vec<u8>;
+}
+
+/// The core's frame encoder: ruzstd at its one level, whatever level is asked for.
+pub struct Ruzstd;
+
+impl FrameEncoder for Ruzstd {
+    fn frame(&self, input: &[u8], _level: Option<u32>) -> Vec<u8> {
+        compress_to_vec(input, CompressionLevel::Fastest)
+    }
+}
+
+/// A shared handle to the frame encoder in use ([`Ruzstd`] unless the host brings one).
+#[derive(Clone)]
+pub struct Frames(Arc<dyn FrameEncoder>);
+
+impl Frames {
+    /// Frames from `encoder`.
+    pub fn new(encoder: impl FrameEncoder + 'static) -> Self {
+        Frames(Arc::new(encoder))
+    }
+}
+
+impl Default for Frames {
+    fn default() -> Self {
+        Frames::new(Ruzstd)
+    }
+}
+
+impl std::fmt::Debug for Frames {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Frames")
+    }
+}
+
 /// Compresses pushed bytes into zstd frames, frames compressing on `workers`.
 pub struct Encoder {
     pipeline: Pipeline<Vec<u8>>,
+    frames: Frames,
+    level: Option<u32>,
     /// Bytes taken so far.
     taken: u64,
 }
 
 impl Encoder {
-    /// An encoder whose frames compress on `workers`.
-    pub fn new(workers: Workers) -> Self {
+    /// An encoder writing `frames` at `level`, compressing on `workers`.
+    pub fn new(frames: Frames, level: Option<u32>, workers: Workers) -> Self {
         Encoder {
             pipeline: Pipeline::new(workers, FRAME_INPUT),
+            frames,
+            level,
             taken: 0,
         }
     }
@@ -40,27 +85,37 @@ impl Encoder {
     /// Takes `bytes`; returns the frames completed and compressed.
     pub async fn push(&mut self, bytes: Vec<u8>) -> Vec<u8> {
         self.taken += bytes.len() as u64;
-        self.pipeline.push(bytes, frame_job).await.concat()
+        let (frames, level) = (&self.frames, self.level);
+        self.pipeline
+            .push(bytes, |block| frame_job(frames, level, block))
+            .await
+            .concat()
     }
 
     /// The frames still to come and the last one (a whole frame even for empty input, as
     /// zstd writes one; none when the input ended with a whole frame).
     pub async fn finish(self) -> Vec<u8> {
         let ends_with_whole_frame = self.taken > 0;
-        let frames = self
+        let (frames, level) = (&self.frames, self.level);
+        let out = self
             .pipeline
             .finish(|rest| match rest.is_empty() && ends_with_whole_frame {
                 true => Box::new(Vec::new),
-                false => frame_job(rest),
+                false => frame_job(frames, level, rest),
             })
             .await;
-        frames.concat()
+        out.concat()
     }
 }
 
 /// The job compressing `input` into one frame.
-fn frame_job(input: Vec<u8>) -> Box<dyn FnOnce() -> Vec<u8> + Send> {
-    Box::new(move || compress_to_vec(&input[..], CompressionLevel::Fastest))
+fn frame_job(
+    frames: &Frames,
+    level: Option<u32>,
+    input: Vec<u8>,
+) -> Box<dyn FnOnce() -> Vec<u8> + Send> {
+    let encoder = Arc::clone(&frames.0);
+    Box::new(move || encoder.frame(&input, level))
 }
 
 /// Where a decoder stands between pushes.
@@ -221,7 +276,7 @@ mod tests {
     fn what_is_encoded_decodes_back_whatever_the_piece_sizes() {
         let data = sample(3 * FRAME_INPUT + 12345);
         let compressed = pollster::block_on(async {
-            let mut e = Encoder::new(Workers::default());
+            let mut e = Encoder::new(Frames::default(), None, Workers::default());
             let mut compressed = Vec::new();
             for part in data.chunks(256 * 1024) {
                 compressed.extend(e.push(part.to_vec()).await);
@@ -241,7 +296,8 @@ mod tests {
 
     #[test]
     fn empty_input_is_one_empty_frame() {
-        let compressed = pollster::block_on(Encoder::new(Workers::default()).finish());
+        let compressed =
+            pollster::block_on(Encoder::new(Frames::default(), None, Workers::default()).finish());
         assert!(!compressed.is_empty());
         assert_eq!(decode_in_pieces(&compressed, 5).unwrap(), b"");
     }

@@ -4,11 +4,13 @@
 //! the manifest.
 
 use super::progress::{BlobOutcome, Report};
-use crate::compression::{detect, has_variants, layer_media_type, Algorithm, Peeked, Transcoded};
+use crate::compression::{
+    detect, has_variants, layer_media_type, Algorithm, Encoders, Peeked, Transcoded,
+};
 use crate::convert::image::{decode_oci, decode_schema2};
 use crate::destination::{ImageDestination, LayerCompression, StoredBlob, Verifying};
 use crate::digest::{Digest, Digester};
-use crate::effects::{ByteStream, EffectError, Workers};
+use crate::effects::{ByteStream, EffectError};
 use crate::manifest::{document, mime, Descriptor};
 use crate::source::BlobSource;
 use crate::transport::ImageName;
@@ -29,8 +31,8 @@ pub struct CompressionOptions {
     /// Hash a layer whose compression changes before storing it, and skip storing it when
     /// the destination has it (`--dest-precompute-digests`, for registries).
     pub precompute_digests: bool,
-    /// Where compression runs (the host's other cores, when it has them).
-    pub workers: Workers,
+    /// What compression runs on (the host's other cores and zstd encoder, when it has them).
+    pub encoders: Encoders,
 }
 
 /// The compression flags of `copy`, as given.
@@ -71,7 +73,7 @@ impl CompressionOptions {
             level: flags.level,
             precompute_digests: flags.precompute_digests
                 && matches!(dest, ImageName::Docker { .. }),
-            workers: Workers::default(),
+            encoders: Encoders::default(),
         })
     }
 }
@@ -140,17 +142,17 @@ enum Transformed<S> {
 
 impl<S: ByteStream> Transformed<S> {
     fn new(op: &Operation, input: S, opts: &CompressionOptions) -> Result<Self> {
-        let (level, workers) = (opts.level, &opts.workers);
+        let (level, encoders) = (opts.level, &opts.encoders);
         Ok(match *op {
             Operation::Compress(to) => {
-                Transformed::Once(Transcoded::compress(input, to, level, workers)?)
+                Transformed::Once(Transcoded::compress(input, to, level, encoders)?)
             }
             Operation::Decompress(from) => Transformed::Once(Transcoded::decompress(input, from)?),
             Operation::Recompress(from, to) => Transformed::Twice(Transcoded::compress(
                 Transcoded::decompress(input, from)?,
                 to,
                 level,
-                workers,
+                encoders,
             )?),
             Operation::Keep => unreachable!("kept layers are not transformed"),
         })
