@@ -1,7 +1,9 @@
-//! `copy --format v2s1`: OCI images converted to signed docker schema 1, side by side with
-//! skopeo 1.9.3. What gets signed is skopeo's payload byte for byte, so both manifests have
-//! the same digest; the signatures differ (each copy signs with a fresh throwaway key), and a
-//! registry taking schema 1 verifies ours when it is pushed.
+//! Docker schema 1, side by side with skopeo 1.9.3. `copy --format v2s1`: OCI images
+//! converted to signed schema 1; what gets signed is skopeo's payload byte for byte, so both
+//! manifests have the same digest; the signatures differ (each copy signs with a fresh
+//! throwaway key), and a registry taking schema 1 verifies ours when it is pushed. And back:
+//! schema 1 images converted to schema 2 or OCI (a config made from the history, the layers'
+//! diff IDs computed while they are copied) exactly as skopeo converts them.
 
 use skopeo_integration_tests::registry::{setup, Flavour};
 use skopeo_integration_tests::*;
@@ -227,4 +229,168 @@ fn oci_layouts_and_zstd_layers_take_it_as_with_skopeo() {
     assert_eq!(&blob[..4], &[0x28, 0xb5, 0x2f, 0xfd], "a zstd frame");
     let theirs = run(&reference, &["inspect", &zstd_name], &tmp.0);
     assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+}
+
+/// What one copy printed and wrote.
+fn copied(bin: &Path, args: &[&str], dest: &Path, cwd: &Path) -> (String, Vec<(String, Vec<u8>)>) {
+    let mut all = vec!["--insecure-policy", "copy"];
+    all.extend_from_slice(args);
+    let out = run(bin, &all, cwd);
+    assert_eq!(out.code, 0, "{} {args:?}: {}", bin.display(), out.stderr);
+    (out.stdout, tree(dest))
+}
+
+#[test]
+fn schema1_images_convert_to_schema2_and_oci_as_skopeo_converts_them() {
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("from-schema1");
+    let src = layout(&tmp.0.join("src"));
+    let s1 = format!("dir:{}", tmp.0.join("s1").display());
+    copy(&reference, &["-q", &src, &s1], &tmp.0);
+    let cases: [(&str, &[&str]); 3] = [
+        ("oci", &[]),
+        ("dir", &["--format", "v2s2"]),
+        ("dir", &["--format", "oci"]),
+    ];
+    for (i, (transport, flags)) in cases.into_iter().enumerate() {
+        let mut results = Vec::new();
+        for (who, bin) in [("ours", our_skopeo()), ("theirs", reference.clone())] {
+            let dest = tmp.0.join(format!("{who}-{i}"));
+            let name = match transport {
+                "oci" => format!("oci:{}:x", dest.display()),
+                _ => format!("dir:{}", dest.display()),
+            };
+            results.push(copied(
+                &bin,
+                &[flags, &[&s1, &name]].concat(),
+                &dest,
+                &tmp.0,
+            ));
+        }
+        assert_eq!(results[0].0, results[1].0, "progress, case {i}");
+        assert!(results[0].0.contains("Copying config"), "{}", results[0].0);
+        assert_same_files(&results[0].1, &results[1].1, &format!("case {i}"));
+    }
+    // The config names the layers' uncompressed digests, base first.
+    let oci = format!("oci:{}:x", tmp.0.join("ours-0").display());
+    let config = run(
+        &our_skopeo(),
+        &["inspect", "--config", "--raw", &oci],
+        &tmp.0,
+    );
+    let config: serde_json::Value = serde_json::from_str(&config.stdout).unwrap();
+    let diff_ids: Vec<String> = [1u64, 2]
+        .iter()
+        .map(|&seed| skopeo_core::digest::Digest::sha256_of(&noise(40_000, seed)).to_string())
+        .collect();
+    assert_eq!(config["rootfs"]["diff_ids"], serde_json::json!(diff_ids));
+    assert_eq!(config["history"].as_array().unwrap().len(), 4);
+
+    // Converted, then recompressed: the same config, the layers named as zstd (the zstd
+    // bytes themselves come from different encoders).
+    let mut manifests = Vec::new();
+    for (who, bin) in [("ours", our_skopeo()), ("theirs", reference.clone())] {
+        let name = format!("oci:{}:x", tmp.0.join(format!("{who}-zstd")).display());
+        copy_plain_with(
+            &bin,
+            &["--dest-compress-format", "zstd"],
+            &s1,
+            &name,
+            &tmp.0,
+        );
+        let raw = run(&bin, &["inspect", "--raw", &name], &tmp.0).stdout;
+        let mut m: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        for layer in m["layers"].as_array_mut().unwrap() {
+            assert_eq!(
+                layer["mediaType"],
+                "application/vnd.oci.image.layer.v1.tar+zstd"
+            );
+            layer
+                .as_object_mut()
+                .unwrap()
+                .retain(|k, _| k == "mediaType");
+        }
+        manifests.push(m);
+    }
+    assert_eq!(manifests[0], manifests[1]);
+
+    // docker-archive: takes schema 2 only; each tool reads either archive alike.
+    let archives: Vec<String> = ["ours", "theirs"]
+        .iter()
+        .map(|who| {
+            format!(
+                "docker-archive:{}",
+                tmp.0.join(format!("{who}.tar")).display()
+            )
+        })
+        .collect();
+    copy_plain(&our_skopeo(), &s1, &archives[0], &tmp.0);
+    copy_plain(&reference, &s1, &archives[1], &tmp.0);
+    for bin in [our_skopeo(), reference.clone()] {
+        for flags in [&["--config", "--raw"][..], &[]] {
+            let read = |name: &str| run(&bin, &[&["inspect"], flags, &[name]].concat(), &tmp.0);
+            let (a, b) = (read(&archives[0]), read(&archives[1]));
+            assert_eq!(a.code, 0, "{}", a.stderr);
+            assert_eq!((a.stdout, a.code), (b.stdout, b.code), "{}", bin.display());
+        }
+    }
+}
+
+fn copy_plain(bin: &Path, src: &str, dest: &str, cwd: &Path) {
+    copy_plain_with(bin, &[], src, dest, cwd)
+}
+
+fn copy_plain_with(bin: &Path, flags: &[&str], src: &str, dest: &str, cwd: &Path) {
+    let args = [&["--insecure-policy", "copy", "-q"], flags, &[src, dest]].concat();
+    let out = run(bin, &args, cwd);
+    assert_eq!(out.code, 0, "{}: {}", bin.display(), out.stderr);
+}
+
+#[test]
+fn schema1_images_pulled_from_a_registry_convert_as_skopeo_converts_them() {
+    let Some(registry) = setup(Flavour::Schema1) else {
+        return;
+    };
+    let reference = reference_skopeo().unwrap();
+    let tmp = TempDir::new("from-schema1-registry");
+    let src = layout(&tmp.0.join("src"));
+    let image = format!("docker://{}/s1/pull:v1", registry.addr);
+    copy(
+        &reference,
+        &["-q", "--dest-tls-verify=false", &src, &image],
+        &tmp.0,
+    );
+    let mut results = Vec::new();
+    for (who, bin) in [("ours", our_skopeo()), ("theirs", reference.clone())] {
+        let dest = tmp.0.join(who);
+        let name = format!("oci:{}:x", dest.display());
+        let args = ["--src-tls-verify=false", &image, &name];
+        results.push(copied(&bin, &args, &dest, &tmp.0));
+    }
+    // Layers are pulled at once, so skopeo prints their lines in no fixed order.
+    let lines = |out: &str| {
+        let mut l: Vec<String> = out.lines().map(str::to_owned).collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(&results[0].0), lines(&results[1].0));
+    assert_same_files(&results[0].1, &results[1].1, "pulled");
+}
+
+/// Two trees of files are the same (differing files are shown as text).
+fn assert_same_files(ours: &[(String, Vec<u8>)], theirs: &[(String, Vec<u8>)], what: &str) {
+    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    for ((name, a), (_, b)) in ours.iter().zip(theirs) {
+        if a != b {
+            let text = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(3000)]).into_owned();
+            panic!(
+                "{what}: {name} differs:\nours:   {}\ntheirs: {}",
+                text(a),
+                text(b)
+            );
+        }
+    }
+    assert_eq!(names(ours), names(theirs), "{what}");
 }

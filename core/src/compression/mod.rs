@@ -144,6 +144,11 @@ impl<S: ByteStream> Peeked<S> {
     pub fn first(&self) -> &[u8] {
         self.first.as_deref().unwrap_or_default()
     }
+
+    /// The stream read from.
+    pub fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
 }
 
 impl<S: ByteStream> ByteStream for Peeked<S> {
@@ -167,33 +172,67 @@ impl<S: ByteStream> ByteStream for Peeked<S> {
     }
 }
 
+/// Decompresses pushed bytes: for streams read through [`Transcoded`], and for callers that
+/// watch a stream go by (a layer's diff ID computed while it is copied as it is).
+pub enum Decompressor {
+    /// Every member of a gzip stream, as Go's reader takes them.
+    Gzip(Box<flate2::write::MultiGzDecoder<Vec<u8>>>),
+    Zstd(Box<zstd::Decoder>),
+}
+
+impl Decompressor {
+    /// A decompressor for `algorithm` (gzip or zstd).
+    pub fn new(algorithm: Algorithm) -> Result<Self> {
+        match algorithm {
+            Algorithm::Gzip => Ok(Decompressor::Gzip(Box::new(
+                flate2::write::MultiGzDecoder::new(Vec::new()),
+            ))),
+            Algorithm::Zstd => Ok(Decompressor::Zstd(Box::default())),
+            other => Err(not_here(other, "decompressing")),
+        }
+    }
+
+    /// Takes `input`; returns what it decompresses to so far.
+    pub fn push(&mut self, input: &[u8]) -> std::io::Result<Vec<u8>> {
+        match self {
+            Decompressor::Gzip(d) => {
+                d.write_all(input)?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+            Decompressor::Zstd(d) => d.push(input),
+        }
+    }
+
+    /// Ends the input: the rest of the output, or why the stream is incomplete or corrupt.
+    pub fn finish(self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Decompressor::Gzip(d) => d.finish(),
+            Decompressor::Zstd(d) => d.finish(),
+        }
+    }
+}
+
 /// A push codec: bytes in, transformed bytes out.
 enum Codec {
     GzipEncode(gzip::Encoder),
-    GzipDecode(Box<flate2::write::MultiGzDecoder<Vec<u8>>>),
     ZstdEncode(zstd::Encoder),
-    ZstdDecode(Box<zstd::Decoder>),
+    Decode(Decompressor),
 }
 
 impl Codec {
     async fn push(&mut self, input: Vec<u8>) -> std::io::Result<Vec<u8>> {
         match self {
             Codec::GzipEncode(e) => e.push(input).await,
-            Codec::GzipDecode(d) => {
-                d.write_all(&input)?;
-                Ok(std::mem::take(d.get_mut()))
-            }
             Codec::ZstdEncode(e) => Ok(e.push(input).await),
-            Codec::ZstdDecode(d) => d.push(&input),
+            Codec::Decode(d) => d.push(&input),
         }
     }
 
     async fn end(self) -> std::io::Result<Vec<u8>> {
         match self {
             Codec::GzipEncode(e) => e.finish().await,
-            Codec::GzipDecode(d) => d.finish(),
             Codec::ZstdEncode(e) => Ok(e.finish().await),
-            Codec::ZstdDecode(d) => d.finish(),
+            Codec::Decode(d) => d.finish(),
         }
     }
 }
@@ -234,16 +273,9 @@ impl<S: ByteStream> Transcoded<S> {
 
     /// `inner` (compressed with `algorithm`) decompressed.
     pub fn decompress(inner: S, algorithm: Algorithm) -> Result<Self> {
-        let codec = match algorithm {
-            Algorithm::Gzip => {
-                Codec::GzipDecode(Box::new(flate2::write::MultiGzDecoder::new(Vec::new())))
-            }
-            Algorithm::Zstd => Codec::ZstdDecode(Box::default()),
-            other => return Err(not_here(other, "decompressing")),
-        };
         Ok(Transcoded {
             inner,
-            codec: Some(codec),
+            codec: Some(Codec::Decode(Decompressor::new(algorithm)?)),
             what: "decompressing",
             pending: Vec::new(),
         })

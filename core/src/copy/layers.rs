@@ -3,11 +3,13 @@
 //! destination (or the user) asks for another compression; and writing those changes into
 //! the manifest.
 
+use super::diff_id::DiffIdTap;
 use super::progress::{BlobOutcome, Report};
 use crate::compression::{
     detect, has_variants, layer_media_type, Algorithm, Encoders, Peeked, Transcoded,
 };
 use crate::convert::image::{decode_oci, decode_schema2};
+use crate::convert::schema1::Schema1LayerFacts;
 use crate::destination::{ImageDestination, LayerCompression, StoredBlob, Verifying};
 use crate::digest::{Digest, Digester};
 use crate::effects::{ByteStream, EffectError};
@@ -114,22 +116,26 @@ fn operation(
 }
 
 /// Copies `layer` unless the destination has it; returns how it was stored when that
-/// differs from the source.
+/// differs from the source, and with `with_diff_id` its stored size and diff ID (then the
+/// layer is copied even when the destination has it, as containers/image does: the diff ID
+/// needs its bytes).
 pub(super) async fn copy_layer<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &D,
     layer: &Descriptor,
     want: LayerCompression,
     opts: &CompressionOptions,
+    with_diff_id: bool,
     report: &dyn Report,
-) -> Result<Option<LayerChange>> {
-    if dest.has_blob(&layer.digest).await? {
+) -> Result<(Option<LayerChange>, Option<Schema1LayerFacts>)> {
+    if !with_diff_id && dest.has_blob(&layer.digest).await? {
         report.blob_done(&layer.digest, BlobOutcome::Skipped);
-        return Ok(None);
+        return Ok((None, None));
     }
-    let (change, outcome) = transfer_layer(src, dest, layer, want, opts, report).await?;
+    let (change, outcome, facts) =
+        transfer_layer(src, dest, layer, want, opts, with_diff_id, report).await?;
     report.blob_done(&layer.digest, outcome);
-    Ok(change)
+    Ok((change, facts))
 }
 
 /// A layer's source stream with its compression changed (one per layer in flight, so the
@@ -177,27 +183,32 @@ impl<S: ByteStream> ByteStream for Transformed<S> {
 
 /// Streams a layer the destination lacks, changing its compression when `want` says so.
 /// With `precompute_digests`, a changed layer is first only hashed, and not stored when the
-/// destination turns out to have it.
+/// destination turns out to have it. With `with_diff_id`, the source's bytes are also
+/// decompressed and hashed on the way.
 async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     src: &S,
     dest: &D,
     layer: &Descriptor,
     want: LayerCompression,
     opts: &CompressionOptions,
+    with_diff_id: bool,
     report: &dyn Report,
-) -> Result<(Option<LayerChange>, BlobOutcome)> {
+) -> Result<(Option<LayerChange>, BlobOutcome, Option<Schema1LayerFacts>)> {
     let context = |e: Error| e.context(format!("writing blob {}", layer.digest));
     let size = u64::try_from(layer.size).ok();
-    let open = || async {
+    let open = |tap: bool| async move {
         let stream = src.blob(&layer.digest, size).await?;
-        Ok::<_, Error>(super::progress::Counted::new(stream, &layer.digest, report))
+        let counted = super::progress::Counted::new(stream, &layer.digest, report);
+        Ok::<_, Error>(DiffIdTap::new(counted, tap))
     };
-    let mut stream = open().await?;
+    let mut stream = open(with_diff_id).await?;
     if want == LayerCompression::Preserve {
-        dest.put_blob(&mut stream, Some(&layer.digest), size)
+        let stored = dest
+            .put_blob(&mut stream, Some(&layer.digest), size)
             .await
             .map_err(context)?;
-        return Ok((None, BlobOutcome::Copied));
+        let facts = facts_of(&mut stream, with_diff_id, stored.size).await?;
+        return Ok((None, BlobOutcome::Copied, facts));
     }
     let mut peeked = Peeked::new(stream).await.map_err(Error::from)?;
     let detected = detect(peeked.first());
@@ -214,10 +225,12 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     }
     if let Operation::Keep = op {
         // Stored as is: the destination verifies the digest (hashing it once).
-        dest.put_blob(&mut peeked, Some(&layer.digest), size)
+        let stored = dest
+            .put_blob(&mut peeked, Some(&layer.digest), size)
             .await
             .map_err(context)?;
-        return Ok((None, BlobOutcome::Copied));
+        let facts = facts_of(peeked.inner_mut(), with_diff_id, stored.size).await?;
+        return Ok((None, BlobOutcome::Copied, facts));
     }
     let changed = |stored: StoredBlob| LayerChange {
         digest: stored.digest,
@@ -232,21 +245,40 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
             .put_blob(&mut output, None, None)
             .await
             .map_err(context)?;
-        return Ok((Some(changed(stored)), BlobOutcome::Copied));
+        drop(output);
+        let facts = facts_of(peeked.inner_mut(), with_diff_id, stored.size).await?;
+        return Ok((Some(changed(stored)), BlobOutcome::Copied, facts));
     }
     let known = digest_of(&mut output).await.map_err(context)?;
+    drop(output);
+    let facts = facts_of(peeked.inner_mut(), with_diff_id, known.size).await?;
     if dest.has_blob(&known.digest).await? {
-        return Ok((Some(changed(known)), BlobOutcome::Skipped));
+        return Ok((Some(changed(known)), BlobOutcome::Skipped, facts));
     }
     // Made again (the same bytes: the same compressor and level), now stored.
-    let mut again = Peeked::new(open().await?).await.map_err(Error::from)?;
+    let mut again = Peeked::new(open(false).await?).await.map_err(Error::from)?;
     let verified = Verifying::new(&mut again, Some(&layer.digest), size);
     let mut output = Transformed::new(&op, verified, opts)?;
     let stored = dest
         .put_blob(&mut output, Some(&known.digest), Some(known.size))
         .await
         .map_err(context)?;
-    Ok((Some(changed(stored)), BlobOutcome::Copied))
+    Ok((Some(changed(stored)), BlobOutcome::Copied, facts))
+}
+
+/// A layer's stored size and, read to its end, its diff ID (when `wanted`).
+async fn facts_of<S: ByteStream>(
+    tap: &mut DiffIdTap<S>,
+    wanted: bool,
+    stored_size: u64,
+) -> Result<Option<Schema1LayerFacts>> {
+    if !wanted {
+        return Ok(None);
+    }
+    Ok(Some(Schema1LayerFacts {
+        size: stored_size as i64,
+        diff_id: tap.finish().await?.to_string(),
+    }))
 }
 
 /// The sha256 digest and size of everything `stream` yields.

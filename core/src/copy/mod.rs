@@ -4,6 +4,7 @@
 //! their digests and sizes verified, writes the manifest last and commits; on any failure
 //! the destination is aborted and left as it was.
 
+mod diff_id;
 mod formats;
 mod layers;
 mod progress;
@@ -430,15 +431,13 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         opts.force_manifest_type,
         unmodifiable,
     );
-    // Schema 1 names the layers as stored, so that conversion comes after they are.
+    // Schema 1 names the layers as stored, so that conversion comes after they are; so does
+    // the conversion from schema 1, which needs the layers' sizes and diff IDs.
     let to_schema1 = target.is_some_and(mime::is_schema1);
+    let from_schema1 = target.filter(|_| matches!(manifest, Manifest::Schema1(_)));
     let (out_manifest, out_type, new_config) = match target {
         None => (manifest_bytes.to_vec(), media_type.to_owned(), None),
-        Some(target) if matches!(manifest, Manifest::Schema1(_)) => {
-            return Err(Error::Unsupported(format!(
-                "converting a docker schema 1 image to {target} is not supported yet"
-            )))
-        }
+        Some(target) if from_schema1.is_some() => (Vec::new(), target.to_owned(), None),
         Some(_) if to_schema1 => {
             to_schema1::check_convertible(manifest_bytes, media_type)?;
             (manifest_bytes.to_vec(), media_type.to_owned(), None)
@@ -449,6 +448,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     // Layers move together; each distinct blob once (a repeated layer is the same file).
     let mut scheduled = std::collections::HashSet::new();
     let changes = RefCell::new(HashMap::new());
+    let facts = RefCell::new(HashMap::new());
     // A manifest that may not change keeps its layers exactly as they are.
     let want = match unmodifiable {
         Some(_) => LayerCompression::Preserve,
@@ -466,14 +466,26 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         let size = u64::try_from(layer.size).ok();
         report.blob_started(BlobKind::Layer, &layer.digest, size);
         let first = scheduled.insert(&layer.digest);
-        let changes = &changes;
+        let (changes, facts) = (&changes, &facts);
         async move {
             if first {
-                let change =
-                    layers::copy_layer(src, dest_ref, layer, want, &opts.compression, report)
-                        .await?;
+                let compression = &opts.compression;
+                let with_diff_id = from_schema1.is_some();
+                let (change, fact) = layers::copy_layer(
+                    src,
+                    dest_ref,
+                    layer,
+                    want,
+                    compression,
+                    with_diff_id,
+                    report,
+                )
+                .await?;
                 if let Some(change) = change {
                     changes.borrow_mut().insert(layer.digest.clone(), change);
+                }
+                if let Some(fact) = fact {
+                    facts.borrow_mut().insert(layer.digest.clone(), fact);
                 }
             }
             Ok::<(), Error>(())
@@ -481,6 +493,17 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
     })
     .await?;
     let changes = changes.into_inner();
+    let (out_manifest, out_type, new_config) = match from_schema1 {
+        Some(target) => {
+            let facts = facts.into_inner();
+            let in_order: Vec<_> = layers.iter().map(|l| facts[&l.digest].clone()).collect();
+            let converted =
+                convert_image(manifest_bytes, media_type, None, target, Some(&in_order))?;
+            let out_type = converted.media_type.to_owned();
+            (converted.manifest, out_type, converted.config)
+        }
+        None => (out_manifest, out_type, new_config),
+    };
     // As containers/image does, a manifest type that cannot name the new layers' compression
     // (docker's and zstd) gives way to the next type the destination takes: OCI.
     // (Schema 1 has no layer media types: it names zstd layers as containers/image does.)
@@ -518,30 +541,30 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
             mime::DOCKER_V2_SCHEMA1_SIGNED.to_owned(),
         ));
     }
-    if let Some(config) = config {
-        match new_config {
-            Some(bytes) => {
-                let digest = Digest::sha256_of(&bytes);
-                let size = Some(bytes.len() as u64);
-                report.blob_started(BlobKind::Config, &digest, size);
-                let outcome = match dest.has_blob(&digest).await? {
-                    true => BlobOutcome::Skipped,
-                    false => {
-                        let stream = crate::destination::SliceStream::new(&bytes);
-                        let mut stream = progress::Counted::new(stream, &digest, report);
-                        dest.put_config(&mut stream, &digest, size).await?;
-                        BlobOutcome::Copied
-                    }
-                };
-                report.blob_done(&digest, outcome);
-            }
-            None => {
-                let size = u64::try_from(config.size).ok();
-                report.blob_started(BlobKind::Config, &config.digest, size);
-                let outcome = copy_config(src, dest, config, report).await?;
-                report.blob_done(&config.digest, outcome);
-            }
+    match (new_config, config) {
+        (Some(bytes), _) => {
+            let digest = Digest::sha256_of(&bytes);
+            let size = Some(bytes.len() as u64);
+            report.blob_started(BlobKind::Config, &digest, size);
+            let outcome = match dest.has_blob(&digest).await? {
+                true => BlobOutcome::Skipped,
+                false => {
+                    let stream = crate::destination::SliceStream::new(&bytes);
+                    let mut stream = progress::Counted::new(stream, &digest, report);
+                    dest.put_config(&mut stream, &digest, size).await?;
+                    BlobOutcome::Copied
+                }
+            };
+            report.blob_done(&digest, outcome);
         }
+        (None, Some(config)) => {
+            let size = u64::try_from(config.size).ok();
+            report.blob_started(BlobKind::Config, &config.digest, size);
+            let outcome = copy_config(src, dest, config, report).await?;
+            report.blob_done(&config.digest, outcome);
+        }
+        // Schema 1 kept as it is: its config is in the manifest.
+        (None, None) => {}
     }
     Ok((out_manifest, out_type))
 }
