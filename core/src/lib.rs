@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod policy;
 pub mod reference;
 pub mod registries_conf;
+pub mod registries_d;
 pub mod registry;
 pub mod signature;
 pub mod source;

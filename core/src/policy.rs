@@ -123,10 +123,8 @@ fn policy_scopes(image: &ImageName) -> Vec<String> {
     };
     match image {
         ImageName::Docker { reference, .. } => {
-            scopes.push(reference.to_string());
-            let name = reference.name();
-            scopes.push(name.clone());
-            parents(&name, &mut scopes);
+            scopes.push(reference.policy_identity());
+            scopes.extend(reference.policy_namespaces());
         }
         ImageName::Dir { path } => {
             let path = crate::source::clean_path(path);
@@ -170,6 +168,15 @@ mod tests {
             "Running image docker://reg.io/team/x:1 is rejected by policy."
         );
         assert!(policy.allows(&name("docker://reg.io/team/ok:1")).is_ok());
+        // Wildcard domains, as containers/image matches them.
+        let wild = Policy::parse(
+            br#"{"default":[{"type":"insecureAcceptAnything"}],
+                 "transports":{"docker":{"*.example.com":[{"type":"reject"}]}}}"#,
+            "p.json",
+        )
+        .unwrap();
+        assert!(wild.allows(&name("docker://reg.example.com/a:1")).is_err());
+        assert!(wild.allows(&name("docker://reg.example.org/a:1")).is_ok());
         assert!(policy.allows(&name("oci:/l:t")).is_err());
         assert!(policy.allows(&name("dir:/d")).is_ok());
     }

@@ -2,6 +2,7 @@
 //! through core's copy engine, printing skopeo's progress lines.
 
 use crate::archive::{self, ScratchDir};
+use crate::lookaside::Lookaside;
 use crate::registry::{self, DockerOpts};
 use crate::transports::{Destination, Source};
 use clap::Args;
@@ -17,6 +18,7 @@ use skopeo_core::layout::{
     dir_dest::DirDestination, oci_dest::OciDestination, open_source, open_source_sharing,
 };
 use skopeo_core::policy::Policy;
+use skopeo_core::reference::Reference;
 use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
 use skopeo_core::registry::RegistryClient;
@@ -316,6 +318,17 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         })?),
         None => None,
     };
+    // Signatures of registry images live in lookaside storage, configured in registries.d.
+    let registries_d = match (&src, &dest) {
+        (ImageName::Docker { .. }, _) | (_, ImageName::Docker { .. }) => {
+            Some(crate::lookaside::load(global.registries_d.as_deref())?)
+        }
+        _ => None,
+    };
+    let lookaside = |reference: &Reference, write: bool| {
+        let config = registries_d.as_ref().expect("loaded for docker references");
+        Lookaside::new(config, reference, write).map_err(skopeo_core::Error::Invalid)
+    };
     let fs = NativeFs;
     let attempt = || {
         pollster::block_on(async {
@@ -340,9 +353,13 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                     Ok(Source::DockerArchive(Box::new(opened)))
                 }
                 (ImageName::Docker { reference, .. }, Some(client)) => {
+                    let signatures = match args.remove_signatures {
+                        true => None,
+                        false => Some(lookaside(reference, false)?),
+                    };
                     DockerSource::open(client, reference.clone(), reference.clone())
                         .await
-                        .map(|s| Source::Docker(Box::new(s)))
+                        .map(|s| Source::Docker(Box::new(s), signatures))
                 }
                 (ImageName::Oci { .. }, _) => {
                     open_source_sharing(&fs, &src_layout, args.src_shared_blob_dir.as_deref())
@@ -397,11 +414,10 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
                         ImageName::Docker { reference, .. } => Some(reference),
                         _ => None,
                     };
-                    Destination::Docker(DockerDestination::new(
-                        client,
-                        reference.clone(),
-                        source_ref,
-                    ))
+                    Destination::Docker(
+                        DockerDestination::new(client, reference.clone(), source_ref),
+                        lookaside(reference, true).map_err(init_dest)?,
+                    )
                 }
                 (other, _) => {
                     return Err(skopeo_core::Error::Unsupported(format!(

@@ -12,6 +12,7 @@ mod interrupt;
 mod libzstd;
 mod list_tags;
 mod login;
+mod lookaside;
 mod manifest_digest;
 mod progress;
 mod registry;

@@ -53,7 +53,7 @@ fn explicit_credentials(o: &DockerOpts) -> Result<Option<Credentials>, String> {
     .resolve()
 }
 
-fn home() -> PathBuf {
+pub fn home() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| "/".into())

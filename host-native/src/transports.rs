@@ -2,11 +2,13 @@
 //! the core's generic engine is instantiated once for every pair.
 
 use crate::http::{NativeBody, NativeHttp};
+use crate::lookaside::Lookaside;
 use skopeo_core::destination::{ImageDestination, LayerCompression, StoredBlob};
 use skopeo_core::digest::Digest;
 use skopeo_core::docker_archive::{DockerArchiveDestination, DockerArchiveSource};
 use skopeo_core::effects::{ByteStream, EffectError};
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, LocalSource};
+use skopeo_core::manifest::manifest_digest;
 use skopeo_core::reference::Reference;
 use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
@@ -18,7 +20,8 @@ use skopeo_std_effects::fs::{FileStream, NativeFs};
 pub enum Source<'a> {
     Local(LocalSource<'a, NativeFs>),
     DockerArchive(Box<DockerArchiveSource<'a, NativeFs>>),
-    Docker(Box<DockerSource<'a, 'a, NativeHttp>>),
+    /// With where its signatures are kept (none: the signatures are not wanted).
+    Docker(Box<DockerSource<'a, 'a, NativeHttp>>, Option<Lookaside>),
 }
 
 /// A blob from any source.
@@ -67,7 +70,7 @@ impl ImageSource for Source<'_> {
         match self {
             Source::Local(s) => s.manifest(instance).await,
             Source::DockerArchive(s) => s.manifest(instance).await,
-            Source::Docker(s) => s.manifest(instance).await,
+            Source::Docker(s, _) => s.manifest(instance).await,
         }
     }
 
@@ -75,7 +78,7 @@ impl ImageSource for Source<'_> {
         match self {
             Source::Local(s) => s.small_blob(digest, size).await,
             Source::DockerArchive(s) => s.small_blob(digest, size).await,
-            Source::Docker(s) => s.small_blob(digest, size).await,
+            Source::Docker(s, _) => s.small_blob(digest, size).await,
         }
     }
 
@@ -83,7 +86,7 @@ impl ImageSource for Source<'_> {
         match self {
             Source::Local(s) => s.docker_reference(),
             Source::DockerArchive(s) => s.docker_reference(),
-            Source::Docker(s) => s.docker_reference(),
+            Source::Docker(s, _) => s.docker_reference(),
         }
     }
 
@@ -94,7 +97,15 @@ impl ImageSource for Source<'_> {
         match self {
             Source::Local(s) => s.signatures(instance).await,
             Source::DockerArchive(s) => s.signatures(instance).await,
-            Source::Docker(s) => s.signatures(instance).await,
+            Source::Docker(s, Some(lookaside)) => {
+                let digest = match instance {
+                    Some(d) => d.clone(),
+                    None => manifest_digest(&s.manifest(None).await?.0)
+                        .map_err(|e| skopeo_core::Error::Invalid(e.to_string()))?,
+                };
+                lookaside.read(&digest).await
+            }
+            Source::Docker(s, None) => s.signatures(instance).await,
         }
     }
 }
@@ -106,7 +117,7 @@ impl BlobSource for Source<'_> {
         Ok(match self {
             Source::Local(s) => Blob::File(s.blob(digest, size).await?),
             Source::DockerArchive(s) => Blob::ArchiveLayer(s.blob(digest, size).await?),
-            Source::Docker(s) => Blob::Http(s.blob(digest, size).await?),
+            Source::Docker(s, _) => Blob::Http(s.blob(digest, size).await?),
         })
     }
 }
@@ -115,7 +126,8 @@ impl BlobSource for Source<'_> {
 pub enum Destination<'a> {
     Dir(DirDestination<'a, NativeFs>),
     Oci(Box<OciDestination<'a, NativeFs>>),
-    Docker(DockerDestination<'a, 'a, NativeHttp>),
+    /// With where signatures are stored.
+    Docker(DockerDestination<'a, 'a, NativeHttp>, Lookaside),
     DockerArchive(DockerArchiveDestination<'a, NativeFs, crate::archive_writer::ArchiveWriter>),
 }
 
@@ -125,7 +137,7 @@ macro_rules! each_destination {
         match $self {
             Destination::Dir($d) => $body,
             Destination::Oci($d) => $body,
-            Destination::Docker($d) => $body,
+            Destination::Docker($d, _) => $body,
             Destination::DockerArchive($d) => $body,
         }
     };
@@ -180,7 +192,10 @@ impl ImageDestination for Destination<'_> {
     }
 
     fn supports_signatures(&self) -> Result<()> {
-        each_destination!(self, d => d.supports_signatures())
+        match self {
+            Destination::Docker(_, lookaside) => lookaside.check_writable(),
+            _ => each_destination!(self, d => d.supports_signatures()),
+        }
     }
 
     async fn put_signatures(
@@ -188,7 +203,19 @@ impl ImageDestination for Destination<'_> {
         signatures: &[skopeo_core::signature::Signature],
         instance: Option<&Digest>,
     ) -> Result<()> {
-        each_destination!(self, d => d.put_signatures(signatures, instance).await)
+        match self {
+            Destination::Docker(_, _) if signatures.is_empty() => Ok(()),
+            Destination::Docker(d, lookaside) => {
+                lookaside.check_writable()?;
+                let digest = instance.or(d.pushed_manifest()).ok_or_else(|| {
+                    skopeo_core::Error::Invalid(
+                        "Unknown manifest digest, can't add signatures".into(),
+                    )
+                })?;
+                lookaside.write(digest, signatures).await
+            }
+            _ => each_destination!(self, d => d.put_signatures(signatures, instance).await),
+        }
     }
 
     async fn commit(self) -> Result<()> {

@@ -321,3 +321,119 @@ pub fn write_layout_with_config(
     .unwrap();
     format!("oci:{}:{tag}", root.display())
 }
+
+/// A fresh GPG home with one passphrase-less signing key; returns (home, fingerprint), or
+/// `None` when gpg is not installed.
+pub fn gpg_signing_key(tmp: &Path) -> Option<(String, String)> {
+    let home = tmp.join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut perms = std::fs::metadata(&home).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o700);
+    std::fs::set_permissions(&home, perms).unwrap();
+    let made = std::process::Command::new("gpg")
+        .env("GNUPGHOME", &home)
+        .args(["--batch", "--passphrase", "", "--quick-gen-key"])
+        .args([
+            "Test Signer <signer@example.com>",
+            "ed25519",
+            "sign",
+            "never",
+        ])
+        .output();
+    let Ok(made) = made else {
+        eprintln!("skipping: gpg is not installed");
+        return None;
+    };
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let listed = std::process::Command::new("gpg")
+        .env("GNUPGHOME", &home)
+        .args(["--list-keys", "--with-colons"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(listed.stdout).unwrap();
+    let fingerprint = text
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .and_then(|l| l.split(':').find(|f| f.len() == 40))
+        .unwrap()
+        .to_owned();
+    Some((home.display().to_string(), fingerprint))
+}
+
+/// Serves `dir` over HTTP on a free port (Python's static server); killed when dropped.
+pub struct StaticServer {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT/`.
+    pub url: String,
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn serve_directory(dir: &Path) -> StaticServer {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-u",
+            "-m",
+            "http.server",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+        ])
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start python3 -m http.server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
+    let port = line
+        .split("port ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("the server's port");
+    StaticServer {
+        child,
+        url: format!("http://127.0.0.1:{port}/"),
+    }
+}
+
+/// A `dir:` copy of the bundled example signed by the reference skopeo with `fingerprint`
+/// (GPG home `gnupg`, identity example.com/demo:1), with its signature also copied to
+/// `signature-2` so numbering is exercised.
+pub fn skopeo_signed_dir(reference: &Path, tmp: &Path, gnupg: &str, fingerprint: &str) -> PathBuf {
+    let layout = example_layout(tmp);
+    let signed = tmp.join("signed");
+    let out = run_with_env(
+        reference,
+        &[
+            "--insecure-policy",
+            "copy",
+            "-q",
+            "--sign-by",
+            fingerprint,
+            "--sign-identity",
+            "example.com/demo:1",
+            &format!("oci:{}:demo", layout.display()),
+            &format!("dir:{}", signed.display()),
+        ],
+        tmp,
+        &[("GNUPGHOME", gnupg)],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    std::fs::copy(signed.join("signature-1"), signed.join("signature-2")).unwrap();
+    signed
+}

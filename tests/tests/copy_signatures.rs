@@ -5,49 +5,6 @@
 
 use skopeo_integration_tests::*;
 use std::path::Path;
-use std::process::Command;
-
-/// A fresh GPG home with one passphrase-less signing key; returns (home, fingerprint), or
-/// `None` when gpg is not installed.
-fn signing_key(tmp: &Path) -> Option<(String, String)> {
-    let home = tmp.join("gnupg");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut perms = std::fs::metadata(&home).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o700);
-    std::fs::set_permissions(&home, perms).unwrap();
-    let made = Command::new("gpg")
-        .env("GNUPGHOME", &home)
-        .args(["--batch", "--passphrase", "", "--quick-gen-key"])
-        .args([
-            "Test Signer <signer@example.com>",
-            "ed25519",
-            "sign",
-            "never",
-        ])
-        .output();
-    let Ok(made) = made else {
-        eprintln!("skipping: gpg is not installed");
-        return None;
-    };
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let listed = Command::new("gpg")
-        .env("GNUPGHOME", &home)
-        .args(["--list-keys", "--with-colons"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(listed.stdout).unwrap();
-    let fingerprint = text
-        .lines()
-        .find_map(|l| l.strip_prefix("fpr:"))
-        .and_then(|l| l.split(':').find(|f| f.len() == 40))
-        .unwrap()
-        .to_owned();
-    Some((home.display().to_string(), fingerprint))
-}
 
 #[test]
 fn signatures_travel_with_dir_images_as_skopeo_carries_them() {
@@ -55,30 +12,10 @@ fn signatures_travel_with_dir_images_as_skopeo_carries_them() {
         return;
     };
     let tmp = TempDir::new("copy-signatures");
-    let Some((gnupg, fingerprint)) = signing_key(&tmp.0) else {
+    let Some((gnupg, fingerprint)) = gpg_signing_key(&tmp.0) else {
         return;
     };
-    let layout = example_layout(&tmp.0);
-    let signed = tmp.0.join("signed");
-    let out = run_with_env(
-        &reference,
-        &[
-            "--insecure-policy",
-            "copy",
-            "-q",
-            "--sign-by",
-            &fingerprint,
-            "--sign-identity",
-            "example.com/demo:1",
-            &format!("oci:{}:demo", layout.display()),
-            &format!("dir:{}", signed.display()),
-        ],
-        &tmp.0,
-        &[("GNUPGHOME", &gnupg)],
-    );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    // A second signature, so that numbering is exercised.
-    std::fs::copy(signed.join("signature-1"), signed.join("signature-2")).unwrap();
+    let signed = skopeo_signed_dir(&reference, &tmp.0, &gnupg, &fingerprint);
     let src = format!("dir:{}", signed.display());
     for who in ["ours", "skopeo"] {
         std::fs::create_dir_all(tmp.0.join(who)).unwrap();

@@ -6,53 +6,7 @@
 use skopeo_integration_tests::registry::{setup, Flavour, Registry, PASSWORD, USER};
 use skopeo_integration_tests::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-/// Serves `dir` over HTTP on a free port (Python's static server); killed when dropped.
-struct StaticServer {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for StaticServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path) -> StaticServer {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new("python3")
-        .args([
-            "-u",
-            "-m",
-            "http.server",
-            "0",
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-        ])
-        .arg(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start python3 -m http.server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    // "Serving HTTP on 127.0.0.1 port 41234 (http://127.0.0.1:41234/) ..."
-    let port = line
-        .split("port ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .expect("the server's port");
-    StaticServer {
-        child,
-        url: format!("http://127.0.0.1:{port}/"),
-    }
-}
+use std::process::Command;
 
 fn skopeo_json(args: &[&str], cwd: &Path) -> serde_json::Value {
     let r = run(&reference_skopeo().unwrap(), args, cwd);
@@ -139,7 +93,7 @@ fn inspector_page_in_chromium() {
         assert_eq!(pushed.code, 0, "{}", pushed.stderr);
         extra.push("fixtures/s2:latest");
     }
-    let server = serve(&page_dir);
+    let server = serve_directory(&page_dir);
     let manifest_file = tmp.0.join("pasted.json");
     let raw = run(
         &skopeo,

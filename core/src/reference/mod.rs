@@ -190,6 +190,37 @@ impl Reference {
         self.digest.as_deref().and_then(|d| Digest::parse(d).ok())
     }
 
+    /// How trust policies and registries.d name this image: `name:tag`, or `name@digest`
+    /// (a digest wins over a tag; neither gives the bare name).
+    pub fn policy_identity(&self) -> String {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => format!("{}@{d}", self.name()),
+            (None, Some(t)) => format!("{}:{t}", self.name()),
+            (None, None) => self.name(),
+        }
+    }
+
+    /// The scopes above [`Reference::policy_identity`], most specific first: the repository,
+    /// each parent namespace up to the registry, then the registry's domain wildcarded
+    /// (`*.example.com`, `*.com`; without its port), as containers/image lists them.
+    pub fn policy_namespaces(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut name = self.name();
+        loop {
+            out.push(name.clone());
+            match name.rfind('/') {
+                Some(i) => name.truncate(i),
+                None => break,
+            }
+        }
+        let mut host = name.split(':').next().unwrap_or_default();
+        while let Some(i) = host.find('.') {
+            host = &host[i + 1..];
+            out.push(format!("*.{host}"));
+        }
+        out
+    }
+
     /// Whether neither tag nor digest is set.
     pub fn is_name_only(&self) -> bool {
         self.tag.is_none() && self.digest.is_none()

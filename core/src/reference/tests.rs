@@ -45,3 +45,36 @@ fn normalizes_docker_hub() {
         Err(ReferenceError::NormalizedNameContainsUppercase)
     );
 }
+
+#[test]
+fn policy_scopes_name_the_image_its_namespaces_and_wildcard_domains() {
+    let r = Reference::parse_normalized_named("registry.example.com:5000/ns/repo:v1").unwrap();
+    assert_eq!(r.policy_identity(), "registry.example.com:5000/ns/repo:v1");
+    assert_eq!(
+        r.policy_namespaces(),
+        [
+            "registry.example.com:5000/ns/repo",
+            "registry.example.com:5000/ns",
+            "registry.example.com:5000",
+            "*.example.com",
+            "*.com"
+        ]
+    );
+    let d = Reference::parse_docker_ref(
+        "busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    )
+    .unwrap();
+    assert_eq!(
+        d.policy_identity(),
+        "docker.io/library/busybox@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+    );
+    assert_eq!(
+        d.policy_namespaces(),
+        [
+            "docker.io/library/busybox",
+            "docker.io/library",
+            "docker.io",
+            "*.io"
+        ]
+    );
+}

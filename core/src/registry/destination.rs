@@ -17,6 +17,8 @@ pub struct DockerDestination<'c, 'h, H> {
     /// A repository on the same registry that has the blobs (the copy's source): missing
     /// blobs are mounted from it instead of uploaded.
     mount_from: Option<String>,
+    /// The digest of the top-level manifest pushed, once it is.
+    pushed: Option<Digest>,
 }
 
 impl<'c, 'h, H: HttpClient + Clock> DockerDestination<'c, 'h, H> {
@@ -35,7 +37,14 @@ impl<'c, 'h, H: HttpClient + Clock> DockerDestination<'c, 'h, H> {
             client,
             reference,
             mount_from,
+            pushed: None,
         }
+    }
+
+    /// The digest of the top-level manifest, once pushed (what its signatures are filed
+    /// under in lookaside storage).
+    pub fn pushed_manifest(&self) -> Option<&Digest> {
+        self.pushed.as_ref()
     }
 }
 
@@ -106,11 +115,21 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
                     "uploading manifest {reference} to {}",
                     self.reference.name()
                 ))
-            })
+            })?;
+        if instance.is_none() {
+            self.pushed =
+                Some(crate::manifest::manifest_digest(manifest).map_err(|e| {
+                    crate::Error::Invalid(format!("computing manifest digest: {e}"))
+                })?);
+        }
+        Ok(())
     }
 
+    /// Signatures go to lookaside storage, which the host handles (see `registry::lookaside`).
     fn supports_signatures(&self) -> Result<()> {
-        Err(crate::Error::Unsupported("storing signatures in a registry (lookaside storage from registries.d) is not supported yet; copy with --remove-signatures".into()))
+        Err(crate::Error::Unsupported(
+            "storing signatures of registry images needs lookaside storage, which this host does not provide".into(),
+        ))
     }
 
     async fn commit(self) -> Result<()> {

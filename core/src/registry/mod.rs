@@ -6,6 +6,7 @@ pub mod challenge;
 pub mod client;
 pub mod destination;
 pub mod errors;
+pub mod lookaside;
 pub mod source;
 pub mod transfer;
 
