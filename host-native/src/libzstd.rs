@@ -19,7 +19,7 @@ thread_local! {
 /// The libzstd level for `--dest-compress-level` (clamped to the levels libzstd has).
 fn level(asked: Option<u32>) -> i32 {
     let max = *zstd::compression_level_range().end();
-    asked.map_or(DEFAULT_LEVEL, |l| (l.max(1) as i32).min(max))
+    asked.map_or(DEFAULT_LEVEL, |l| l.clamp(1, max as u32) as i32)
 }
 
 fn compressor(level: i32) -> std::io::Result<zstd::bulk::Compressor<'static>> {

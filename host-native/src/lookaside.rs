@@ -47,8 +47,8 @@ pub fn load(explicit: Option<&str>) -> std::result::Result<RegistriesD, String> 
 /// Where one registry image's signatures are kept.
 pub struct Lookaside {
     base: String,
-    /// For a web server's signatures (and unused for files).
-    http: NativeHttp,
+    /// For a web server's signatures (none for files).
+    http: Option<NativeHttp>,
 }
 
 impl Lookaside {
@@ -58,23 +58,23 @@ impl Lookaside {
         reference: &Reference,
         write: bool,
     ) -> std::result::Result<Self, String> {
-        // The owner of /proc/self is the effective user.
-        let is_root = std::os::unix::fs::MetadataExt::uid(
-            &std::fs::metadata("/proc/self").map_err(|e| format!("/proc/self: {e}"))?,
-        ) == 0;
+        let is_root = rustix::process::geteuid().is_root();
         let home = crate::registry::home().display().to_string();
         let base = config.lookaside_base(reference, write, &builtin_lookaside(is_root, &home));
-        let host = base
-            .split_once("://")
-            .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
-            .unwrap_or_default();
-        let http = NativeHttp::for_registry(host, &TlsOptions::default())?;
+        let web_host = ["http://", "https://"]
+            .iter()
+            .find_map(|scheme| base.strip_prefix(scheme))
+            .map(|rest| rest.split('/').next().unwrap_or_default());
+        let http = match web_host {
+            Some(host) => Some(NativeHttp::for_registry(host, &TlsOptions::default())?),
+            None => None,
+        };
         Ok(Lookaside { base, http })
     }
 
     /// The signatures of the manifest `digest`.
     pub async fn read(&self, digest: &Digest) -> Result<Vec<Signature>> {
-        lookaside::read_signatures(&NativeFs, &self.http, &self.base, digest).await
+        lookaside::read_signatures(&NativeFs, self.http.as_ref(), &self.base, digest).await
     }
 
     /// Whether signatures can be stored here, and if not why.

@@ -430,7 +430,9 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
         dest.supported_manifest_types(),
         opts.force_manifest_type,
         unmodifiable,
-    );
+    )
+    // Schema 1 signed and unsigned are one format to convert between: kept as it is.
+    .filter(|t| !(mime::is_schema1(t) && matches!(manifest, Manifest::Schema1(_))));
     // Schema 1 names the layers as stored, so that conversion comes after they are; so does
     // the conversion from schema 1, which needs the layers' sizes and diff IDs.
     let to_schema1 = target.is_some_and(mime::is_schema1);

@@ -46,6 +46,18 @@ struct State {
     tokens: TokenCache,
 }
 
+/// What an anonymous first request told in place of the ping.
+enum Speculation<T> {
+    /// Answered (2xx): the response stands, its scheme is kept.
+    Answered(Response<T>),
+    /// Challenged: the scheme and challenges are kept; the request goes again with them.
+    Pinged,
+    /// Another answer: the ping runs as usual.
+    Unsettled,
+    /// No scheme could be reached, or the registry is refusing requests: as the ping fails.
+    Failed(Error),
+}
+
 /// The `repository:NAME:ACTIONS` scope for a repository.
 pub fn repository_scope(repository: &str, actions: &str) -> String {
     format!("repository:{repository}:{actions}")
@@ -321,6 +333,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         length: Option<u64>,
         scopes: &[String],
     ) -> Result<Response<Vec<u8>>> {
+        self.settle_challenges().await?;
         let url = self.target_url(path).await?;
         let mut b = self.base_request(method, &url);
         for (k, v) in headers {
@@ -338,51 +351,92 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
     /// Sends the first request to a registry not yet pinged in place of the ping, when that
     /// cannot change what is sent: a bodiless GET or HEAD by a client without credentials (it
     /// would go out anonymously after the ping too). Over HTTPS, or when insecure, HTTPS with
-    /// plain HTTP alongside, as [`RegistryClient::ping`] does. An answer (2xx) is returned and
-    /// its scheme kept; a challenge (401 with `WWW-Authenticate`) is recorded as the ping's
-    /// would be, and `None` returned so the request is sent again with credentials for it.
-    /// Anything else (no connection, another status) also returns `None` and leaves the
-    /// registry unpinged, so the ping runs and reports failures as it always has. This saves
-    /// one round trip per command against registries that serve anonymous pulls.
+    /// plain HTTP alongside, as [`RegistryClient::ping`] does: any answer over HTTPS means
+    /// HTTPS works, so plain HTTP is used only when HTTPS cannot be reached. This saves one
+    /// round trip per command against registries that serve anonymous pulls.
     async fn speculate<T>(
         &self,
         method: &Method,
         path: &str,
         headers: &[(&str, &str)],
         send: &impl AsyncFn(Request<Vec<u8>>) -> Result<Response<T>>,
-    ) -> Option<Response<T>> {
+    ) -> Speculation<T> {
         let attempt = async |scheme: &'static str| {
             let url = self.url(scheme, path);
             let mut b = self.base_request(method.clone(), &url);
             for (k, v) in headers {
                 b = b.header(*k, *v);
             }
-            let res = send(b.body(Vec::new()).map_err(|_| ())?)
-                .await
-                .map_err(|_| ())?;
-            let status = res.status().as_u16();
-            let challenges = parse_challenges(header_values(&res, "www-authenticate"));
-            match status {
-                200..=299 => Ok((scheme, res, challenges)),
-                401 if !challenges.is_empty() => Ok((scheme, res, challenges)),
-                _ => Err(()),
-            }
+            let req = b
+                .body(Vec::new())
+                .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
+            send(req).await.map(|res| (scheme, res))
         };
         let result = if self.config.insecure {
             prefer_first(attempt("https"), attempt("http")).await
         } else {
             attempt("https").await
         };
-        let (scheme, res, challenges) = result.ok()?;
+        let (scheme, res) = match result {
+            Ok(answered) => answered,
+            Err(e) => {
+                // Worded as the ping's failure: the request is named as the ping to `/v2/`
+                // on the last scheme tried.
+                let scheme = if self.config.insecure {
+                    "http"
+                } else {
+                    "https"
+                };
+                let verb = match *method {
+                    Method::HEAD => "Head",
+                    _ => "Get",
+                };
+                let sent = format!("{verb} \"{}\"", self.url(scheme, path));
+                let ping = format!("Get \"{}\"", self.url(scheme, "/v2/"));
+                let context = format!("pinging container registry {}", self.endpoint());
+                let e = e.reworded(|m| m.replacen(&sent, &ping, 1));
+                return Speculation::Failed(e.context(context));
+            }
+        };
+        let challenges = parse_challenges(header_values(&res, "www-authenticate"));
         let mut state = self.state.borrow_mut();
-        state.ping = Some(scheme);
-        if res.status() == 401 {
-            state.challenges = challenges;
-            None
-        } else {
-            state.speculative = true;
-            Some(res)
+        match res.status().as_u16() {
+            200..=299 => {
+                state.ping = Some(scheme);
+                state.speculative = true;
+                Speculation::Answered(res)
+            }
+            401 if !challenges.is_empty() => {
+                state.ping = Some(scheme);
+                state.challenges = challenges;
+                Speculation::Pinged
+            }
+            429 => Speculation::Failed(Error::Registry {
+                status: 429,
+                message: format!(
+                    "pinging container registry {}: too many requests to registry",
+                    self.endpoint()
+                ),
+                retryable: false,
+            }),
+            // Anything else is left to the ping, which reports odd servers as it always has.
+            _ => Speculation::Unsettled,
         }
+    }
+
+    /// After an anonymous answer stood in for the ping and no challenge has been met since,
+    /// pings for real: a request with a body cannot be sent again after a challenge.
+    async fn settle_challenges(&self) -> Result<()> {
+        let unsettled = {
+            let state = self.state.borrow();
+            state.speculative && state.challenges.is_empty()
+        };
+        if unsettled {
+            self.state.borrow_mut().ping = None;
+            self.ping().await?;
+            self.state.borrow_mut().speculative = false;
+        }
+        Ok(())
     }
 
     async fn request_via<T>(
@@ -400,9 +454,14 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             && path.starts_with('/')
             && matches!(self.config.credentials, Credentials::Anonymous);
         if can_speculate {
-            if let Some(res) = self.speculate(&method, path, headers, &send).await {
-                return Ok(res);
+            match self.speculate(&method, path, headers, &send).await {
+                Speculation::Answered(res) => return Ok(res),
+                Speculation::Failed(e) => return Err(e),
+                Speculation::Pinged | Speculation::Unsettled => {}
             }
+        }
+        if !body.is_empty() {
+            self.settle_challenges().await?;
         }
         let url = self.target_url(path).await?;
         let mut scopes = scopes.to_vec();
@@ -414,7 +473,9 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             for (k, v) in headers {
                 b = b.header(*k, *v);
             }
-            if let Some(a) = self.authorization(&scopes).await? {
+            let authorization = self.authorization(&scopes).await?;
+            let anonymous = authorization.is_none();
+            if let Some(a) = authorization {
                 b = b.header("Authorization", a);
             }
             let this_body = match &body {
@@ -426,7 +487,12 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                 .body(this_body)
                 .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
             let res = send(req).await?;
-            if !retried && res.status() == 401 && !has_body && self.adopt_challenges(&res) {
+            if !retried
+                && res.status() == 401
+                && !has_body
+                && anonymous
+                && self.adopt_challenges(&res)
+            {
                 retried = true;
                 continue;
             }
@@ -450,14 +516,17 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         }
     }
 
-    /// After an anonymous answer stood in for the ping, the first challenge met is what the
-    /// ping would have found: keeps it and says so, so the request is sent again with it.
+    /// After an anonymous answer stood in for the ping, a challenge met by a request sent
+    /// without credentials is what the ping would have found: keeps the first one met (other
+    /// requests may have met it already) and says whether the request should go again.
     fn adopt_challenges<T>(&self, res: &Response<T>) -> bool {
         let mut state = self.state.borrow_mut();
-        if !state.speculative || !state.challenges.is_empty() {
+        if !state.speculative {
             return false;
         }
-        state.challenges = parse_challenges(header_values(res, "www-authenticate"));
+        if state.challenges.is_empty() {
+            state.challenges = parse_challenges(header_values(res, "www-authenticate"));
+        }
         !state.challenges.is_empty()
     }
 

@@ -11,6 +11,9 @@ use crate::{Error, Result};
 /// More signatures than this for one image means the storage is broken.
 const MAX_SIGNATURES: usize = 128;
 
+/// The largest signature read from a web server.
+const MAX_SIGNATURE_SIZE: usize = 4 << 20;
+
 /// Where a lookaside URL points.
 enum Location<'a> {
     File(&'a str),
@@ -30,10 +33,11 @@ fn location<'a>(url: &'a str, doing: &str) -> Result<Location<'a>> {
     )))
 }
 
-/// The signatures of the manifest `digest` under `base`, in order.
+/// The signatures of the manifest `digest` under `base`, in order (`http` reads them from
+/// web servers).
 pub async fn read_signatures<F: Filesystem, H: HttpClient>(
     fs: &F,
-    http: &H,
+    http: Option<&H>,
     base: &str,
     digest: &Digest,
 ) -> Result<Vec<Signature>> {
@@ -52,11 +56,21 @@ pub async fn read_signatures<F: Filesystem, H: HttpClient>(
                 Err(e) => return Err(e.into()),
             },
             Location::Web => {
+                let http = http.ok_or_else(|| {
+                    Error::Unsupported(format!(
+                        "reading signatures from {url} is not supported here"
+                    ))
+                })?;
                 let request = http::Request::get(&url)
                     .body(Vec::new())
                     .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
                 let res = http.send(request).await?;
                 match res.status().as_u16() {
+                    200 if res.body().len() > MAX_SIGNATURE_SIZE => {
+                        return Err(Error::Invalid(format!(
+                            "reading signature from {url}: larger than {MAX_SIGNATURE_SIZE} bytes"
+                        )))
+                    }
                     200 => res.into_body(),
                     404 => break,
                     status => {
@@ -89,6 +103,15 @@ pub async fn write_signatures<F: FilesystemWrite>(
 ) -> Result<()> {
     if signatures.is_empty() {
         return Ok(());
+    }
+    // Sigstore signatures travel as registry attachments, never in lookaside storage.
+    if signatures
+        .iter()
+        .any(|s| matches!(s, Signature::Sigstore(_)))
+    {
+        return Err(Error::Unsupported(
+            "writing sigstore attachments is disabled by configuration".into(),
+        ));
     }
     for (index, signature) in signatures.iter().enumerate() {
         let url = signature_url(base, digest, index);

@@ -435,3 +435,35 @@ fn link_headers() {
     );
     assert_eq!(next_page_path(""), None);
 }
+
+#[test]
+fn an_answer_over_https_keeps_insecure_registries_on_https() {
+    // HTTPS works but lacks the tag; plain HTTP would answer. The speculation must not
+    // settle on HTTP: the ping finds HTTPS, and the missing tag is reported from it.
+    let host = FakeHost::new(|req| match (req.uri().scheme_str(), req.uri().path()) {
+        (Some("https"), "/v2/") => response(200, &[], b"{}"),
+        (Some("https"), _) => response(
+            404,
+            &[],
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+        ),
+        _ => response(200, &[("Content-Type", mime::OCI_MANIFEST)], MANIFEST),
+    });
+    let c = RegistryClient::new(
+        &host,
+        RegistryConfig {
+            registry: "reg.test".into(),
+            insecure: true,
+            ..Default::default()
+        },
+    );
+    let err = pollster::block_on(c.get_manifest("r", "latest", "reg.test/r")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "reading manifest latest in reg.test/r: manifest unknown"
+    );
+    assert_eq!(
+        host.log.borrow().last().unwrap(),
+        "GET https://reg.test/v2/r/manifests/latest []"
+    );
+}
