@@ -402,6 +402,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_peeked_stream_still_hashes_where_it_is_read() {
+        use skopeo_core::compression::Peeked;
+        let data: Vec<u8> = (0..2 * CHUNK + 5).map(|i| (i % 253) as u8).collect();
+        let stream = read_ahead(std::io::Cursor::new(data.clone()), 1, |e| {
+            EffectError::new(EffectErrorKind::Other, e.to_string())
+        });
+        let mut peeked = pollster::block_on(Peeked::hashing(stream, Algorithm::Sha256)).unwrap();
+        assert!(!peeked.first().is_empty());
+        assert!(peeked.hash_ahead(Algorithm::Sha256));
+        assert!(!peeked.hash_ahead(Algorithm::Sha512));
+        let got = pollster::block_on(skopeo_core::effects::read_all(&mut peeked)).unwrap();
+        assert_eq!(got, data);
+        let hashed = peeked.hashed().expect("hashed on the reading side");
+        assert_eq!(hashed.len(), data.len() as u64, "the first chunk included");
+        assert_eq!(
+            hashed.finish(),
+            skopeo_core::digest::Digest::sha256_of(&data)
+        );
+    }
+
+    #[test]
     fn bytes_arrive_in_order_across_threads_both_ways() {
         let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
         let mut stream = read_ahead(std::io::Cursor::new(data.clone()), 2, |e| {

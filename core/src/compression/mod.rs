@@ -128,15 +128,36 @@ pub fn manifest_takes(manifest_type: &str, algorithm: Algorithm) -> bool {
 pub struct Peeked<S> {
     first: Option<Vec<u8>>,
     inner: S,
+    /// What `inner` hashes on its side (taken before the first chunk was read).
+    hashing: Option<crate::digest::Algorithm>,
 }
 
 impl<S: ByteStream> Peeked<S> {
     /// Reads `inner`'s first chunk; [`Peeked::first`] shows it, reading returns it again.
-    pub async fn new(mut inner: S) -> std::result::Result<Self, EffectError> {
+    pub async fn new(inner: S) -> std::result::Result<Self, EffectError> {
+        Self::peek(inner, None).await
+    }
+
+    /// [`Peeked::new`], having first offered `inner` to hash with `algorithm` as it reads
+    /// ([`ByteStream::hash_ahead`]), so that whoever reads the peeked stream can still leave
+    /// the hashing to the reading side (the first chunk included).
+    pub async fn hashing(
+        mut inner: S,
+        algorithm: crate::digest::Algorithm,
+    ) -> std::result::Result<Self, EffectError> {
+        let hashing = inner.hash_ahead(algorithm).then_some(algorithm);
+        Self::peek(inner, hashing).await
+    }
+
+    async fn peek(
+        mut inner: S,
+        hashing: Option<crate::digest::Algorithm>,
+    ) -> std::result::Result<Self, EffectError> {
         let first = inner.read_chunk().await?;
         Ok(Peeked {
             first: Some(first),
             inner,
+            hashing,
         })
     }
 
@@ -169,6 +190,14 @@ impl<S: ByteStream> ByteStream for Peeked<S> {
             Some(first) if !first.is_empty() => Ok(first),
             _ => self.inner.read_chunk().await,
         }
+    }
+
+    fn hash_ahead(&mut self, algorithm: crate::digest::Algorithm) -> bool {
+        self.hashing == Some(algorithm)
+    }
+
+    fn hashed(&mut self) -> Option<crate::digest::Digester> {
+        self.hashing.and_then(|_| self.inner.hashed())
     }
 }
 

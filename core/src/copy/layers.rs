@@ -210,7 +210,11 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
         let facts = facts_of(&mut stream, with_diff_id, stored.size).await?;
         return Ok((None, BlobOutcome::Copied, facts));
     }
-    let mut peeked = Peeked::new(stream).await.map_err(Error::from)?;
+    // The source's bytes are hashed where they are read (for the destination's check).
+    let algorithm = layer.digest.algorithm();
+    let mut peeked = Peeked::hashing(stream, algorithm)
+        .await
+        .map_err(Error::from)?;
     let detected = detect(peeked.first());
     let mut op = operation(want, detected, opts);
     let stored_as = match op {
@@ -256,7 +260,9 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
         return Ok((Some(changed(known)), BlobOutcome::Skipped, facts));
     }
     // Made again (the same bytes: the same compressor and level), now stored.
-    let mut again = Peeked::new(open(false).await?).await.map_err(Error::from)?;
+    let mut again = Peeked::hashing(open(false).await?, algorithm)
+        .await
+        .map_err(Error::from)?;
     let verified = Verifying::new(&mut again, Some(&layer.digest), size);
     let mut output = Transformed::new(&op, verified, opts)?;
     let stored = dest
