@@ -204,9 +204,8 @@ impl ImageDestination for Destination<'_> {
         instance: Option<&Digest>,
     ) -> Result<()> {
         match self {
-            Destination::Docker(_, _) if signatures.is_empty() => Ok(()),
+            // The engine asked `supports_signatures` before (only with signatures to store).
             Destination::Docker(d, lookaside) => {
-                lookaside.check_writable()?;
                 let digest = instance.or(d.pushed_manifest()).ok_or_else(|| {
                     skopeo_core::Error::Invalid(
                         "Unknown manifest digest, can't add signatures".into(),
