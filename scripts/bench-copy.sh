@@ -5,7 +5,7 @@
 # of 60 layers of MANY_KIB KiB each (default 256) pushed; and one uncompressed layer of real
 # files (a tar of the system's shared libraries) compressed to gzip and to zstd into dir:, with the sizes written.
 # Median of RUNS (default 3) interleaved runs, and peak RSS.
-# Usage: scripts/bench-copy.sh [RUNS] [LAYER_MB] [MANY_KIB]
+# Usage: [ROWS=REGEX] scripts/bench-copy.sh [RUNS] [LAYER_MB] [MANY_KIB]  (ROWS picks rows by label)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-3}
@@ -76,6 +76,9 @@ start_registry "$tmp/reg"
 "$ref" --insecure-policy copy -q --dest-tls-verify=false "oci:$tmp/src:big" "docker://$addr/bench/src:v1"
 flags=(--insecure-policy copy -q --src-tls-verify=false --dest-tls-verify=false)
 
+# selected LABEL: whether the row is wanted (ROWS, a regular expression, picks rows; all by default).
+selected() { [[ -z ${ROWS:-} || $1 =~ $ROWS ]]; }
+
 # time_one BIN DEST-PREP ARGS...: seconds for one copy, after removing the destination.
 time_one() {
   local bin=$1 dest=$2; shift 2
@@ -96,6 +99,7 @@ rss() {
 
 bench() {
   local label=$1 dest=$2; shift 2
+  selected "$label" || return 0
   : > "$tmp/a"; : > "$tmp/b"
   for i in $(seq "$runs"); do
     time_one "$ours" "$dest" "${@//@RUN@/o$i}" >> "$tmp/a"
@@ -126,6 +130,6 @@ sizes() {
 }
 echo "one uncompressed layer: tar of $libs, $(($(stat -c %s "$tmp"/plain/blobs/sha256/* | sort -n | tail -1) / 1000000)) MB"
 bench "compress to gzip (dir:)" "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out-gz" --dest-compress
-sizes "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out-gz" --dest-compress
+if selected "compress to gzip"; then sizes "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out-gz" --dest-compress; fi
 bench "compress to zstd (dir:)" "$tmp/out-zst" "oci:$tmp/plain:big" "dir:$tmp/out-zst" --dest-compress --dest-compress-format zstd
-sizes "$tmp/out-zst" "oci:$tmp/plain:big" "dir:$tmp/out-zst" --dest-compress --dest-compress-format zstd
+if selected "compress to zstd"; then sizes "$tmp/out-zst" "oci:$tmp/plain:big" "dir:$tmp/out-zst" --dest-compress --dest-compress-format zstd; fi

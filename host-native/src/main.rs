@@ -20,6 +20,12 @@ mod retry;
 mod transports;
 
 use clap::{Args, Parser, Subcommand};
+
+/// Large blocks page-aligned, so layers are written to disk straight from the chunks they
+/// were read into (see `skopeo_std_effects::direct`).
+#[global_allocator]
+static ALLOCATOR: skopeo_std_effects::aligned_alloc::LargeBlocksPageAligned =
+    skopeo_std_effects::aligned_alloc::LargeBlocksPageAligned;
 use skopeo_core::manifest::platform::{go_arch, PlatformChoice};
 
 /// The skopeo release whose behaviour this tool reproduces.

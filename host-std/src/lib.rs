@@ -4,7 +4,11 @@
 //! blob copies overlap their reads, writes and syncs.
 
 #[cfg(not(target_family = "wasm"))]
+pub mod aligned_alloc;
+#[cfg(not(target_family = "wasm"))]
 pub mod background;
+#[cfg(not(target_family = "wasm"))]
+pub mod direct;
 pub mod fs;
 pub mod interrupt;
 pub mod log;

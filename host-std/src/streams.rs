@@ -9,6 +9,7 @@ use skopeo_core::effects::{ByteSink, ByteStream, EffectError};
 #[cfg(not(target_family = "wasm"))]
 mod imp {
     use super::*;
+    use crate::direct::DirectWriter;
     use crate::pipe::{pipe, read_ahead, PipeReader, PipeWriter};
     use std::future::Future;
     use std::io::Write;
@@ -77,16 +78,15 @@ mod imp {
             let done = Arc::clone(&finished);
             let path = path.to_owned();
             let outcome = crate::background::on_thread(move || {
-                let mut file = file;
+                let mut file = Writer::new(file, sync);
                 while let Some(chunk) = rx.recv_blocking() {
                     file.write_all(&chunk)
                         .map_err(|e| go_io_error("write", &path, &e))?;
                     crate::pipe::recycle(chunk);
                 }
                 // Dropped without `finish`: the copy was abandoned, the file is discarded.
-                if sync && done.load(Ordering::Acquire) {
-                    file.sync_all()
-                        .map_err(|e| go_io_error("sync", &path, &e))?;
+                if done.load(Ordering::Acquire) {
+                    file.finish(&path)?;
                 }
                 Ok(())
             });
@@ -95,6 +95,41 @@ mod imp {
                 finished,
                 outcome: Box::pin(outcome),
             }
+        }
+    }
+
+    /// How a sink's worker writes: a whole file of its own through [`DirectWriter`] and
+    /// synced at the end, or a part of a larger file as it comes.
+    enum Writer {
+        Whole(DirectWriter),
+        Part(std::fs::File),
+    }
+
+    impl Writer {
+        fn new(file: std::fs::File, whole: bool) -> Self {
+            if whole {
+                Writer::Whole(DirectWriter::new(file))
+            } else {
+                Writer::Part(file)
+            }
+        }
+
+        fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+            match self {
+                Writer::Whole(w) => w.write_all(data),
+                Writer::Part(f) => f.write_all(data),
+            }
+        }
+
+        /// Writes what is staged and syncs a whole file (errors name `path`).
+        fn finish(self, path: &str) -> Result<(), EffectError> {
+            let Writer::Whole(writer) = self else {
+                return Ok(());
+            };
+            let file = writer
+                .finish()
+                .map_err(|e| go_io_error("write", path, &e))?;
+            file.sync_all().map_err(|e| go_io_error("sync", path, &e))
         }
     }
 

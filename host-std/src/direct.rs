@@ -1,0 +1,357 @@
+//! Writing large files past the page cache. On Linux, the bytes of a file the core writes (a
+//! layer, mostly) go to the disk with `O_DIRECT`, straight from our memory: the kernel neither
+//! copies them into page-cache pages nor allocates those pages (on a virtual machine, pages it
+//! has not touched before cost a fault in the hypervisor each), and the sync at the end has
+//! little left to wait for. Direct writes need memory, file offset and length aligned to the
+//! disk's blocks: chunks that start on a page boundary (the native host's allocator gives
+//! large blocks that alignment, see [`crate::aligned_alloc`]) are written as they are; other
+//! bytes are gathered in an aligned staging buffer first. Small files, the tail of every file
+//! and file systems that refuse `O_DIRECT` are written the ordinary way, so nothing about the
+//! bytes or the errors changes: a refused or short direct write is simply written again
+//! through the page cache.
+
+use std::fs::File;
+use std::io::{ErrorKind, Write};
+use std::sync::Mutex;
+
+/// What direct writes are aligned to, in memory and in the file: the largest logical block
+/// size of common disks.
+pub const ALIGN: usize = 4096;
+
+/// Bytes gathered before a staged write: as large as a pipe chunk.
+const STAGE: usize = 128 * 1024;
+
+/// The first direct write is made for at least this many bytes: a file that never has that
+/// many to write at once stays in the page cache.
+const DIRECT_FROM: usize = 64 * 1024;
+
+/// Staging buffers kept for reuse (each `STAGE + ALIGN` bytes), so files after the first
+/// neither fault in fresh memory nor grow the resident size.
+static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// At most this many spare staging buffers are kept.
+const MAX_SPARE: usize = 8;
+
+/// Whether direct writes are still worth trying on this file.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Direct {
+    /// Not tried yet: nothing large has been written.
+    Untried,
+    /// `O_DIRECT` is set on the file.
+    On,
+    /// Refused or not available: everything goes through the page cache.
+    Off,
+}
+
+/// A file written with direct writes where its bytes allow, through the page cache elsewhere.
+pub struct DirectWriter {
+    file: File,
+    /// Gathers bytes that cannot be written directly as they come; taken when first needed.
+    stage: Option<Stage>,
+    /// Bytes that went through the staging buffer.
+    copied: u64,
+    direct: Direct,
+}
+
+impl DirectWriter {
+    /// Writes `file` from its current offset, which must be 0 (a file just created).
+    pub fn new(file: File) -> Self {
+        DirectWriter {
+            file,
+            stage: None,
+            copied: 0,
+            direct: if cfg!(target_os = "linux") {
+                Direct::Untried
+            } else {
+                Direct::Off
+            },
+        }
+    }
+
+    /// Writes `data` after what came before: its aligned part directly when it starts on a
+    /// block boundary and nothing is staged, the rest through the staging buffer.
+    pub fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        let staged = self.stage.as_ref().map_or(0, |s| s.len);
+        if staged == 0 && self.direct != Direct::Off && is_aligned(data.as_ptr()) {
+            let aligned = data.len() / ALIGN * ALIGN;
+            if aligned > 0 {
+                self.write_blocks(&data[..aligned])?;
+                data = &data[aligned..];
+            }
+        }
+        while !data.is_empty() {
+            let stage = self.stage.get_or_insert_with(Stage::take);
+            let n = stage.push(data);
+            self.copied += n as u64;
+            data = &data[n..];
+            if stage.len == STAGE {
+                self.write_staged(STAGE)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is still staged (its aligned part directly when direct writes are on, the
+    /// rest through the page cache); the file, for its owner to sync.
+    pub fn finish(mut self) -> std::io::Result<File> {
+        let staged = self.stage.as_ref().map_or(0, |s| s.len);
+        let aligned = staged / ALIGN * ALIGN;
+        if self.direct == Direct::On && aligned > 0 {
+            self.write_staged(aligned)?;
+        }
+        self.buffered();
+        if let Some(stage) = &mut self.stage {
+            self.file.write_all(stage.bytes())?;
+            stage.len = 0;
+        }
+        Ok(self.file)
+    }
+
+    /// Writes the first `len` staged bytes (a multiple of `ALIGN` while direct writes are on)
+    /// and keeps the rest staged at the window's start.
+    fn write_staged(&mut self, len: usize) -> std::io::Result<()> {
+        let Some(mut stage) = self.stage.take() else {
+            return Ok(());
+        };
+        let written = self.write_blocks(&stage.bytes()[..len]);
+        stage.consume(len);
+        self.stage = Some(stage);
+        written
+    }
+
+    /// Writes `blocks` (aligned in memory and length) directly when direct writes can be
+    /// had, else (or for what a direct write refused) through the page cache.
+    fn write_blocks(&mut self, blocks: &[u8]) -> std::io::Result<()> {
+        if self.direct == Direct::Untried && blocks.len() >= DIRECT_FROM {
+            self.direct = if set_direct(&self.file, true) {
+                Direct::On
+            } else {
+                Direct::Off
+            };
+        }
+        let mut written = 0;
+        if self.direct == Direct::On && blocks.len() >= ALIGN {
+            written = write_direct(&mut self.file, blocks);
+            if written < blocks.len() {
+                // Refused (EINVAL), short (the disk filling up) or failed: the page cache
+                // write below reports what is really wrong, in the usual words.
+                self.buffered();
+            }
+        }
+        self.file.write_all(&blocks[written..])
+    }
+
+    /// Turns direct writes off for the rest of the file.
+    fn buffered(&mut self) {
+        if self.direct == Direct::On {
+            set_direct(&self.file, false);
+        }
+        self.direct = Direct::Off;
+    }
+}
+
+fn is_aligned(p: *const u8) -> bool {
+    (p as usize).is_multiple_of(ALIGN)
+}
+
+/// An aligned staging window of `STAGE` bytes inside a reused buffer.
+struct Stage {
+    /// `STAGE + ALIGN` bytes; the window starts `start` bytes in, on an `ALIGN` boundary.
+    buffer: Vec<u8>,
+    start: usize,
+    /// Bytes staged in the window.
+    len: usize,
+}
+
+impl Stage {
+    /// A spare staging buffer, or a new one.
+    fn take() -> Self {
+        let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let buffer = spare.unwrap_or_else(|| vec![0u8; STAGE + ALIGN]);
+        let start = buffer.as_ptr().align_offset(ALIGN);
+        Stage {
+            buffer,
+            start,
+            len: 0,
+        }
+    }
+
+    /// Stages as much of `data` as fits; how much that was.
+    fn push(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(STAGE - self.len);
+        let at = self.start + self.len;
+        self.buffer[at..at + n].copy_from_slice(&data[..n]);
+        self.len += n;
+        n
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buffer[self.start..self.start + self.len]
+    }
+
+    /// Drops the first `n` staged bytes, moving the rest to the window's start.
+    fn consume(&mut self, n: usize) {
+        let from = self.start + n;
+        self.buffer
+            .copy_within(from..self.start + self.len, self.start);
+        self.len -= n;
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.buffer);
+        let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
+        if spare.len() < MAX_SPARE {
+            spare.push(buffer);
+        }
+    }
+}
+
+/// Writes `data` with direct writes; how much was written before one was refused or short.
+fn write_direct(file: &mut File, data: &[u8]) -> usize {
+    let mut written = 0;
+    while written < data.len() {
+        match file.write(&data[written..]) {
+            Ok(n) if n > 0 && n % ALIGN == 0 => written += n,
+            Ok(n) => return written + n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return written,
+        }
+    }
+    written
+}
+
+/// Sets or clears `O_DIRECT` on `file`; whether that took.
+#[cfg(target_os = "linux")]
+fn set_direct(file: &File, on: bool) -> bool {
+    use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
+    let Ok(flags) = fcntl_getfl(file) else {
+        return false;
+    };
+    let flags = if on {
+        flags | OFlags::DIRECT
+    } else {
+        flags - OFlags::DIRECT
+    };
+    fcntl_setfl(file, flags).is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_direct(_file: &File, _on: bool) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch directory removed when dropped.
+    struct Scratch(std::path::PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Scratch(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn pattern(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    /// `data` copied to where its first byte lies `offset` bytes past a block boundary.
+    fn placed(data: &[u8], offset: usize) -> (Vec<u8>, usize) {
+        let mut buffer = vec![0u8; data.len() + 2 * ALIGN];
+        let start = buffer.as_ptr().align_offset(ALIGN) + offset;
+        buffer[start..start + data.len()].copy_from_slice(data);
+        (buffer, start)
+    }
+
+    /// Writes `data` through a `DirectWriter` in pieces of `piece` bytes, each placed
+    /// `offset` bytes past a block boundary; the writer's direct state and the file's bytes.
+    fn write_pieces(dir: &Scratch, data: &[u8], piece: usize, offset: usize) -> (Direct, Vec<u8>) {
+        let path = dir.0.join("file");
+        let mut writer = DirectWriter::new(File::create(&path).unwrap());
+        for part in data.chunks(piece.max(1)) {
+            let (buffer, start) = placed(part, offset);
+            writer
+                .write_all(&buffer[start..start + part.len()])
+                .unwrap();
+        }
+        let direct = writer.direct;
+        writer.finish().unwrap().sync_all().unwrap();
+        (direct, std::fs::read(&path).unwrap())
+    }
+
+    #[test]
+    fn files_of_every_shape_are_written_exactly() {
+        let dir = Scratch::new("direct-writer");
+        let sizes = [
+            0,
+            1,
+            ALIGN - 1,
+            ALIGN,
+            STAGE - 1,
+            STAGE,
+            STAGE + 1,
+            2 * STAGE + ALIGN + 17,
+            3 * STAGE,
+        ];
+        // Whole, in pipe-sized chunks, and in odd pieces that straddle the blocks; starting
+        // on a block boundary (written directly) or not (staged).
+        for (i, &size) in sizes.iter().enumerate() {
+            let data = pattern(size, i as u8);
+            for piece in [size, STAGE, 3 * ALIGN + 7, 1000] {
+                for offset in [0, 1, 16] {
+                    let (_, written) = write_pieces(&dir, &data, piece, offset);
+                    assert!(
+                        written == data,
+                        "size {size}, pieces of {piece} at offset {offset}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn large_files_are_written_directly() {
+        let dir = Scratch::new("direct-flag");
+        let data = pattern(2 * STAGE + 5, 3);
+        for offset in [0, 16] {
+            let path = dir.0.join("large");
+            let mut writer = DirectWriter::new(File::create(&path).unwrap());
+            let (buffer, start) = placed(&data, offset);
+            writer
+                .write_all(&buffer[start..start + data.len()])
+                .unwrap();
+            // Either the file system took O_DIRECT, or it refused it and the writer went on
+            // through the page cache: never a half state.
+            let flags = rustix::fs::fcntl_getfl(&writer.file).unwrap();
+            assert_eq!(
+                flags.contains(rustix::fs::OFlags::DIRECT),
+                writer.direct == Direct::On
+            );
+            assert_ne!(writer.direct, Direct::Untried);
+            // Aligned bytes need no staging buffer but for the tail; others go through one.
+            let tail = (data.len() % ALIGN) as u64;
+            let copied = if offset == 0 { tail } else { data.len() as u64 };
+            assert_eq!(writer.copied, copied);
+            writer.finish().unwrap().sync_all().unwrap();
+            assert!(std::fs::read(&path).unwrap() == data);
+        }
+        // A small file is written through the page cache alone.
+        let (direct, written) = write_pieces(&dir, &pattern(3000, 1), 3000, 0);
+        assert_eq!((direct, written), (Direct::Untried, pattern(3000, 1)));
+    }
+}
