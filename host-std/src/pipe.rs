@@ -15,6 +15,12 @@ use std::task::{Poll, Waker};
 /// 2 MB less resident across four concurrent layers.
 pub const CHUNK: usize = 128 * 1024;
 
+/// The size of a chunk buffer's allocation: a chunk and a page more. Nothing else asks for
+/// blocks of this odd size, so the native binary's allocator ([`crate::aligned_alloc`])
+/// page-aligns exactly these, and [`crate::direct::DirectWriter`] writes chunks to disk as
+/// they are.
+pub const CHUNK_ALLOCATION: usize = CHUNK + 4096;
+
 /// Chunk buffers kept for reuse, each at its full length of [`CHUNK`] bytes: fresh memory
 /// costs a page fault per page and zeroing, reused memory neither, and it keeps the resident
 /// size flat.
@@ -26,7 +32,11 @@ const MAX_SPARE: usize = 32;
 /// A buffer of [`CHUNK`] bytes (zeroes or old data) to read into, reused when one is spare.
 fn full_buffer() -> Vec<u8> {
     let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
-    spare.unwrap_or_else(|| vec![0u8; CHUNK])
+    spare.unwrap_or_else(|| {
+        let mut chunk = Vec::with_capacity(CHUNK_ALLOCATION);
+        chunk.resize(CHUNK, 0);
+        chunk
+    })
 }
 
 /// An empty buffer with room for a chunk, reused when one is spare.
@@ -36,10 +46,10 @@ pub fn buffer() -> Vec<u8> {
     chunk
 }
 
-/// Gives a chunk's buffer back for reuse. Only the part past its length is zeroed again (for
-/// a full chunk, nothing).
+/// Gives a chunk's buffer back for reuse (if it is one: other buffers passing through a
+/// pipe are freed). Only the part past its length is zeroed again (for a full chunk, nothing).
 pub fn recycle(mut chunk: Vec<u8>) {
-    if chunk.capacity() < CHUNK || chunk.capacity() > 2 * CHUNK {
+    if chunk.capacity() != CHUNK_ALLOCATION {
         return;
     }
     chunk.resize(CHUNK, 0);
