@@ -3,8 +3,8 @@
 //! copies them into page-cache pages nor allocates those pages (on a virtual machine, pages it
 //! has not touched before cost a fault in the hypervisor each), and the sync at the end has
 //! little left to wait for. Direct writes need memory, file offset and length aligned to the
-//! disk's blocks: chunks that start on a page boundary (the native host's allocator gives
-//! large blocks that alignment, see [`crate::aligned_alloc`]) are written as they are; other
+//! disk's blocks: chunks that start on a page boundary (the native binary's allocator gives
+//! pipe chunks that alignment, see [`crate::aligned_alloc`]) are written as they are; other
 //! bytes are gathered in an aligned staging buffer first. Small files, the tail of every file
 //! and file systems that refuse `O_DIRECT` are written the ordinary way, so nothing about the
 //! bytes or the errors changes: a refused or short direct write is simply written again
@@ -50,16 +50,26 @@ pub struct DirectWriter {
     stage: Option<Stage>,
     /// Bytes that went through the staging buffer.
     copied: u64,
+    /// Bytes still to write through the page cache before the file offset is aligned (when
+    /// writing starts mid-file).
+    lead: usize,
     direct: Direct,
 }
 
 impl DirectWriter {
-    /// Writes `file` from its current offset, which must be 0 (a file just created).
+    /// Writes `file` (just created) from its start.
     pub fn new(file: File) -> Self {
+        Self::appending(file, 0)
+    }
+
+    /// Writes `file` from its current offset, `offset` (an entry of an archive): up to the
+    /// next aligned offset through the page cache, the rest as [`DirectWriter::new`] does.
+    pub fn appending(file: File, offset: u64) -> Self {
         DirectWriter {
             file,
             stage: None,
             copied: 0,
+            lead: (ALIGN - (offset % ALIGN as u64) as usize) % ALIGN,
             direct: if cfg!(target_os = "linux") {
                 Direct::Untried
             } else {
@@ -71,6 +81,12 @@ impl DirectWriter {
     /// Writes `data` after what came before: its aligned part directly when it starts on a
     /// block boundary and nothing is staged, the rest through the staging buffer.
     pub fn write_all(&mut self, mut data: &[u8]) -> std::io::Result<()> {
+        if self.lead > 0 {
+            let n = self.lead.min(data.len());
+            self.file.write_all(&data[..n])?;
+            self.lead -= n;
+            data = &data[n..];
+        }
         let staged = self.stage.as_ref().map_or(0, |s| s.len);
         if staged == 0 && self.direct != Direct::Off && is_aligned(data.as_ptr()) {
             let aligned = data.len() / ALIGN * ALIGN;
@@ -105,6 +121,12 @@ impl DirectWriter {
             stage.len = 0;
         }
         Ok(self.file)
+    }
+
+    /// Gives up on the rest (staged bytes are dropped) and leaves the file as it was opened,
+    /// for an owner that goes on writing it.
+    pub fn abandon(mut self) {
+        self.buffered();
     }
 
     /// Writes the first `len` staged bytes (a multiple of `ALIGN` while direct writes are on)
@@ -291,6 +313,29 @@ mod tests {
         let direct = writer.direct;
         writer.finish().unwrap().sync_all().unwrap();
         (direct, std::fs::read(&path).unwrap())
+    }
+
+    #[test]
+    fn writing_can_start_mid_file() {
+        let dir = Scratch::new("direct-appending");
+        let path = dir.0.join("archive");
+        let data = pattern(3 * STAGE + 77, 5);
+        for start in [0usize, 512, 1000, ALIGN, ALIGN + 512] {
+            let mut file = File::create(&path).unwrap();
+            file.write_all(&pattern(start, 9)).unwrap();
+            let mut writer = DirectWriter::appending(file, start as u64);
+            for part in data.chunks(STAGE) {
+                let (buffer, at) = placed(part, 0);
+                writer.write_all(&buffer[at..at + part.len()]).unwrap();
+            }
+            let mut file = writer.finish().unwrap();
+            // The file's offset is where the writing ended: what follows lands after it.
+            file.write_all(b"end").unwrap();
+            let mut want = pattern(start, 9);
+            want.extend_from_slice(&data);
+            want.extend_from_slice(b"end");
+            assert!(std::fs::read(&path).unwrap() == want, "from {start}");
+        }
     }
 
     #[test]

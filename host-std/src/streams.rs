@@ -63,22 +63,29 @@ mod imp {
     impl FileSink {
         pub(crate) fn create(path: &str) -> Result<Self, EffectError> {
             let file = std::fs::File::create(path).map_err(|e| go_io_error("open", path, &e))?;
-            Ok(Self::writing(file, path, true))
+            Ok(Self::writing(Writer::Whole(DirectWriter::new(file)), path))
         }
 
         /// Writes what comes at `file`'s current offset (errors name `path`), without
         /// syncing at `finish`: for a part of a larger file its owner syncs.
         pub fn appending(file: std::fs::File, path: &str) -> Self {
-            Self::writing(file, path, false)
+            use std::io::Seek;
+            let mut file = file;
+            let writer = match file.stream_position() {
+                Ok(offset) => Writer::Part(DirectWriter::appending(file, offset)),
+                // Not seekable: written as it comes.
+                Err(_) => Writer::Stream(file),
+            };
+            Self::writing(writer, path)
         }
 
-        fn writing(file: std::fs::File, path: &str, sync: bool) -> Self {
+        fn writing(writer: Writer, path: &str) -> Self {
             let (tx, rx) = pipe(DEPTH);
             let finished = Arc::new(AtomicBool::new(false));
             let done = Arc::clone(&finished);
             let path = path.to_owned();
             let outcome = crate::background::on_thread(move || {
-                let mut file = Writer::new(file, sync);
+                let mut file = writer;
                 while let Some(chunk) = rx.recv_blocking() {
                     file.write_all(&chunk)
                         .map_err(|e| go_io_error("write", &path, &e))?;
@@ -87,6 +94,8 @@ mod imp {
                 // Dropped without `finish`: the copy was abandoned, the file is discarded.
                 if done.load(Ordering::Acquire) {
                     file.finish(&path)?;
+                } else if let Writer::Part(w) = file {
+                    w.abandon();
                 }
                 Ok(())
             });
@@ -98,38 +107,33 @@ mod imp {
         }
     }
 
-    /// How a sink's worker writes: a whole file of its own through [`DirectWriter`] and
-    /// synced at the end, or a part of a larger file as it comes.
+    /// How a sink's worker writes: through a [`DirectWriter`], a whole file of its own
+    /// (synced at the end) or a part of a larger file (its owner syncs); or, for what cannot
+    /// seek, as it comes.
     enum Writer {
         Whole(DirectWriter),
-        Part(std::fs::File),
+        Part(DirectWriter),
+        Stream(std::fs::File),
     }
 
     impl Writer {
-        fn new(file: std::fs::File, whole: bool) -> Self {
-            if whole {
-                Writer::Whole(DirectWriter::new(file))
-            } else {
-                Writer::Part(file)
-            }
-        }
-
         fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
             match self {
-                Writer::Whole(w) => w.write_all(data),
-                Writer::Part(f) => f.write_all(data),
+                Writer::Whole(w) | Writer::Part(w) => w.write_all(data),
+                Writer::Stream(f) => f.write_all(data),
             }
         }
 
         /// Writes what is staged and syncs a whole file (errors name `path`).
         fn finish(self, path: &str) -> Result<(), EffectError> {
-            let Writer::Whole(writer) = self else {
-                return Ok(());
-            };
-            let file = writer
-                .finish()
-                .map_err(|e| go_io_error("write", path, &e))?;
-            file.sync_all().map_err(|e| go_io_error("sync", path, &e))
+            let written = |w: DirectWriter| w.finish().map_err(|e| go_io_error("write", path, &e));
+            match self {
+                Writer::Whole(w) => written(w)?
+                    .sync_all()
+                    .map_err(|e| go_io_error("sync", path, &e)),
+                Writer::Part(w) => written(w).map(drop),
+                Writer::Stream(_) => Ok(()),
+            }
         }
     }
 

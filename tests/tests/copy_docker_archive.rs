@@ -180,7 +180,9 @@ fn layout_with_repeated_content(root: &Path) -> String {
         }
     };
     let plain = "application/vnd.oci.image.layer.v1.tar";
-    let first = TestLayer::plain(tar_of("a", &vec![b'a'; 300_000]), plain);
+    // Large enough to be streamed into the archive with direct writes (several staged
+    // blocks, a tail, entries starting off the disk's block boundaries).
+    let first = TestLayer::plain(tar_of("a", &noise(1_000_003, 7)), plain);
     let second = TestLayer::plain(tar_of("b", &vec![b'b'; 5000]), plain);
     let (first_gz, second_gz) = (gzipped(&first), gzipped(&second));
     write_layout(root, "dup", &[first, first_gz, second_gz])
