@@ -1,6 +1,6 @@
 //! A global allocator for the native binary: the system's, except that pipe chunk buffers
-//! (blocks of [`crate::pipe::CHUNK_ALLOCATION`] bytes, a size nothing else asks for) start on
-//! a page boundary. A layer read from the network or a file then lands in memory that
+//! (blocks of [`crate::pipe::CHUNK_ALLOCATION`] bytes, an odd size only chunks and the direct
+//! writer's staging buffers ask for) start on a page boundary. A layer read from the network or a file then lands in memory that
 //! [`crate::direct::DirectWriter`] can hand to the disk as it is, with no copy into a staging
 //! buffer. Chunks are allocated once and recycled, so their alignment costs nothing; every
 //! other block is left to the system as asked (aligning all large blocks, or all of 128 KiB,
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 /// Blocks of this many bytes are page-aligned.
 const ALIGNED_SIZE: usize = crate::pipe::CHUNK_ALLOCATION;
 
-/// The alignment given to large blocks.
+/// The alignment given to chunk blocks.
 const PAGE: usize = 4096;
 
 /// The system allocator, with chunk-sized blocks page-aligned.

@@ -19,13 +19,14 @@ use std::sync::Mutex;
 pub const ALIGN: usize = 4096;
 
 /// Bytes gathered before a staged write: as large as a pipe chunk.
-const STAGE: usize = 128 * 1024;
+const STAGE: usize = crate::pipe::CHUNK;
+const _: () = assert!(STAGE + ALIGN <= crate::pipe::CHUNK_ALLOCATION);
 
 /// The first direct write is made for at least this many bytes: a file that never has that
 /// many to write at once stays in the page cache.
 const DIRECT_FROM: usize = 64 * 1024;
 
-/// Staging buffers kept for reuse (each `STAGE + ALIGN` bytes), so files after the first
+/// Staging buffers kept for reuse (each a chunk's allocation), so files after the first
 /// neither fault in fresh memory nor grow the resident size.
 static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
@@ -87,8 +88,16 @@ impl DirectWriter {
             self.lead -= n;
             data = &data[n..];
         }
+        if self.direct == Direct::Off {
+            // Nothing to align for: what is staged, then `data` as it is.
+            if let Some(stage) = &mut self.stage {
+                self.file.write_all(stage.bytes())?;
+                stage.len = 0;
+            }
+            return self.file.write_all(data);
+        }
         let staged = self.stage.as_ref().map_or(0, |s| s.len);
-        if staged == 0 && self.direct != Direct::Off && is_aligned(data.as_ptr()) {
+        if staged == 0 && is_aligned(data.as_ptr()) {
             let aligned = data.len() / ALIGN * ALIGN;
             if aligned > 0 {
                 self.write_blocks(&data[..aligned])?;
@@ -108,25 +117,26 @@ impl DirectWriter {
     }
 
     /// Writes what is still staged (its aligned part directly when direct writes are on, the
-    /// rest through the page cache); the file, for its owner to sync.
-    pub fn finish(mut self) -> std::io::Result<File> {
+    /// rest through the page cache) and clears `O_DIRECT`; the owner syncs [`Self::file`].
+    /// Dropped without it, the writer only clears `O_DIRECT` (staged bytes are lost), so an
+    /// owner sharing the file description can go on writing either way.
+    pub fn finish(&mut self) -> std::io::Result<()> {
         let staged = self.stage.as_ref().map_or(0, |s| s.len);
         let aligned = staged / ALIGN * ALIGN;
         if self.direct == Direct::On && aligned > 0 {
             self.write_staged(aligned)?;
         }
-        self.buffered();
+        self.buffered()?;
         if let Some(stage) = &mut self.stage {
             self.file.write_all(stage.bytes())?;
             stage.len = 0;
         }
-        Ok(self.file)
+        Ok(())
     }
 
-    /// Gives up on the rest (staged bytes are dropped) and leaves the file as it was opened,
-    /// for an owner that goes on writing it.
-    pub fn abandon(mut self) {
-        self.buffered();
+    /// The file being written.
+    pub fn file(&self) -> &File {
+        &self.file
     }
 
     /// Writes the first `len` staged bytes (a multiple of `ALIGN` while direct writes are on)
@@ -145,7 +155,7 @@ impl DirectWriter {
     /// had, else (or for what a direct write refused) through the page cache.
     fn write_blocks(&mut self, blocks: &[u8]) -> std::io::Result<()> {
         if self.direct == Direct::Untried && blocks.len() >= DIRECT_FROM {
-            self.direct = if set_direct(&self.file, true) {
+            self.direct = if set_direct(&self.file, true).is_ok() {
                 Direct::On
             } else {
                 Direct::Off
@@ -157,18 +167,25 @@ impl DirectWriter {
             if written < blocks.len() {
                 // Refused (EINVAL), short (the disk filling up) or failed: the page cache
                 // write below reports what is really wrong, in the usual words.
-                self.buffered();
+                self.buffered()?;
             }
         }
         self.file.write_all(&blocks[written..])
     }
 
     /// Turns direct writes off for the rest of the file.
-    fn buffered(&mut self) {
-        if self.direct == Direct::On {
-            set_direct(&self.file, false);
+    fn buffered(&mut self) -> std::io::Result<()> {
+        let was = std::mem::replace(&mut self.direct, Direct::Off);
+        if was == Direct::On {
+            set_direct(&self.file, false)?;
         }
-        self.direct = Direct::Off;
+        Ok(())
+    }
+}
+
+impl Drop for DirectWriter {
+    fn drop(&mut self) {
+        let _ = self.buffered();
     }
 }
 
@@ -178,7 +195,8 @@ fn is_aligned(p: *const u8) -> bool {
 
 /// An aligned staging window of `STAGE` bytes inside a reused buffer.
 struct Stage {
-    /// `STAGE + ALIGN` bytes; the window starts `start` bytes in, on an `ALIGN` boundary.
+    /// `STAGE + ALIGN` bytes or more; the window starts `start` bytes in, on an `ALIGN`
+    /// boundary.
     buffer: Vec<u8>,
     start: usize,
     /// Bytes staged in the window.
@@ -189,7 +207,9 @@ impl Stage {
     /// A spare staging buffer, or a new one.
     fn take() -> Self {
         let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let buffer = spare.unwrap_or_else(|| vec![0u8; STAGE + ALIGN]);
+        // A chunk's allocation: page-aligned by the native binary's allocator, and with a
+        // page to spare for aligning the window elsewhere.
+        let buffer = spare.unwrap_or_else(|| vec![0u8; crate::pipe::CHUNK_ALLOCATION]);
         let start = buffer.as_ptr().align_offset(ALIGN);
         Stage {
             buffer,
@@ -244,24 +264,26 @@ fn write_direct(file: &mut File, data: &[u8]) -> usize {
     written
 }
 
-/// Sets or clears `O_DIRECT` on `file`; whether that took.
+/// Sets or clears `O_DIRECT` on `file`. Only regular files take it (on a pipe the flag means
+/// something else: packets).
 #[cfg(target_os = "linux")]
-fn set_direct(file: &File, on: bool) -> bool {
+fn set_direct(file: &File, on: bool) -> std::io::Result<()> {
     use rustix::fs::{fcntl_getfl, fcntl_setfl, OFlags};
-    let Ok(flags) = fcntl_getfl(file) else {
-        return false;
-    };
+    if on && !file.metadata()?.is_file() {
+        return Err(ErrorKind::Unsupported.into());
+    }
+    let flags = fcntl_getfl(file)?;
     let flags = if on {
         flags | OFlags::DIRECT
     } else {
         flags - OFlags::DIRECT
     };
-    fcntl_setfl(file, flags).is_ok()
+    Ok(fcntl_setfl(file, flags)?)
 }
 
 #[cfg(not(target_os = "linux"))]
-fn set_direct(_file: &File, _on: bool) -> bool {
-    false
+fn set_direct(_file: &File, _on: bool) -> std::io::Result<()> {
+    Err(ErrorKind::Unsupported.into())
 }
 
 #[cfg(test)]
@@ -311,7 +333,8 @@ mod tests {
                 .unwrap();
         }
         let direct = writer.direct;
-        writer.finish().unwrap().sync_all().unwrap();
+        writer.finish().unwrap();
+        writer.file().sync_all().unwrap();
         (direct, std::fs::read(&path).unwrap())
     }
 
@@ -328,14 +351,31 @@ mod tests {
                 let (buffer, at) = placed(part, 0);
                 writer.write_all(&buffer[at..at + part.len()]).unwrap();
             }
-            let mut file = writer.finish().unwrap();
+            writer.finish().unwrap();
             // The file's offset is where the writing ended: what follows lands after it.
+            let mut file = writer.file();
             file.write_all(b"end").unwrap();
             let mut want = pattern(start, 9);
             want.extend_from_slice(&data);
             want.extend_from_slice(b"end");
             assert!(std::fs::read(&path).unwrap() == want, "from {start}");
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_writer_dropped_unfinished_leaves_o_direct_clear_for_the_owner() {
+        use rustix::fs::{fcntl_getfl, OFlags};
+        let dir = Scratch::new("direct-dropped");
+        let owner = File::create(dir.0.join("archive")).unwrap();
+        let mut writer = DirectWriter::appending(owner.try_clone().unwrap(), 0);
+        let (buffer, at) = placed(&pattern(STAGE, 1), 0);
+        writer.write_all(&buffer[at..at + STAGE]).unwrap();
+        // The owner's handle shares the file description and its flags.
+        let set = fcntl_getfl(&owner).unwrap().contains(OFlags::DIRECT);
+        assert_eq!(set, writer.direct == Direct::On);
+        drop(writer);
+        assert!(!fcntl_getfl(&owner).unwrap().contains(OFlags::DIRECT));
     }
 
     #[test]
@@ -371,6 +411,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn large_files_are_written_directly() {
+        use rustix::fs::{fcntl_getfl, OFlags};
         let dir = Scratch::new("direct-flag");
         let data = pattern(2 * STAGE + 5, 3);
         for offset in [0, 16] {
@@ -382,17 +423,16 @@ mod tests {
                 .unwrap();
             // Either the file system took O_DIRECT, or it refused it and the writer went on
             // through the page cache: never a half state.
-            let flags = rustix::fs::fcntl_getfl(&writer.file).unwrap();
-            assert_eq!(
-                flags.contains(rustix::fs::OFlags::DIRECT),
-                writer.direct == Direct::On
-            );
+            let flags = fcntl_getfl(&writer.file).unwrap();
+            assert_eq!(flags.contains(OFlags::DIRECT), writer.direct == Direct::On);
             assert_ne!(writer.direct, Direct::Untried);
             // Aligned bytes need no staging buffer but for the tail; others go through one.
             let tail = (data.len() % ALIGN) as u64;
             let copied = if offset == 0 { tail } else { data.len() as u64 };
             assert_eq!(writer.copied, copied);
-            writer.finish().unwrap().sync_all().unwrap();
+            writer.finish().unwrap();
+            assert!(!fcntl_getfl(writer.file()).unwrap().contains(OFlags::DIRECT));
+            drop(writer);
             assert!(std::fs::read(&path).unwrap() == data);
         }
         // A small file is written through the page cache alone.

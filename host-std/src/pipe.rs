@@ -15,10 +15,10 @@ use std::task::{Poll, Waker};
 /// 2 MB less resident across four concurrent layers.
 pub const CHUNK: usize = 128 * 1024;
 
-/// The size of a chunk buffer's allocation: a chunk and a page more. Nothing else asks for
-/// blocks of this odd size, so the native binary's allocator ([`crate::aligned_alloc`])
-/// page-aligns exactly these, and [`crate::direct::DirectWriter`] writes chunks to disk as
-/// they are.
+/// The size of a chunk buffer's allocation: a chunk and a page more. Only chunks and the
+/// direct writer's staging buffers (which want the same alignment) ask for blocks of this odd
+/// size, so the native binary's allocator ([`crate::aligned_alloc`]) page-aligns exactly
+/// these, and [`crate::direct::DirectWriter`] writes chunks to disk as they are.
 pub const CHUNK_ALLOCATION: usize = CHUNK + 4096;
 
 /// Chunk buffers kept for reuse, each at its full length of [`CHUNK`] bytes: fresh memory

@@ -53,11 +53,13 @@ mod imp {
 
     type Outcome = Pin<Box<dyn Future<Output = Result<(), EffectError>> + Send>>;
 
-    /// A file being written and, at `finish`, synced by a worker thread.
+    /// A file being written by a worker thread (and, for a whole file, synced at `finish`).
     pub struct FileSink {
         chunks: Option<PipeWriter>,
         finished: Arc<AtomicBool>,
         outcome: Outcome,
+        /// The worker's result once awaited: a failed write awaits it before `finish` does.
+        ended: Option<Result<(), EffectError>>,
     }
 
     impl FileSink {
@@ -67,7 +69,10 @@ mod imp {
         }
 
         /// Writes what comes at `file`'s current offset (errors name `path`), without
-        /// syncing at `finish`: for a part of a larger file its owner syncs.
+        /// syncing at `finish`: for a part of a larger file its owner syncs. Direct writes
+        /// set `O_DIRECT` on the file description `file` shares with its owner's handle, so
+        /// the owner writes nothing through that handle until `finish` returns or the sink
+        /// is dropped (either clears it).
         pub fn appending(file: std::fs::File, path: &str) -> Self {
             use std::io::Seek;
             let mut file = file;
@@ -94,8 +99,6 @@ mod imp {
                 // Dropped without `finish`: the copy was abandoned, the file is discarded.
                 if done.load(Ordering::Acquire) {
                     file.finish(&path)?;
-                } else if let Writer::Part(w) = file {
-                    w.abandon();
                 }
                 Ok(())
             });
@@ -103,7 +106,16 @@ mod imp {
                 chunks: Some(tx),
                 finished,
                 outcome: Box::pin(outcome),
+                ended: None,
             }
+        }
+
+        /// What the worker ended with (awaited once, then remembered).
+        async fn ended(&mut self) -> Result<(), EffectError> {
+            if self.ended.is_none() {
+                self.ended = Some((&mut self.outcome).await);
+            }
+            self.ended.clone().unwrap_or(Ok(()))
         }
     }
 
@@ -126,9 +138,13 @@ mod imp {
 
         /// Writes what is staged and syncs a whole file (errors name `path`).
         fn finish(self, path: &str) -> Result<(), EffectError> {
-            let written = |w: DirectWriter| w.finish().map_err(|e| go_io_error("write", path, &e));
+            let written = |mut w: DirectWriter| {
+                w.finish().map_err(|e| go_io_error("write", path, &e))?;
+                Ok(w)
+            };
             match self {
                 Writer::Whole(w) => written(w)?
+                    .file()
                     .sync_all()
                     .map_err(|e| go_io_error("sync", path, &e)),
                 Writer::Part(w) => written(w).map(drop),
@@ -151,7 +167,7 @@ mod imp {
             if chunks.send(chunk).await.is_err() {
                 // The worker stopped on an error: that error tells why.
                 self.chunks = None;
-                return match (&mut self.outcome).await {
+                return match self.ended().await {
                     Err(e) => Err(e),
                     Ok(()) => Err(crate::pipe::broken("write")),
                 };
@@ -162,7 +178,7 @@ mod imp {
         async fn finish(mut self) -> Result<(), EffectError> {
             self.finished.store(true, Ordering::Release);
             drop(self.chunks.take());
-            self.outcome.await
+            self.ended().await
         }
     }
 }

@@ -247,3 +247,67 @@ fn a_killed_push_leaves_no_image_in_the_registry() {
     assert_eq!(out.code, 1, "the image is in the registry: {}", out.stdout);
     assert!(out.stderr.contains("manifest unknown"), "{}", out.stderr);
 }
+
+/// Runs our `copy -q ARGS`, killing it if it has not ended within `limit`; the exit code
+/// (`None`: it had to be killed) and standard error.
+fn copy_within(args: &[&str], cwd: &Path, limit: Duration) -> (Option<i32>, String) {
+    let mut child = Command::new(our_skopeo())
+        .args(["--insecure-policy", "copy", "-q"])
+        .args(args)
+        .current_dir(cwd)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = strip_log_time(&String::from_utf8_lossy(&out.stderr));
+    (code.filter(|_| started.elapsed() <= limit), stderr)
+}
+
+#[test]
+fn a_disk_filling_up_in_the_middle_of_an_archived_layer_fails_the_copy() {
+    use std::io::Write;
+    let tmp = TempDir::new("copy-disk-full-mid-layer");
+    let Some(disk) = Tmpfs::mount(&tmp.0.join("small"), "8m") else {
+        return;
+    };
+    // Really gzipped layers, each larger than the disk once uncompressed: the archive's
+    // streamed entry meets the full disk part-way, after chunks have gone through.
+    let layers: Vec<TestLayer> = (0..2)
+        .map(|i| {
+            let tar = noise(6 << 20, 0x5eed + i);
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&tar).unwrap();
+            TestLayer {
+                diff_id: skopeo_core::digest::Digest::sha256_of(&tar).to_string(),
+                blob: gz.finish().unwrap(),
+                media_type: "application/vnd.oci.image.layer.v1.tar+gzip",
+            }
+        })
+        .collect();
+    let src = write_layout(&tmp.0.join("src"), "big", &layers);
+    let dest = format!(
+        "docker-archive:{}/d.tar:example.com/big:v1",
+        disk.0.display()
+    );
+    let (code, stderr) = copy_within(&[&src, &dest], &tmp.0, Duration::from_secs(120));
+    assert_eq!(code, Some(1), "the copy hung or did not fail: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "write {}/d.tar: no space left on device",
+            disk.0.display()
+        )),
+        "{stderr}"
+    );
+    assert!(tree(&disk.0).is_empty(), "left behind: {:?}", tree(&disk.0));
+}
