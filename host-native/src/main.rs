@@ -20,13 +20,13 @@ mod retry;
 mod transports;
 
 use clap::{Args, Parser, Subcommand};
+use skopeo_core::manifest::platform::{go_arch, PlatformChoice};
 
 /// Pipe chunks page-aligned, so layers are written to disk straight from the chunks they
 /// were read into (see `skopeo_std_effects::direct`).
 #[global_allocator]
 static ALLOCATOR: skopeo_std_effects::aligned_alloc::ChunksPageAligned =
     skopeo_std_effects::aligned_alloc::ChunksPageAligned;
-use skopeo_core::manifest::platform::{go_arch, PlatformChoice};
 
 /// The skopeo release whose behaviour this tool reproduces.
 const COMPATIBLE_SKOPEO: &str = "1.9.3";

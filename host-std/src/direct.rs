@@ -12,7 +12,6 @@
 
 use std::fs::File;
 use std::io::{ErrorKind, Write};
-use std::sync::Mutex;
 
 /// What direct writes are aligned to, in memory and in the file: the largest logical block
 /// size of common disks.
@@ -25,13 +24,6 @@ const _: () = assert!(STAGE + ALIGN <= crate::pipe::CHUNK_ALLOCATION);
 /// The first direct write is made for at least this many bytes: a file that never has that
 /// many to write at once stays in the page cache.
 const DIRECT_FROM: usize = 64 * 1024;
-
-/// Staging buffers kept for reuse (each a chunk's allocation), so files after the first
-/// neither fault in fresh memory nor grow the resident size.
-static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
-
-/// At most this many spare staging buffers are kept.
-const MAX_SPARE: usize = 8;
 
 /// Whether direct writes are still worth trying on this file.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -204,12 +196,11 @@ struct Stage {
 }
 
 impl Stage {
-    /// A spare staging buffer, or a new one.
+    /// A staging buffer: a chunk buffer from the pipes' pool (page-aligned by the native
+    /// binary's allocator, and with a page to spare for aligning the window elsewhere).
     fn take() -> Self {
-        let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        // A chunk's allocation: page-aligned by the native binary's allocator, and with a
-        // page to spare for aligning the window elsewhere.
-        let buffer = spare.unwrap_or_else(|| vec![0u8; crate::pipe::CHUNK_ALLOCATION]);
+        let mut buffer = crate::pipe::full_buffer();
+        buffer.resize(crate::pipe::CHUNK_ALLOCATION, 0);
         let start = buffer.as_ptr().align_offset(ALIGN);
         Stage {
             buffer,
@@ -242,11 +233,7 @@ impl Stage {
 
 impl Drop for Stage {
     fn drop(&mut self) {
-        let buffer = std::mem::take(&mut self.buffer);
-        let mut spare = SPARE.lock().unwrap_or_else(|p| p.into_inner());
-        if spare.len() < MAX_SPARE {
-            spare.push(buffer);
-        }
+        crate::pipe::recycle(std::mem::take(&mut self.buffer));
     }
 }
 

@@ -15,9 +15,8 @@ use std::task::{Poll, Waker};
 /// 2 MB less resident across four concurrent layers.
 pub const CHUNK: usize = 128 * 1024;
 
-/// The size of a chunk buffer's allocation: a chunk and a page more. Only chunks and the
-/// direct writer's staging buffers (which want the same alignment) ask for blocks of this odd
-/// size, so the native binary's allocator ([`crate::aligned_alloc`]) page-aligns exactly
+/// The size of a chunk buffer's allocation: a chunk and a page more. Only chunk buffers (read
+/// into, or staging direct writes) ask for blocks of this odd size, so the native binary's allocator ([`crate::aligned_alloc`]) page-aligns exactly
 /// these, and [`crate::direct::DirectWriter`] writes chunks to disk as they are.
 pub const CHUNK_ALLOCATION: usize = CHUNK + 4096;
 
@@ -30,7 +29,7 @@ static SPARE: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 const MAX_SPARE: usize = 32;
 
 /// A buffer of [`CHUNK`] bytes (zeroes or old data) to read into, reused when one is spare.
-fn full_buffer() -> Vec<u8> {
+pub(crate) fn full_buffer() -> Vec<u8> {
     let spare = SPARE.lock().unwrap_or_else(|p| p.into_inner()).pop();
     spare.unwrap_or_else(|| {
         let mut chunk = Vec::with_capacity(CHUNK_ALLOCATION);

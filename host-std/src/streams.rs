@@ -12,7 +12,6 @@ mod imp {
     use crate::direct::DirectWriter;
     use crate::pipe::{pipe, read_ahead, PipeReader, PipeWriter};
     use std::future::Future;
-    use std::io::Write;
     use std::pin::Pin;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
@@ -65,7 +64,7 @@ mod imp {
     impl FileSink {
         pub(crate) fn create(path: &str) -> Result<Self, EffectError> {
             let file = std::fs::File::create(path).map_err(|e| go_io_error("open", path, &e))?;
-            Ok(Self::writing(Writer::Whole(DirectWriter::new(file)), path))
+            Ok(Self::writing(DirectWriter::new(file), true, path))
         }
 
         /// Writes what comes at `file`'s current offset (errors name `path`), without
@@ -76,15 +75,13 @@ mod imp {
         pub fn appending(file: std::fs::File, path: &str) -> Self {
             use std::io::Seek;
             let mut file = file;
-            let writer = match file.stream_position() {
-                Ok(offset) => Writer::Part(DirectWriter::appending(file, offset)),
-                // Not seekable: written as it comes.
-                Err(_) => Writer::Stream(file),
-            };
-            Self::writing(writer, path)
+            // Not seekable (a pipe): no offset to align to, and no direct writes either.
+            let offset = file.stream_position().unwrap_or(0);
+            Self::writing(DirectWriter::appending(file, offset), false, path)
         }
 
-        fn writing(writer: Writer, path: &str) -> Self {
+        /// Writes through `writer` on a worker; at `finish`, syncs the file when `sync`.
+        fn writing(writer: DirectWriter, sync: bool, path: &str) -> Self {
             let (tx, rx) = pipe(DEPTH);
             let finished = Arc::new(AtomicBool::new(false));
             let done = Arc::clone(&finished);
@@ -98,7 +95,12 @@ mod imp {
                 }
                 // Dropped without `finish`: the copy was abandoned, the file is discarded.
                 if done.load(Ordering::Acquire) {
-                    file.finish(&path)?;
+                    file.finish().map_err(|e| go_io_error("write", &path, &e))?;
+                    if sync {
+                        file.file()
+                            .sync_all()
+                            .map_err(|e| go_io_error("sync", &path, &e))?;
+                    }
                 }
                 Ok(())
             });
@@ -116,40 +118,6 @@ mod imp {
                 self.ended = Some((&mut self.outcome).await);
             }
             self.ended.clone().unwrap_or(Ok(()))
-        }
-    }
-
-    /// How a sink's worker writes: through a [`DirectWriter`], a whole file of its own
-    /// (synced at the end) or a part of a larger file (its owner syncs); or, for what cannot
-    /// seek, as it comes.
-    enum Writer {
-        Whole(DirectWriter),
-        Part(DirectWriter),
-        Stream(std::fs::File),
-    }
-
-    impl Writer {
-        fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
-            match self {
-                Writer::Whole(w) | Writer::Part(w) => w.write_all(data),
-                Writer::Stream(f) => f.write_all(data),
-            }
-        }
-
-        /// Writes what is staged and syncs a whole file (errors name `path`).
-        fn finish(self, path: &str) -> Result<(), EffectError> {
-            let written = |mut w: DirectWriter| {
-                w.finish().map_err(|e| go_io_error("write", path, &e))?;
-                Ok(w)
-            };
-            match self {
-                Writer::Whole(w) => written(w)?
-                    .file()
-                    .sync_all()
-                    .map_err(|e| go_io_error("sync", path, &e)),
-                Writer::Part(w) => written(w).map(drop),
-                Writer::Stream(_) => Ok(()),
-            }
         }
     }
 
