@@ -2,11 +2,13 @@
 //! (system roots plus `--cert-dir` or certs.d CAs, client certificates, `--tls-verify=false`)
 //! and the proxy environment variables.
 
+use crate::tls::{certs_d_dirs, GoTlsConnector, GoTlsError, TlsSettings};
 use skopeo_core::effects::{Clock, EffectError, EffectErrorKind, HttpClient};
 use skopeo_std_effects::pipe::{pipe, read_ahead, PipeReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
 /// Largest response body read (manifests, tag lists, tokens and configs are far smaller).
 const MAX_BODY: u64 = 64 << 20;
@@ -20,85 +22,6 @@ pub struct TlsOptions {
     pub cert_dir: Option<PathBuf>,
 }
 
-/// The directories searched for a registry's certificates when `--cert-dir` is not given.
-fn certs_d_dirs(host_port: &str) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(home) = std::env::var_os("HOME") {
-        dirs.push(
-            Path::new(&home)
-                .join(".config/containers/certs.d")
-                .join(host_port),
-        );
-    }
-    dirs.push(Path::new("/etc/containers/certs.d").join(host_port));
-    dirs.push(Path::new("/etc/docker/certs.d").join(host_port));
-    dirs
-}
-
-fn system_roots() -> Vec<Certificate<'static>> {
-    let bundles = [
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/cert.pem",
-    ];
-    for path in bundles {
-        if let Ok(pem) = std::fs::read(path) {
-            return parse_certs(&pem);
-        }
-    }
-    Vec::new()
-}
-
-fn parse_certs(pem: &[u8]) -> Vec<Certificate<'static>> {
-    ureq::tls::parse_pem(pem)
-        .filter_map(|item| match item {
-            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Reads a certificate directory: `*.crt` are CAs; `X.cert` + `X.key` a client pair.
-fn read_cert_dir(
-    dir: &Path,
-    roots: &mut Vec<Certificate<'static>>,
-) -> Result<Option<ClientCert>, String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(None);
-    };
-    let mut names: Vec<_> = entries
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    names.sort();
-    let mut client = None;
-    for name in &names {
-        let path = dir.join(name);
-        if name.ends_with(".crt") {
-            let pem = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            roots.extend(parse_certs(&pem));
-        } else if let Some(base) = name.strip_suffix(".cert") {
-            let key_name = format!("{base}.key");
-            if !names.contains(&key_name) {
-                return Err(format!(
-                    "missing key {key_name} for client certificate {name}. Note that CA certificates should use the extension .crt"
-                ));
-            }
-            let chain = parse_certs(&std::fs::read(&path).map_err(|e| e.to_string())?);
-            let key_pem = std::fs::read(dir.join(&key_name)).map_err(|e| e.to_string())?;
-            let key = PrivateKey::from_pem(&key_pem)
-                .map_err(|e| format!("{}: {e}", dir.join(&key_name).display()))?;
-            client = Some(ClientCert::new_with_certs(&chain, key));
-        } else if let Some(base) = name.strip_suffix(".key") {
-            if !names.contains(&format!("{base}.cert")) {
-                return Err(format!(
-                    "missing client certificate {base}.cert for key {name}"
-                ));
-            }
-        }
-    }
-    Ok(client)
-}
-
 /// HTTP for one registry (and its token server), configured for that registry's TLS.
 pub struct NativeHttp {
     agent: ureq::Agent,
@@ -107,37 +30,31 @@ pub struct NativeHttp {
 impl NativeHttp {
     /// A client for `host_port` (the registry endpoint) with `tls` settings.
     pub fn for_registry(host_port: &str, tls: &TlsOptions) -> Result<Self, String> {
-        let skip_verify = tls.verify == Some(false);
-        // Without verification no roots are needed; loading the system bundle costs ~1 ms.
-        let mut roots = if skip_verify {
-            Vec::new()
-        } else {
-            system_roots()
+        let mut settings = TlsSettings {
+            skip_verify: tls.verify == Some(false),
+            ..TlsSettings::default()
         };
         // `--cert-dir`, else the first certs.d directory that exists.
         let dir = match &tls.cert_dir {
             Some(d) => Some(d.clone()),
             None => certs_d_dirs(host_port).into_iter().find(|d| d.is_dir()),
         };
-        let client_cert = match dir {
-            Some(d) => read_cert_dir(&d, &mut roots)?,
-            None => None,
-        };
-        let tls_config = TlsConfig::builder()
-            .root_certs(RootCerts::new_with_certs(&roots))
-            .client_cert(client_cert)
-            .disable_verification(skip_verify)
-            .build();
+        if let Some(d) = dir {
+            settings.read_cert_dir(&d)?;
+        }
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .tls_config(tls_config)
             .proxy(ureq::Proxy::try_from_env())
             .timeout_connect(Some(Duration::from_secs(30)))
             .input_buffer_size(16 * 1024)
             .output_buffer_size(16 * 1024)
             .build();
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(GoTlsConnector::new(settings));
         Ok(NativeHttp {
-            agent: config.into(),
+            agent: ureq::Agent::with_parts(config, connector, DefaultResolver::default()),
         })
     }
 }
@@ -177,6 +94,9 @@ fn transport_error(method: &http::Method, uri: &http::Uri, e: &ureq::Error) -> E
     let host = uri.authority().map(|a| a.as_str()).unwrap_or("");
     let text = e.to_string();
     let reason = match e {
+        ureq::Error::Io(io) if io.get_ref().is_some_and(|i| i.is::<GoTlsError>()) => {
+            io.get_ref().map(|i| i.to_string()).unwrap_or_default()
+        }
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("dial tcp {host}: connect: connection refused")
         }

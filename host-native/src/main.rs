@@ -17,6 +17,7 @@ mod manifest_digest;
 mod progress;
 mod registry;
 mod retry;
+mod tls;
 mod transports;
 
 use clap::{Args, Parser, Subcommand};

@@ -33,6 +33,11 @@ pub enum Flavour {
     CorsHtpasswd,
     /// Plain, also taking docker schema 1 manifests (whose signatures it verifies).
     Schema1,
+    /// TLS with a self-signed certificate for `localhost` only, made as most private
+    /// registries make it (so also marked `CA:TRUE`), and htpasswd; reached as `localhost`.
+    SelfSigned,
+    /// TLS with a self-signed certificate for `localhost` that expired in 2020.
+    SelfSignedExpired,
     /// Plain, read through a proxy that pages tag lists two tags at a time with `Link`
     /// headers (pushes go to the registry itself).
     Paged,
@@ -127,6 +132,34 @@ fn make_certs(dir: &Path) {
     );
 }
 
+/// A self-signed certificate for `localhost`, made the usual way (`req -x509`, which marks it
+/// `CA:TRUE`), in `server.crt` / `server.key`.
+fn make_self_signed(dir: &Path) {
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 -keyout server.key -out server.crt \
+           -subj /CN=localhost -addext subjectAltName=DNS:localhost",
+        dir,
+    );
+}
+
+/// A self-signed `CA:TRUE` certificate for `localhost` valid only in January 2020.
+fn make_expired_self_signed(dir: &Path) {
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca = here\n[here]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n\
+         policy = any\ndefault_md = sha256\ncopy_extensions = copy\n[any]\ncommonName = supplied\n\
+         [leaf]\nbasicConstraints = critical,CA:TRUE\nsubjectAltName = DNS:localhost\n",
+    )
+    .unwrap();
+    sh(
+        "touch index.txt && echo 01 > serial && \
+         openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost && \
+         openssl ca -batch -selfsign -config ca.cnf -extensions leaf -keyfile server.key -in server.csr \
+           -startdate 20200101000000Z -enddate 20200201000000Z -out server.crt",
+        dir,
+    );
+}
+
 impl Registry {
     /// Starts a registry of `flavour` on a port the kernel chooses.
     pub fn start(flavour: Flavour) -> Registry {
@@ -147,11 +180,22 @@ impl Registry {
             make_certs(&d);
         }
         match flavour {
-            Flavour::Tls => config.push_str(&format!(
+            Flavour::SelfSigned => make_self_signed(&d),
+            Flavour::SelfSignedExpired => make_expired_self_signed(&d),
+            _ => {}
+        }
+        if matches!(
+            flavour,
+            Flavour::Tls | Flavour::SelfSigned | Flavour::SelfSignedExpired
+        ) {
+            config.push_str(&format!(
                 "  tls:\n    certificate: {0}/server.crt\n    key: {0}/server.key\n",
                 d.display()
-            )),
-            Flavour::Htpasswd | Flavour::CorsHtpasswd => {
+            ));
+        }
+        match flavour {
+            Flavour::Tls | Flavour::SelfSignedExpired => {}
+            Flavour::Htpasswd | Flavour::CorsHtpasswd | Flavour::SelfSigned => {
                 if flavour == Flavour::CorsHtpasswd {
                     config.push_str(CORS_HEADERS);
                 }
@@ -198,6 +242,9 @@ impl Registry {
         let upstream = read_until(stderr, "listening on ");
         children.push(child);
         let mut addr = upstream.clone();
+        if matches!(flavour, Flavour::SelfSigned | Flavour::SelfSignedExpired) {
+            addr = upstream.replace("127.0.0.1", "localhost");
+        }
         if flavour == Flavour::Paged {
             let mut proxy = Command::new("python3")
                 .arg(repo_root().join("tests/support/paging-proxy.py"))
@@ -218,12 +265,19 @@ impl Registry {
         }
     }
 
-    /// A directory holding the CA certificate (for `--cert-dir`).
+    /// A directory holding the CA certificate (for `--cert-dir`): the CA of a
+    /// [`Flavour::Tls`] registry, or the self-signed server certificate itself.
     pub fn ca_dir(&self) -> PathBuf {
         let dir = self.dir.0.join("ca-only");
         if !dir.exists() {
             std::fs::create_dir(&dir).unwrap();
-            std::fs::copy(self.dir.0.join("ca.crt"), dir.join("ca.crt")).unwrap();
+            let ca = self.dir.0.join("ca.crt");
+            let source = if ca.exists() {
+                ca
+            } else {
+                self.dir.0.join("server.crt")
+            };
+            std::fs::copy(source, dir.join("ca.crt")).unwrap();
         }
         dir
     }
