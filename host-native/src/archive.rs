@@ -1,12 +1,13 @@
-//! Reading `docker save` archives from disk: plain or gzip-compressed tar files, one named
-//! component at a time (as containers/image reads them). xz, zstd and bzip2 archives are
-//! refused with a clear error for now.
+//! Reading `docker save` and OCI archives from disk: plain tar files or tar files compressed
+//! whole with gzip, zstd, bzip2 or xz (decompressed as they are read, by the core's
+//! decompressors), one named component at a time, as containers/image reads them.
 
 use crate::archive_writer::ArchiveWriter;
+use skopeo_core::compression::{detect, Decompressor};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-/// The archive as a tar stream, decompressing gzip on the fly.
+/// The archive as a tar stream, decompressed on the fly when it is compressed.
 fn open_tar(path: &str) -> Result<tar::Archive<Box<dyn Read>>, String> {
     let file = std::fs::File::open(path).map_err(|e| {
         format!(
@@ -14,29 +15,52 @@ fn open_tar(path: &str) -> Result<tar::Archive<Box<dyn Read>>, String> {
             crate::fs::go_io_error("open", path, &e)
         )
     })?;
-    let mut reader = BufReader::new(file);
+    let mut reader = BufReader::with_capacity(128 << 10, file);
     let head = reader
         .fill_buf()
         .map_err(|e| format!("detecting compression for file {path:?}: {e}"))?;
-    let unsupported = [
-        (&b"\xfd7zXZ\x00"[..], "xz"),
-        (&b"\x28\xb5\x2f\xfd"[..], "zstd"),
-        (&b"BZh"[..], "bzip2"),
-    ];
-    if let Some((_, kind)) = unsupported
-        .iter()
-        .find(|(magic, _)| head.starts_with(magic))
-    {
-        return Err(format!(
-            "auto-decompressing input: {kind}-compressed archives are not supported yet (gzip and uncompressed are)"
-        ));
-    }
-    let stream: Box<dyn Read> = if head.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(reader))
-    } else {
-        Box::new(reader)
+    let stream: Box<dyn Read> = match detect(head) {
+        Some(algorithm) => Box::new(Decompressing {
+            inner: reader,
+            decoder: Some(Decompressor::new(algorithm).map_err(|e| e.to_string())?),
+            out: Vec::new(),
+            pos: 0,
+        }),
+        None => Box::new(reader),
     };
     Ok(tar::Archive::new(stream))
+}
+
+/// `inner` decompressed by one of the core's push decompressors as it is read.
+struct Decompressing<R> {
+    inner: R,
+    /// `None` once the input has ended and the decoder finished.
+    decoder: Option<Decompressor>,
+    out: Vec<u8>,
+    pos: usize,
+}
+
+impl<R: BufRead> Read for Decompressing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.out.len() {
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(0);
+            };
+            let input = self.inner.fill_buf()?;
+            self.pos = 0;
+            if input.is_empty() {
+                self.out = self.decoder.take().expect("checked above").finish()?;
+            } else {
+                let n = input.len();
+                self.out = decoder.push(input)?;
+                self.inner.consume(n);
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Lexically cleans a tar member name as Go's `path.Clean` does for the cases archives have

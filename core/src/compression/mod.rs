@@ -5,7 +5,9 @@
 //! ([`blocks`]).
 
 pub mod blocks;
+pub mod bzip2;
 pub mod gzip;
+pub mod xz;
 pub mod zstd;
 
 use crate::effects::{ByteStream, EffectError, EffectErrorKind, Workers};
@@ -207,18 +209,21 @@ pub enum Decompressor {
     /// Every member of a gzip stream, as Go's reader takes them.
     Gzip(Box<flate2::write::MultiGzDecoder<Vec<u8>>>),
     Zstd(Box<zstd::Decoder>),
+    Bzip2(Box<bzip2::Decoder>),
+    Xz(Box<xz::Decoder>),
 }
 
 impl Decompressor {
-    /// A decompressor for `algorithm` (gzip or zstd).
+    /// A decompressor for `algorithm` (every one skopeo reads).
     pub fn new(algorithm: Algorithm) -> Result<Self> {
-        match algorithm {
-            Algorithm::Gzip => Ok(Decompressor::Gzip(Box::new(
-                flate2::write::MultiGzDecoder::new(Vec::new()),
-            ))),
-            Algorithm::Zstd => Ok(Decompressor::Zstd(Box::default())),
-            other => Err(not_here(other, "decompressing")),
-        }
+        Ok(match algorithm {
+            Algorithm::Gzip => {
+                Decompressor::Gzip(Box::new(flate2::write::MultiGzDecoder::new(Vec::new())))
+            }
+            Algorithm::Zstd => Decompressor::Zstd(Box::default()),
+            Algorithm::Bzip2 => Decompressor::Bzip2(Box::default()),
+            Algorithm::Xz => Decompressor::Xz(Box::default()),
+        })
     }
 
     /// Takes `input`; returns what it decompresses to so far.
@@ -229,6 +234,8 @@ impl Decompressor {
                 Ok(std::mem::take(d.get_mut()))
             }
             Decompressor::Zstd(d) => d.push(input),
+            Decompressor::Bzip2(d) => d.push(input),
+            Decompressor::Xz(d) => d.push(input),
         }
     }
 
@@ -237,6 +244,8 @@ impl Decompressor {
         match self {
             Decompressor::Gzip(d) => d.finish(),
             Decompressor::Zstd(d) => d.finish(),
+            Decompressor::Bzip2(d) => d.finish(),
+            Decompressor::Xz(d) => d.finish(),
         }
     }
 }
