@@ -33,6 +33,17 @@ if [ -x /usr/bin/docker-registry ]; then
   bench "inspect docker:// (500 tags)" inspect --tls-verify=false "docker://$addr/bench/many:latest"
   bench "inspect --raw docker://" inspect --tls-verify=false --raw "docker://$addr/bench/many:latest"
   bench "list-tags (500 tags)" list-tags --tls-verify=false "docker://$addr/bench/many"
+  # The same image behind basic auth (htpasswd, bcrypt cost 5 as the tests use).
+  anon_addr=$addr
+  printf '%s\n' 'alice:$2y$05$S6R4m5/9csmEZaQSJwY6iezW/DTW3EgKveQYeNolN5rvcK7Vq6VrG' > "$tmp/htpasswd"
+  start_registry "$tmp/auth-reg" "$tmp/htpasswd"
+  auth_addr=$addr
+  addr=$anon_addr
+  "$ref" --insecure-policy copy -q --dest-tls-verify=false --dest-creds alice:secret \
+    "oci:$tmp/layout:demo" "docker://$auth_addr/bench/auth:latest"
+  bench "inspect --creds docker://" inspect --tls-verify=false --creds alice:secret "docker://$auth_addr/bench/auth:latest"
+  bench "inspect --raw --creds docker://" inspect --tls-verify=false --raw --creds alice:secret "docker://$auth_addr/bench/auth:latest"
+  bench "list-tags --creds" list-tags --tls-verify=false --creds alice:secret "docker://$auth_addr/bench/auth"
 fi
 if [ -n "${addr:-}" ]; then
   # The registry's own share: the requests inspect needs (ping, manifest, config, tag list),

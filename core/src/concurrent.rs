@@ -98,6 +98,43 @@ where
     .await
 }
 
+/// One task at a time in a stretch of work that others on the same thread would otherwise
+/// duplicate (a registry's ping): [`Turn::take`] waits while another task holds the turn.
+#[derive(Default)]
+pub struct Turn {
+    held: std::cell::Cell<bool>,
+    waiting: std::cell::RefCell<Vec<std::task::Waker>>,
+}
+
+/// Holding a [`Turn`]; dropping it passes the turn on and wakes the tasks waiting for it.
+pub struct TurnHeld<'a>(&'a Turn);
+
+impl Turn {
+    /// Waits until no other task holds the turn, then holds it.
+    pub async fn take(&self) -> TurnHeld<'_> {
+        poll_fn(|cx| {
+            if self.held.get() {
+                self.waiting.borrow_mut().push(cx.waker().clone());
+                Poll::Pending
+            } else {
+                self.held.set(true);
+                Poll::Ready(())
+            }
+        })
+        .await;
+        TurnHeld(self)
+    }
+}
+
+impl Drop for TurnHeld<'_> {
+    fn drop(&mut self) {
+        self.0.held.set(false);
+        for waker in self.0.waiting.take() {
+            waker.wake();
+        }
+    }
+}
+
 /// Runs `task` for every item, at most `limit` at a time, starting them in the items' order;
 /// returns the first error as soon as it happens (the tasks still running are dropped).
 pub async fn try_for_each_limited<I, F, Fut, E>(

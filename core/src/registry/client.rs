@@ -7,7 +7,7 @@ use super::challenge::{parse_challenges, Challenge};
 use super::errors::{
     manifest_error_retryable, manifest_response_error, response_error, status_text,
 };
-use crate::concurrent::prefer_first;
+use crate::concurrent::{prefer_first, Turn};
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
 use crate::manifest::{self, mime};
@@ -73,6 +73,11 @@ pub struct RegistryClient<'h, H> {
     host: &'h H,
     config: RegistryConfig,
     state: RefCell<State>,
+    /// Held while pinging: requests started together wait for one ping instead of each
+    /// sending their own.
+    pinging: Turn,
+    /// Held while fetching a bearer token, for the same reason.
+    fetching_token: Turn,
 }
 
 fn header_values<'a, T>(res: &'a Response<T>, name: &str) -> Vec<&'a str> {
@@ -132,6 +137,8 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             host,
             config,
             state: RefCell::new(State::default()),
+            pinging: Turn::default(),
+            fetching_token: Turn::default(),
         }
     }
 
@@ -202,6 +209,12 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         if let Some(scheme) = self.state.borrow().ping {
             return Ok(scheme);
         }
+        let _turn = self.pinging.take().await;
+        // Another request's ping may have answered while this one waited (a failed one is
+        // not kept: this request then pings for itself, as it would have alone).
+        if let Some(scheme) = self.state.borrow().ping {
+            return Ok(scheme);
+        }
         let result = if self.config.insecure {
             prefer_first(self.ping_scheme("https"), self.ping_scheme("http")).await
         } else {
@@ -255,6 +268,11 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                         return Ok(Some(format!("Bearer {t}")));
                     }
                     let now = self.host.now_unix();
+                    if let Some(t) = self.state.borrow().tokens.get(scopes, now) {
+                        return Ok(Some(format!("Bearer {t}")));
+                    }
+                    let _turn = self.fetching_token.take().await;
+                    // A request that waited may find the token another one fetched.
                     if let Some(t) = self.state.borrow().tokens.get(scopes, now) {
                         return Ok(Some(format!("Bearer {t}")));
                     }

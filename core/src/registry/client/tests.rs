@@ -11,6 +11,9 @@ struct FakeHost {
     log: RefCell<Vec<String>>,
     slept: RefCell<Vec<u64>>,
     now: Cell<i64>,
+    /// Answers only after yielding once, as a host answering on other threads does: lets
+    /// requests that are joined overlap.
+    yields: Cell<bool>,
 }
 
 impl FakeHost {
@@ -20,6 +23,7 @@ impl FakeHost {
             log: RefCell::new(Vec::new()),
             slept: RefCell::new(Vec::new()),
             now: Cell::new(1000),
+            yields: Cell::new(false),
         }
     }
 }
@@ -62,6 +66,18 @@ impl HttpClient for FakeHost {
         self.log
             .borrow_mut()
             .push(format!("{} {} [{auth}]", request.method(), request.uri()));
+        if self.yields.get() {
+            let mut yielded = false;
+            std::future::poll_fn(|cx| {
+                if yielded {
+                    return std::task::Poll::Ready(());
+                }
+                yielded = true;
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            })
+            .await;
+        }
         Ok((self.handler)(&request))
     }
 }
@@ -421,6 +437,31 @@ fn clients_with_credentials_still_ping_first() {
     );
     assert_eq!(pollster::block_on(c.list_tags("open")).unwrap(), ["t"]);
     assert_eq!(host.log.borrow()[0], "GET https://reg.test/v2/ []");
+}
+
+#[test]
+fn requests_started_together_share_one_ping_and_one_token() {
+    let host = FakeHost::new(anonymous_pull_registry);
+    host.yields.set(true);
+    let c = client(
+        &host,
+        Credentials::Basic {
+            username: "u".into(),
+            password: "p".into(),
+        },
+    );
+    let (a, b) = pollster::block_on(crate::concurrent::join(
+        c.list_tags("open"),
+        c.list_tags("open"),
+    ));
+    assert_eq!(
+        (a.unwrap(), b.unwrap()),
+        (vec!["t".into()], vec!["t".into()])
+    );
+    let log = host.log.borrow();
+    let count = |part: &str| log.iter().filter(|l| l.contains(part)).count();
+    assert_eq!((count("/v2/ "), count("/token?")), (1, 1), "{log:#?}");
+    assert_eq!(count("/v2/open/tags/list"), 2, "{log:#?}");
 }
 
 #[test]
