@@ -14,6 +14,9 @@ command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
 [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# sif: sources are unsquashed and packed under fakeroot, as containers/image does it.
+command -v unsquashfs >/dev/null 2>&1 || need_apt+=(squashfs-tools)
+command -v fakeroot >/dev/null 2>&1 || need_apt+=(fakeroot)
 # Signing keys for the signature tests.
 command -v gpg >/dev/null 2>&1 || need_apt+=(gpg)
 # The browser page: wasm-opt, chromium driven by playwright-core from npm.

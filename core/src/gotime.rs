@@ -55,6 +55,14 @@ impl GoTime {
         }
     }
 
+    /// `secs` after the epoch as shown in a zone `offset` seconds east of UTC (Go writes a
+    /// zero offset as `Z`, whatever the zone's name).
+    pub fn from_unix_in_zone(secs: i64, offset: i32) -> Self {
+        let mut t = GoTime::from_unix(secs + i64::from(offset));
+        t.offset = (offset != 0).then_some(offset);
+        t
+    }
+
     /// Parses RFC 3339 as Go's `time.Time.UnmarshalJSON` does.
     pub fn parse(s: &str) -> Result<Self, String> {
         let err = || format!("parsing time {s:?} as \"2006-01-02T15:04:05Z07:00\": cannot parse");

@@ -25,6 +25,7 @@ pub mod reference;
 pub mod registries_conf;
 pub mod registries_d;
 pub mod registry;
+pub mod sif;
 pub mod signature;
 pub mod source;
 pub mod template;

@@ -5,7 +5,8 @@ use crate::digest::{Algorithm, Digest};
 use crate::reference::{grammar, Reference, ReferenceError};
 use std::fmt;
 
-/// Transports skopeo lists, in its order; the last three are recognised but not implemented.
+/// Transports skopeo lists, in its order; `ostree` and `tarball` are recognised but not
+/// implemented.
 pub const TRANSPORT_NAMES: &[&str] = &[
     "containers-storage",
     "dir",
@@ -46,6 +47,8 @@ pub enum ImageName {
     DockerDaemon(DaemonImage),
     /// `containers-storage:[DRIVER@ROOT+RUNROOT:OPTIONS]REF[@ID]`.
     ContainersStorage(StorageImage),
+    /// `sif:PATH`: a Singularity/Apptainer image file (read only).
+    Sif { path: String },
 }
 
 /// What a `docker-daemon:` name points at.
@@ -108,7 +111,10 @@ impl ImageName {
             "docker-archive" => parse_docker_archive(within),
             "docker-daemon" => parse_docker_daemon(within).map(ImageName::DockerDaemon),
             "containers-storage" => parse_storage(within).map(ImageName::ContainersStorage),
-            "ostree" | "sif" | "tarball" => Err(ImageNameError(format!(
+            "sif" => Ok(ImageName::Sif {
+                path: within.to_owned(),
+            }),
+            "ostree" | "tarball" => Err(ImageNameError(format!(
                 "the {transport} transport is not supported by this implementation"
             ))),
             _ => Err(ImageNameError(format!(
@@ -127,6 +133,7 @@ impl ImageName {
             ImageName::DockerArchive { .. } => "docker-archive",
             ImageName::DockerDaemon(_) => "docker-daemon",
             ImageName::ContainersStorage(_) => "containers-storage",
+            ImageName::Sif { .. } => "sif",
         }
     }
 
@@ -157,6 +164,7 @@ impl fmt::Display for ImageName {
                 write!(f, "docker://{}{suffix}", reference.familiar_string())
             }
             ImageName::Dir { path } => write!(f, "dir:{path}"),
+            ImageName::Sif { path } => write!(f, "sif:{path}"),
             ImageName::Oci { path, image } => write!(f, "oci:{path}:{image}"),
             ImageName::OciArchive { path, image } => write!(f, "oci-archive:{path}:{image}"),
             ImageName::DockerArchive {

@@ -291,10 +291,29 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         }
         _ => None,
     };
-    let src_layout = match (&src, &src_scratch) {
-        (ImageName::OciArchive { image, .. }, Some(s)) => ImageName::Oci {
+    if let ImageName::Sif { .. } = &dest {
+        return Err(format!(
+            "initializing destination {dest}: \"sif:\" locations can only be read from, not written to"
+        ));
+    }
+    // A SIF file is converted into a one-image OCI layout in a scratch directory.
+    let sif_scratch = match &src {
+        ImageName::Sif { path } => {
+            let scratch = ScratchDir::new("sif-src")?;
+            let layout = crate::sif::unpack(path, &scratch.0)
+                .map_err(|e| format!("initializing source {src}: {e}"))?;
+            Some((scratch, layout))
+        }
+        _ => None,
+    };
+    let src_layout = match (&src, &src_scratch, &sif_scratch) {
+        (ImageName::OciArchive { image, .. }, Some(s), _) => ImageName::Oci {
             path: s.path(),
             image: image.clone(),
+        },
+        (ImageName::Sif { .. }, _, Some((_, layout))) => ImageName::Oci {
+            path: layout.clone(),
+            image: String::new(),
         },
         _ => src.clone(),
     };

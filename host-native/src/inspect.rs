@@ -67,6 +67,7 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
         parsed @ (ImageName::DockerArchive { .. } | ImageName::OciArchive { .. }) => {
             inspect_archive(&parsed, name, &opts)?
         }
+        ImageName::Sif { path } => inspect_sif(&path, name, &opts)?,
         parsed => {
             let fs = NativeFs;
             pollster::block_on(async {
@@ -126,6 +127,30 @@ fn inspect_archive(
             _ => unreachable!("called for archives only"),
         };
         out.map_err(|e| e.to_string())
+    })
+}
+
+/// Inspects a SIF file, converted into a scratch OCI layout that goes away afterwards.
+fn inspect_sif(path: &str, name: &str, opts: &InspectOptions) -> Result<Vec<u8>, String> {
+    let wrap = |e: String| format!("Error parsing image name {name:?}: {e}");
+    let fs = NativeFs;
+    let parsed = ImageName::Sif {
+        path: path.to_owned(),
+    };
+    pollster::block_on(layout::check_resolvable(&fs, &parsed)).map_err(|e| wrap(e.to_string()))?;
+    let scratch = ScratchDir::new("inspect-sif")?;
+    let layout = crate::sif::unpack(path, &scratch.0).map_err(wrap)?;
+    pollster::block_on(async {
+        let layout = ImageName::Oci {
+            path: layout,
+            image: String::new(),
+        };
+        let src = layout::open_source(&fs, &layout)
+            .await
+            .map_err(|e| wrap(e.to_string()))?;
+        inspect::run(&src, opts, async || Ok(Some(Vec::new())))
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 

@@ -17,6 +17,7 @@ mod manifest_digest;
 mod progress;
 mod registry;
 mod retry;
+mod sif;
 mod tls;
 mod transports;
 

@@ -51,13 +51,14 @@ pub async fn open_source_sharing<'a, F: Filesystem>(
     }
 }
 
-/// Checks what containers/image checks when it parses a local name: a `dir:`, `oci:` or
-/// `oci-archive:` path may be missing, but its parent must exist.
+/// Checks what containers/image checks when it parses a local name: a `dir:`, `oci:`,
+/// `oci-archive:` or `sif:` path may be missing, but its parent must exist.
 pub async fn check_resolvable<F: Filesystem>(fs: &F, name: &ImageName) -> Result<()> {
     match name {
         ImageName::Dir { path }
         | ImageName::Oci { path, .. }
-        | ImageName::OciArchive { path, .. } => check_parent_exists(fs, path).await,
+        | ImageName::OciArchive { path, .. }
+        | ImageName::Sif { path } => check_parent_exists(fs, path).await,
         _ => Ok(()),
     }
 }
