@@ -77,6 +77,9 @@ fn clean(name: &str) -> String {
 /// [`remove_scratch_dirs`] when the process must exit at once.
 pub struct ScratchDir(pub PathBuf);
 
+/// `--tmpdir`: where scratch directories go instead of the system's temporary directory.
+pub static SCRATCH_ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
 /// The scratch directories that exist now.
 static LIVE_SCRATCH: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
@@ -109,7 +112,11 @@ impl ScratchDir {
     pub fn new(label: &str) -> Result<Self, String> {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("skopeo-{label}-{}-{n}", std::process::id()));
+        let root = SCRATCH_ROOT
+            .get()
+            .cloned()
+            .unwrap_or_else(std::env::temp_dir);
+        let dir = root.join(format!("skopeo-{label}-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("creating temporary directory {}: {e}", dir.display()))?;
         live_scratch().push(dir.clone());

@@ -28,13 +28,14 @@ use skopeo_std_effects::fs::NativeFs;
 
 /// The registry flags of one side of a copy (`--src-…` or `--dest-…`).
 macro_rules! side_flags {
-    ($name:ident, $prefix:literal, $side:literal) => {
+    ($name:ident, $prefix:literal, $side:literal, $creds_alias:literal) => {
         #[derive(Args, Debug, Default, Clone)]
         pub struct $name {
             #[arg(id = concat!($prefix, "authfile"), long = concat!($prefix, "authfile"), value_name = "string",
                   help = concat!("path of the authentication file for the ", $side))]
             authfile: Option<String>,
             #[arg(id = concat!($prefix, "creds"), long = concat!($prefix, "creds"), value_name = "USERNAME[:PASSWORD]",
+                  alias = $creds_alias,
                   help = concat!("Use USERNAME[:PASSWORD] for accessing the ", $side, " registry"))]
             creds: Option<String>,
             #[arg(id = concat!($prefix, "username"), long = concat!($prefix, "username"), value_name = "string",
@@ -60,7 +61,7 @@ macro_rules! side_flags {
 
         impl $name {
             /// The flags as the registry module takes them; `authfile` is the shared one.
-            fn docker(&self, authfile: &Option<String>) -> DockerOpts {
+            pub fn docker(&self, authfile: &Option<String>) -> DockerOpts {
                 DockerOpts {
                     authfile: self.authfile.clone().or_else(|| authfile.clone()),
                     creds: self.creds.clone(),
@@ -76,8 +77,8 @@ macro_rules! side_flags {
     };
 }
 
-side_flags!(SourceFlags, "src-", "source");
-side_flags!(DestinationFlags, "dest-", "destination");
+side_flags!(SourceFlags, "src-", "source", "screds");
+side_flags!(DestinationFlags, "dest-", "destination", "dcreds");
 
 /// Arguments of `copy`.
 #[derive(Args)]
@@ -89,6 +90,10 @@ pub struct CopyArgs {
     src: SourceFlags,
     #[command(flatten)]
     dest: DestinationFlags,
+    /// require HTTPS and verify certificates when accessing the container registry (deprecated:
+    /// both sides' default; `--src-tls-verify`/`--dest-tls-verify` win)
+    #[arg(long, value_name = "bool", num_args = 0..=1, default_missing_value = "true", require_equals = true, hide = true)]
+    tls_verify: Option<bool>,
     /// Suppress output information when copying images
     #[arg(short = 'q', long)]
     quiet: bool,
@@ -156,6 +161,38 @@ pub struct CopyArgs {
     /// Fixed delay between retries (default: doubling from 1s)
     #[arg(long, value_name = "duration")]
     retry_delay: Option<String>,
+    /// use docker daemon host at HOST (docker-daemon: only)
+    #[arg(long, value_name = "HOST")]
+    src_daemon_host: Option<String>,
+    /// use docker daemon host at HOST (docker-daemon: only)
+    #[arg(long, value_name = "HOST")]
+    dest_daemon_host: Option<String>,
+    /// Sign the image using a GPG key with the specified FINGERPRINT
+    #[arg(long, value_name = "FINGERPRINT")]
+    sign_by: Option<String>,
+    /// Sign the image using a sigstore private key at PATH
+    #[arg(long, value_name = "PATH")]
+    sign_by_sigstore_private_key: Option<String>,
+    /// Read a passphrase for signing an image from PATH
+    #[arg(long, value_name = "PATH")]
+    sign_passphrase_file: Option<String>,
+    /// Identity of signed image, must be a fully specified docker reference. Defaults to the target docker reference.
+    #[arg(long, value_name = "string")]
+    sign_identity: Option<String>,
+    /// *Experimental* key with the encryption protocol to use needed to encrypt the image (e.g. jwe:/path/to/key.pem)
+    #[arg(long, value_name = "strings")]
+    encryption_key: Vec<String>,
+    /// *Experimental* the 0-indexed layer indices, with support for negative indexing (e.g. 0 is the first layer, -1 is the last layer)
+    #[arg(
+        long,
+        value_name = "ints",
+        allow_negative_numbers = true,
+        value_delimiter = ','
+    )]
+    encrypt_layer: Vec<i64>,
+    /// *Experimental* key needed to decrypt the image
+    #[arg(long, value_name = "strings")]
+    decryption_key: Vec<String>,
     /// The source and destination
     #[arg(value_name = "IMAGE")]
     images: Vec<String>,
@@ -193,11 +230,34 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
     let [src_name, dest_name] = args.images.as_slice() else {
         return Err("Exactly two arguments expected".into());
     };
+    use crate::unsupported::{refuse_daemon_host, refuse_given, ENCRYPTION, SIGNING};
+    refuse_given(
+        &[
+            ("sign-by", args.sign_by.is_some()),
+            (
+                "sign-by-sigstore-private-key",
+                args.sign_by_sigstore_private_key.is_some(),
+            ),
+            ("sign-passphrase-file", args.sign_passphrase_file.is_some()),
+            ("sign-identity", args.sign_identity.is_some()),
+        ],
+        SIGNING,
+    )?;
+    refuse_given(
+        &[
+            ("encryption-key", !args.encryption_key.is_empty()),
+            ("encrypt-layer", !args.encrypt_layer.is_empty()),
+            ("decryption-key", !args.decryption_key.is_empty()),
+        ],
+        ENCRYPTION,
+    )?;
     let policy = load_policy(global)?;
     let src =
         ImageName::parse(src_name).map_err(|e| format!("Invalid source name {src_name}: {e}"))?;
     let dest = ImageName::parse(dest_name)
         .map_err(|e| format!("Invalid destination name {dest_name}: {e}"))?;
+    refuse_daemon_host("src-daemon-host", args.src_daemon_host.is_some(), &src)?;
+    refuse_daemon_host("dest-daemon-host", args.dest_daemon_host.is_some(), &dest)?;
     for (name, given, side) in [
         (&src, src_name, "source"),
         (&dest, dest_name, "destination"),
@@ -205,8 +265,10 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         pollster::block_on(skopeo_core::layout::check_resolvable(&NativeFs, name))
             .map_err(|e| format!("Invalid {side} name {given}: {e}"))?;
     }
-    let src_flags = args.src.docker(&args.authfile);
-    let dest_flags = args.dest.docker(&args.authfile);
+    let mut src_flags = args.src.docker(&args.authfile);
+    let mut dest_flags = args.dest.docker(&args.authfile);
+    src_flags.tls_verify = src_flags.tls_verify.or(args.tls_verify);
+    dest_flags.tls_verify = dest_flags.tls_verify.or(args.tls_verify);
     registry::validate(&src_flags)?;
     registry::validate(&dest_flags)?;
     let multi_arch = match (&args.multi_arch, args.all) {

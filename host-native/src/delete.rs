@@ -13,10 +13,12 @@ pub struct DeleteArgs {
     /// the number of times to possibly retry
     #[arg(long, value_name = "int", default_value_t = 0)]
     retry_times: u32,
-    /// use a shared directory for blobs (accepted for compatibility)
+    /// DIRECTORY to use to share blobs across OCI repositories (oci: images only, which
+    /// delete refuses as skopeo 1.9.3 does)
     #[arg(long, value_name = "DIRECTORY")]
     shared_blob_dir: Option<String>,
-    /// use docker daemon host at HOST (accepted for compatibility)
+    /// use docker daemon host at HOST (docker-daemon: images only, which delete refuses as
+    /// skopeo 1.9.3 does)
     #[arg(long, value_name = "HOST")]
     daemon_host: Option<String>,
     /// The image

@@ -22,6 +22,16 @@ pub struct TlsOptions {
     pub cert_dir: Option<PathBuf>,
 }
 
+/// When `--command-timeout` runs out: requests still going then, or started after, fail with
+/// Go's `context deadline exceeded` (local work is not bounded, as in skopeo).
+pub static COMMAND_DEADLINE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+fn deadline_passed() -> bool {
+    COMMAND_DEADLINE
+        .get()
+        .is_some_and(|d| std::time::Instant::now() >= *d)
+}
+
 /// HTTP for one registry (and its token server), configured for that registry's TLS.
 pub struct NativeHttp {
     agent: ureq::Agent,
@@ -48,6 +58,11 @@ impl NativeHttp {
             .timeout_connect(Some(Duration::from_secs(30)))
             .input_buffer_size(16 * 1024)
             .output_buffer_size(16 * 1024)
+            .timeout_global(
+                COMMAND_DEADLINE
+                    .get()
+                    .map(|d| d.saturating_duration_since(std::time::Instant::now())),
+            )
             .build();
         let connector =
             ().chain(ConnectProxyConnector::default())
@@ -94,6 +109,7 @@ fn transport_error(method: &http::Method, uri: &http::Uri, e: &ureq::Error) -> E
     let host = uri.authority().map(|a| a.as_str()).unwrap_or("");
     let text = e.to_string();
     let reason = match e {
+        _ if deadline_passed() => "context deadline exceeded".to_owned(),
         ureq::Error::Io(io) if io.get_ref().is_some_and(|i| i.is::<GoTlsError>()) => {
             io.get_ref().map(|i| i.to_string()).unwrap_or_default()
         }
@@ -210,6 +226,13 @@ impl HttpClient for NativeHttp {
         let agent = self.agent.clone();
         skopeo_std_effects::background::on_thread(move || {
             let (method, uri) = (request.method().clone(), request.uri().clone());
+            if deadline_passed() {
+                return Err(transport_error(
+                    &method,
+                    &uri,
+                    &ureq::Error::ConnectionFailed,
+                ));
+            }
             let response = agent
                 .run(request)
                 .map_err(|e| transport_error(&method, &uri, &e))?;
@@ -239,6 +262,13 @@ fn run(
     request: http::Request<impl ureq::AsSendBody>,
 ) -> Result<http::Response<Vec<u8>>, EffectError> {
     let (method, uri) = (request.method().clone(), request.uri().clone());
+    if deadline_passed() {
+        return Err(transport_error(
+            &method,
+            &uri,
+            &ureq::Error::ConnectionFailed,
+        ));
+    }
     let response = agent
         .run(request)
         .map_err(|e| transport_error(&method, &uri, &e))?;

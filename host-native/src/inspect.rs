@@ -32,10 +32,10 @@ pub struct InspectArgs {
     /// the number of times to possibly retry
     #[arg(long, value_name = "int", default_value_t = 0)]
     retry_times: u32,
-    /// use a shared directory for blobs (accepted for compatibility)
+    /// DIRECTORY to use to share blobs across OCI repositories (oci: images)
     #[arg(long, value_name = "DIRECTORY")]
     shared_blob_dir: Option<String>,
-    /// use docker daemon host at HOST (accepted for compatibility)
+    /// use docker daemon host at HOST (docker-daemon: images)
     #[arg(long, value_name = "HOST")]
     daemon_host: Option<String>,
     #[command(flatten)]
@@ -60,6 +60,7 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
     registry::validate(&args.docker)?;
     let parsed =
         ImageName::parse(name).map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
+    crate::unsupported::refuse_daemon_host("daemon-host", args.daemon_host.is_some(), &parsed)?;
     let out = match parsed {
         ImageName::Docker { reference, .. } => {
             inspect_docker(global, &args, name, reference, &opts)?
@@ -71,7 +72,8 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
         parsed => {
             let fs = NativeFs;
             pollster::block_on(async {
-                let src = layout::open_source(&fs, &parsed)
+                let shared = args.shared_blob_dir.as_deref();
+                let src = layout::open_source_sharing(&fs, &parsed, shared)
                     .await
                     .map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
                 inspect::run(&src, &opts, async || Ok(Some(Vec::new())))

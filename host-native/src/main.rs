@@ -14,12 +14,14 @@ mod list_tags;
 mod login;
 mod lookaside;
 mod manifest_digest;
+mod pending_commands;
 mod progress;
 mod registry;
 mod retry;
 mod sif;
 mod tls;
 mod transports;
+mod unsupported;
 
 use clap::{Args, Parser, Subcommand};
 use skopeo_core::manifest::platform::{go_arch, PlatformChoice};
@@ -87,6 +89,11 @@ pub struct GlobalOptions {
     /// Version for Skopeo
     #[arg(short = 'v', long)]
     version: bool,
+    /// Require HTTPS and verify certificates when accessing the registry (deprecated: before
+    /// the command, the default of the command's own `--tls-verify`)
+    #[arg(id = "global-tls-verify", long = "tls-verify", value_name = "bool", num_args = 0..=1,
+          default_missing_value = "true", require_equals = true, hide = true)]
+    tls_verify: Option<bool>,
 }
 
 impl GlobalOptions {
@@ -119,6 +126,20 @@ enum Command {
     Logout(login::LogoutArgs),
     /// Compute a manifest digest of a file
     ManifestDigest(manifest_digest::ManifestDigestArgs),
+    /// Synchronize one or more images from one location to another (not implemented yet)
+    Sync(Box<pending_commands::SyncArgs>),
+    /// Create a signature using local files (not implemented yet)
+    StandaloneSign(pending_commands::StandaloneSignArgs),
+    /// Verify a signature using local files (not implemented yet)
+    StandaloneVerify(pending_commands::PositionalArgs),
+    /// Dump contents of a signature WITHOUT VERIFYING IT (not implemented yet)
+    UntrustedSignatureDumpWithoutVerification(pending_commands::PositionalArgs),
+    /// Get layers of IMAGE-NAME (deprecated in skopeo)
+    #[command(hide = true)]
+    Layers(pending_commands::ImageCommandArgs),
+    /// Interactive proxy for fetching container images (EXPERIMENTAL)
+    #[command(hide = true)]
+    ExperimentalImageProxy(pending_commands::ImageCommandArgs),
 }
 
 fn main() {
@@ -142,6 +163,23 @@ fn main() {
         );
         return;
     }
+    if let Some(timeout) = &cli.global.command_timeout {
+        let Some(d) = retry::parse_go_duration(timeout) else {
+            fatal::fatal(&format!(
+                "invalid argument {timeout:?} for \"--command-timeout\" flag: time: invalid duration {timeout:?}"
+            ))
+        };
+        if !d.is_zero() {
+            let _ = http::COMMAND_DEADLINE.set(std::time::Instant::now() + d);
+        }
+    }
+    if let Some(dir) = cli.global.tmpdir.as_deref().filter(|d| !d.is_empty()) {
+        let _ = archive::SCRATCH_ROOT.set(dir.into());
+    }
+    if let Some(verify) = cli.global.tls_verify {
+        fatal::warn("'--tls-verify' is deprecated, please set this on the specific subcommand");
+        let _ = registry::DEPRECATED_GLOBAL_TLS_VERIFY.set(verify);
+    }
     let result = match cli.command {
         Some(Command::Copy(args)) => {
             interrupt::install();
@@ -153,6 +191,16 @@ fn main() {
         Some(Command::Login(args)) => login::login(&cli.global, args),
         Some(Command::Logout(args)) => login::logout(&cli.global, args),
         Some(Command::ManifestDigest(args)) => manifest_digest::run(args),
+        Some(Command::Sync(_)) => pending_commands::refuse("sync"),
+        Some(Command::StandaloneSign(_)) => pending_commands::refuse("standalone-sign"),
+        Some(Command::StandaloneVerify(_)) => pending_commands::refuse("standalone-verify"),
+        Some(Command::UntrustedSignatureDumpWithoutVerification(_)) => {
+            pending_commands::refuse("untrusted-signature-dump-without-verification")
+        }
+        Some(Command::Layers(_)) => pending_commands::refuse("layers"),
+        Some(Command::ExperimentalImageProxy(_)) => {
+            pending_commands::refuse("experimental-image-proxy")
+        }
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -332,6 +332,9 @@ pub struct Access {
     pub config: RegistryConfig,
 }
 
+/// The root command's deprecated `--tls-verify`, the default of every command's own.
+pub static DEPRECATED_GLOBAL_TLS_VERIFY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// Prepares access to `registry` for `repository` (both as references name them): blocked
 /// registries are refused, `insecure` applies, credentials are resolved.
 pub fn access(
@@ -346,7 +349,10 @@ pub fn access(
         return Err(conf.blocked_error(e));
     }
     let conf_insecure = insecure_override.unwrap_or(entry.is_some_and(|e| e.endpoint.insecure));
-    let insecure = match opts.tls_verify {
+    let tls_verify = opts
+        .tls_verify
+        .or_else(|| DEPRECATED_GLOBAL_TLS_VERIFY.get().copied());
+    let insecure = match tls_verify {
         Some(v) => !v,
         None => conf_insecure,
     };
