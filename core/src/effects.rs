@@ -175,9 +175,6 @@ pub trait ArchiveWrite {
     /// Appends the file at `path` (a staged blob) as `name`.
     async fn add_file_from(&self, name: &str, path: &str) -> Result<(), EffectError>;
 
-    /// Appends a directory.
-    async fn add_dir(&self, name: &str) -> Result<(), EffectError>;
-
     /// Appends a symbolic link `name` pointing at `target`.
     async fn add_symlink(&self, name: &str, target: &str) -> Result<(), EffectError>;
 

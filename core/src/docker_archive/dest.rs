@@ -305,7 +305,7 @@ impl<F: FilesystemWrite, A: ArchiveWrite> ImageDestination for DockerArchiveDest
             let (id, json) =
                 legacy_layer(parent.as_deref(), last.then_some(&attributes), &chain_id);
             if legacy_ids.insert(id.clone()) {
-                self.archive.add_dir(&id).await?;
+                // No directory entry: skopeo leaves the legacy layer directories implied.
                 self.archive
                     .add_symlink(&format!("{id}/layer.tar"), &format!("../{name}"))
                     .await?;
