@@ -228,8 +228,17 @@ fn load_policy(global: &crate::GlobalOptions) -> Result<Option<Policy>, String> 
 /// Runs copy.
 pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> {
     let [src_name, dest_name] = args.images.as_slice() else {
-        return Err("Exactly two arguments expected".into());
+        // skopeo prints the command's help and succeeds.
+        use clap::CommandFactory;
+        let mut cmd = crate::Cli::command();
+        let _ = cmd.find_subcommand_mut("copy").map(|c| c.print_help());
+        return Ok(());
     };
+    if args.tls_verify.is_some() {
+        crate::fatal::warn(
+            "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify",
+        );
+    }
     use crate::unsupported::{refuse_daemon_host, refuse_given, ENCRYPTION, SIGNING};
     refuse_given(
         &[

@@ -110,6 +110,41 @@ impl GlobalOptions {
     }
 }
 
+/// The shells `completion` writes a script for (cobra's set).
+#[derive(Subcommand)]
+enum CompletionShell {
+    /// Generate the autocompletion script for bash
+    Bash(CompletionArgs),
+    /// Generate the autocompletion script for zsh
+    Zsh(CompletionArgs),
+    /// Generate the autocompletion script for fish
+    Fish(CompletionArgs),
+    /// Generate the autocompletion script for powershell
+    Powershell(CompletionArgs),
+}
+
+#[derive(Args)]
+struct CompletionArgs {
+    /// disable completion descriptions (the scripts written here have none to disable)
+    #[arg(long)]
+    no_descriptions: bool,
+}
+
+/// Writes the completion script for `shell` to standard output.
+fn completion(shell: CompletionShell) -> Result<(), String> {
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    let shell = match shell {
+        CompletionShell::Bash(_) => Shell::Bash,
+        CompletionShell::Zsh(_) => Shell::Zsh,
+        CompletionShell::Fish(_) => Shell::Fish,
+        CompletionShell::Powershell(_) => Shell::PowerShell,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "skopeo", &mut script);
+    write_stdout(&script)
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Copy an IMAGE-NAME from one location to another
@@ -134,6 +169,9 @@ enum Command {
     StandaloneVerify(pending_commands::PositionalArgs),
     /// Dump contents of a signature WITHOUT VERIFYING IT (not implemented yet)
     UntrustedSignatureDumpWithoutVerification(pending_commands::PositionalArgs),
+    /// Generate the autocompletion script for the specified shell
+    #[command(hide = true, subcommand)]
+    Completion(CompletionShell),
     /// Get layers of IMAGE-NAME (deprecated in skopeo)
     #[command(hide = true)]
     Layers(pending_commands::ImageCommandArgs),
@@ -191,12 +229,20 @@ fn main() {
         Some(Command::Login(args)) => login::login(&cli.global, args),
         Some(Command::Logout(args)) => login::logout(&cli.global, args),
         Some(Command::ManifestDigest(args)) => manifest_digest::run(args),
-        Some(Command::Sync(_)) => pending_commands::refuse("sync"),
+        Some(Command::Sync(args)) => {
+            if pending_commands::sync_uses_deprecated_tls_verify(&args) {
+                fatal::warn(
+                    "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify",
+                );
+            }
+            pending_commands::refuse("sync")
+        }
         Some(Command::StandaloneSign(_)) => pending_commands::refuse("standalone-sign"),
         Some(Command::StandaloneVerify(_)) => pending_commands::refuse("standalone-verify"),
         Some(Command::UntrustedSignatureDumpWithoutVerification(_)) => {
             pending_commands::refuse("untrusted-signature-dump-without-verification")
         }
+        Some(Command::Completion(shell)) => completion(shell),
         Some(Command::Layers(_)) => pending_commands::refuse("layers"),
         Some(Command::ExperimentalImageProxy(_)) => {
             pending_commands::refuse("experimental-image-proxy")

@@ -106,6 +106,11 @@ pub struct ImageCommandArgs {
     args: Vec<String>,
 }
 
+/// Whether a sync command line uses the deprecated unprefixed `--tls-verify`.
+pub fn sync_uses_deprecated_tls_verify(args: &SyncArgs) -> bool {
+    args.tls_verify.is_some()
+}
+
 /// The refusal every pending command gives once its flags have parsed.
 pub fn refuse(command: &str) -> Result<(), String> {
     Err(format!(

@@ -1,6 +1,7 @@
 //! Every flag of every command of skopeo 1.9.3 (from its `--help` and, for the hidden ones,
 //! its source: `--screds`/`--dcreds`, `--registries-conf`, the deprecated `--tls-verify` of the
-//! root, `copy` and `sync`, `-n`, the hidden `layers` and `experimental-image-proxy` commands),
+//! root, `copy` and `sync`, `-n`, the hidden `layers`, `experimental-image-proxy` and
+//! `completion` commands, every command's `-h`/`--help`),
 //! each spelling checked: our binary parses it, and either acts on it or refuses it with a
 //! message naming the flag (or, for a command not implemented yet, naming the command). The
 //! same command line is given to skopeo 1.9.3, which must parse it too, so the table stays true.
@@ -214,6 +215,14 @@ fn table() -> Vec<(&'static str, Flags, Expect)> {
             Vec::new(),
             PendingCommand,
         ),
+        ("completion bash", owned(&[("no-descriptions", S)]), Acts),
+        ("completion zsh", owned(&[("no-descriptions", S)]), Acts),
+        ("completion fish", owned(&[("no-descriptions", S)]), Acts),
+        (
+            "completion powershell",
+            owned(&[("no-descriptions", S)]),
+            Acts,
+        ),
         ("layers", layers, PendingCommand),
         ("experimental-image-proxy", proxy, PendingCommand),
     ]
@@ -253,7 +262,7 @@ fn command_line(command: &str, flag: &str, kind: Kind) -> Vec<String> {
         args.append(&mut given);
         args.push("inspect".to_owned());
     } else {
-        args.push(command.to_owned());
+        args.extend(command.split(' ').map(str::to_owned));
         args.append(&mut given);
     }
     args.extend(positional(command).into_iter().map(str::to_owned));
@@ -280,12 +289,21 @@ fn every_skopeo_flag_parses_and_is_acted_on_or_refused_by_name() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for (command, flags, expect) in table() {
-        let flags = if flags.is_empty() {
+        let mut flags = if flags.is_empty() {
             vec![(String::new(), Kind::Switch)]
         } else {
             flags
         };
+        // Every command's own help, printed with success.
+        flags.extend([
+            ("help".to_owned(), Kind::Switch),
+            ("h".to_owned(), Kind::Switch),
+        ]);
         for (flag, kind) in flags {
+            let expect = match flag.as_str() {
+                "help" | "h" => Expect::Acts,
+                _ => expect,
+            };
             let args = if flag.is_empty() {
                 let mut a = vec![command.to_owned()];
                 a.extend(positional(command).into_iter().map(str::to_owned));
@@ -296,6 +314,9 @@ fn every_skopeo_flag_parses_and_is_acted_on_or_refused_by_name() {
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();
             let r = run(&ours, &argv, &tmp.0);
             let shown = argv.join(" ");
+            if matches!(flag.as_str(), "help" | "h") && (r.code != 0 || r.stdout.is_empty()) {
+                failures.push(format!("ours: {shown}: no help: {}", r.stderr.trim()));
+            }
             if let Some(word) = PARSE_FAILURES.iter().find(|w| r.stderr.contains(**w)) {
                 failures.push(format!("ours: {shown}: {word}: {}", r.stderr.trim()));
             }
@@ -329,7 +350,7 @@ fn every_skopeo_flag_parses_and_is_acted_on_or_refused_by_name() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(checked >= 177, "only {checked} flag spellings checked");
+    assert!(checked >= 210, "only {checked} flag spellings checked");
 }
 
 #[test]
@@ -365,6 +386,13 @@ fn the_deprecated_tls_verify_forms_act_as_skopeo_says() {
         &tmp.0,
     );
     assert!(r.stderr.contains("http://127.0.0.1:1/v2/"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify"
+        ),
+        "{}",
+        r.stderr
+    );
     // The hidden credential aliases are the prefixed flags: validated as them.
     let layout_dir = format!("dir:{}", tmp.0.join("alias-dest").display());
     for alias in [
@@ -388,5 +416,34 @@ fn the_deprecated_tls_verify_forms_act_as_skopeo_says() {
             "{}",
             r.stderr
         );
+    }
+}
+
+#[test]
+fn wrong_argument_counts_end_as_skopeo_ends_them() {
+    let tmp = TempDir::new("flags-args");
+    // copy and list-tags print their help and succeed; the others fail.
+    for command in ["copy", "list-tags"] {
+        let r = run(&our_skopeo(), &[command], &tmp.0);
+        assert_eq!(r.code, 0, "{command}: {}", r.stderr);
+        assert!(r.stdout.contains("Usage"), "{command}: {}", r.stdout);
+        if let Some(reference) = reference_skopeo() {
+            assert_eq!(
+                run(&reference, &[command], &tmp.0).code,
+                0,
+                "skopeo {command}"
+            );
+        }
+    }
+    for command in ["inspect", "delete", "manifest-digest"] {
+        let r = run(&our_skopeo(), &[command], &tmp.0);
+        assert_eq!(r.code, 1, "{command}: {}", r.stderr);
+        if let Some(reference) = reference_skopeo() {
+            assert_eq!(
+                run(&reference, &[command], &tmp.0).code,
+                1,
+                "skopeo {command}"
+            );
+        }
     }
 }
