@@ -5,7 +5,12 @@
 //! SIF's definition file (`%environment` and `%runscript` become an injected script).
 
 use crate::digest::Digest;
+use crate::effects::{ByteSink, Filesystem, FilesystemWrite};
 use crate::gotime::GoTime;
+use crate::manifest::mime;
+use crate::reference::Reference;
+use crate::source::ImageSource;
+use crate::{Error, Result};
 use serde::Serialize;
 
 /// The fixed-size global header at the start of every SIF file.
@@ -320,7 +325,6 @@ struct BlobDescriptor<'a> {
 
 /// The OCI manifest for the image: `config` and the one uncompressed layer.
 pub fn image_manifest(config: &[u8], layer: &Digest, layer_size: u64) -> Vec<u8> {
-    use crate::manifest::mime;
     let manifest = Manifest {
         schema_version: 2,
         media_type: mime::OCI_MANIFEST,
@@ -336,6 +340,110 @@ pub fn image_manifest(config: &[u8], layer: &Digest, layer_size: u64) -> Vec<u8>
         }],
     };
     crate::gojson::to_compact(&manifest, true)
+}
+
+/// A converted SIF image as a source: the manifest and config made here, the layer the
+/// host packed (an uncompressed tar at `layer_path`) read through the filesystem effect.
+pub struct SifSource<'a, F: Filesystem> {
+    fs: &'a F,
+    manifest: Vec<u8>,
+    config: Vec<u8>,
+    config_digest: Digest,
+    layer: Digest,
+    layer_path: String,
+    /// The config as a file too: copies stream every blob, the config included.
+    config_path: String,
+}
+
+impl<F: Filesystem> Clone for SifSource<'_, F> {
+    fn clone(&self) -> Self {
+        SifSource {
+            fs: self.fs,
+            manifest: self.manifest.clone(),
+            config: self.config.clone(),
+            config_digest: self.config_digest.clone(),
+            layer: self.layer.clone(),
+            layer_path: self.layer_path.clone(),
+            config_path: self.config_path.clone(),
+        }
+    }
+}
+
+impl<'a, F: FilesystemWrite> SifSource<'a, F> {
+    /// The image of the SIF file `header` describes, run as `command`, whose root filesystem
+    /// the host packed into the tar at `layer_path` (digest `layer`, `layer_size` bytes); the
+    /// config is also written beside it. `utc_offset`: the local zone's offset, in which the
+    /// creation time is shown.
+    pub async fn new(
+        fs: &'a F,
+        header: &Header,
+        command: &str,
+        layer: Digest,
+        layer_size: u64,
+        layer_path: String,
+        utc_offset: i32,
+    ) -> Result<Self> {
+        let config = image_config(header, command, &layer, utc_offset);
+        let config_path = format!("{layer_path}.config.json");
+        let mut file = fs.create(&config_path).await?;
+        file.write_all(&config).await?;
+        file.finish().await?;
+        Ok(SifSource {
+            fs,
+            manifest: image_manifest(&config, &layer, layer_size),
+            config_digest: Digest::sha256_of(&config),
+            config,
+            layer,
+            layer_path,
+            config_path,
+        })
+    }
+}
+
+impl<'a, F: Filesystem> SifSource<'a, F> {
+    /// Where the blob `digest` is: the layer, or the config written beside it.
+    pub fn blob_path(&self, digest: &Digest) -> Result<String> {
+        if *digest == self.layer {
+            Ok(self.layer_path.clone())
+        } else if *digest == self.config_digest {
+            Ok(self.config_path.clone())
+        } else {
+            Err(no_blob(digest))
+        }
+    }
+
+    pub fn filesystem(&self) -> &'a F {
+        self.fs
+    }
+}
+
+fn no_blob(digest: &Digest) -> Error {
+    Error::Invalid(format!(
+        "no blob with digest {:?} found",
+        digest.to_string()
+    ))
+}
+
+impl<F: Filesystem> ImageSource for SifSource<'_, F> {
+    async fn manifest(&self, instance: Option<&Digest>) -> Result<(Vec<u8>, String)> {
+        match instance {
+            Some(_) => Err(Error::Invalid(
+                "manifest lists are not supported by the sif transport".into(),
+            )),
+            None => Ok((self.manifest.clone(), mime::OCI_MANIFEST.to_owned())),
+        }
+    }
+
+    async fn small_blob(&self, digest: &Digest, _size: Option<u64>) -> Result<Vec<u8>> {
+        match *digest == self.config_digest {
+            true => Ok(self.config.clone()),
+            false => Err(no_blob(digest)),
+        }
+    }
+
+    fn docker_reference(&self) -> Option<&Reference> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ fn open_tar(path: &str) -> Result<tar::Archive<Box<dyn Read>>, String> {
     let stream: Box<dyn Read> = match detect(head) {
         Some(algorithm) => Box::new(Decompressing {
             inner: reader,
-            decoder: Some(Decompressor::new(algorithm).map_err(|e| e.to_string())?),
+            decoder: Some(Decompressor::new(algorithm)),
             out: Vec::new(),
             pos: 0,
         }),

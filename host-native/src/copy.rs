@@ -367,24 +367,23 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
             "initializing destination {dest}: \"sif:\" locations can only be read from, not written to"
         ));
     }
-    // A SIF file is converted into a one-image OCI layout in a scratch directory.
+    // A SIF file's root filesystem is packed into a tar in a scratch directory, once (retries
+    // read the same conversion).
     let sif_scratch = match &src {
-        ImageName::Sif { path } => {
-            let scratch = ScratchDir::new("sif-src")?;
-            let layout = crate::sif::unpack(path, &scratch.0)
-                .map_err(|e| format!("initializing source {src}: {e}"))?;
-            Some((scratch, layout))
-        }
+        ImageName::Sif { .. } => Some(ScratchDir::new("sif-src")?),
         _ => None,
     };
-    let src_layout = match (&src, &src_scratch, &sif_scratch) {
-        (ImageName::OciArchive { image, .. }, Some(s), _) => ImageName::Oci {
+    let sif_source = match (&src, &sif_scratch) {
+        (ImageName::Sif { path }, Some(scratch)) => Some(
+            crate::sif::open(path, &scratch.0, &NativeFs)
+                .map_err(|e| format!("initializing source {src}: {e}"))?,
+        ),
+        _ => None,
+    };
+    let src_layout = match (&src, &src_scratch) {
+        (ImageName::OciArchive { image, .. }, Some(s)) => ImageName::Oci {
             path: s.path(),
             image: image.clone(),
-        },
-        (ImageName::Sif { .. }, _, Some((_, layout))) => ImageName::Oci {
-            path: layout.clone(),
-            image: String::new(),
         },
         _ => src.clone(),
     };
@@ -423,6 +422,12 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
     let attempt = || {
         pollster::block_on(async {
             let source = match (&src, &src_client) {
+                (ImageName::Sif { .. }, _) => {
+                    let sif = sif_source.clone().expect("converted for sif:");
+                    Ok(Source::Local(skopeo_core::layout::LocalSource::Sif(
+                        Box::new(sif),
+                    )))
+                }
                 (
                     ImageName::DockerArchive {
                         reference, index, ..

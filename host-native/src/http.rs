@@ -226,17 +226,7 @@ impl HttpClient for NativeHttp {
         let agent = self.agent.clone();
         skopeo_std_effects::background::on_thread(move || {
             let (method, uri) = (request.method().clone(), request.uri().clone());
-            if deadline_passed() {
-                return Err(transport_error(
-                    &method,
-                    &uri,
-                    &ureq::Error::ConnectionFailed,
-                ));
-            }
-            let response = agent
-                .run(request)
-                .map_err(|e| transport_error(&method, &uri, &e))?;
-            let (parts, body) = response.into_parts();
+            let (parts, body) = send_once(&agent, request)?.into_parts();
             let reader = body.into_reader();
             let body = read_ahead(reader, BODY_DEPTH, move |e| {
                 transport_error(&method, &uri, &ureq::Error::Io(e))
@@ -256,23 +246,32 @@ impl HttpClient for NativeHttp {
     }
 }
 
-/// Sends `request` (any body ureq can send) and reads the whole response.
-fn run(
+/// Sends `request` unless `--command-timeout` has run out; failures in Go's words.
+fn send_once(
     agent: &ureq::Agent,
     request: http::Request<impl ureq::AsSendBody>,
-) -> Result<http::Response<Vec<u8>>, EffectError> {
+) -> Result<http::Response<ureq::Body>, EffectError> {
     let (method, uri) = (request.method().clone(), request.uri().clone());
     if deadline_passed() {
+        // Worded by transport_error, which names the deadline whatever the error.
         return Err(transport_error(
             &method,
             &uri,
             &ureq::Error::ConnectionFailed,
         ));
     }
-    let response = agent
+    agent
         .run(request)
-        .map_err(|e| transport_error(&method, &uri, &e))?;
-    let (parts, mut body) = response.into_parts();
+        .map_err(|e| transport_error(&method, &uri, &e))
+}
+
+/// Sends `request` (any body ureq can send) and reads the whole response.
+fn run(
+    agent: &ureq::Agent,
+    request: http::Request<impl ureq::AsSendBody>,
+) -> Result<http::Response<Vec<u8>>, EffectError> {
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let (parts, mut body) = send_once(agent, request)?.into_parts();
     let bytes = if method == http::Method::HEAD {
         Vec::new()
     } else {

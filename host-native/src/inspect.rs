@@ -132,7 +132,8 @@ fn inspect_archive(
     })
 }
 
-/// Inspects a SIF file, converted into a scratch OCI layout that goes away afterwards.
+/// Inspects a SIF file, its root filesystem packed in a scratch directory that goes away
+/// afterwards.
 fn inspect_sif(path: &str, name: &str, opts: &InspectOptions) -> Result<Vec<u8>, String> {
     let wrap = |e: String| format!("Error parsing image name {name:?}: {e}");
     let fs = NativeFs;
@@ -141,19 +142,10 @@ fn inspect_sif(path: &str, name: &str, opts: &InspectOptions) -> Result<Vec<u8>,
     };
     pollster::block_on(layout::check_resolvable(&fs, &parsed)).map_err(|e| wrap(e.to_string()))?;
     let scratch = ScratchDir::new("inspect-sif")?;
-    let layout = crate::sif::unpack(path, &scratch.0).map_err(wrap)?;
-    pollster::block_on(async {
-        let layout = ImageName::Oci {
-            path: layout,
-            image: String::new(),
-        };
-        let src = layout::open_source(&fs, &layout)
-            .await
-            .map_err(|e| wrap(e.to_string()))?;
-        inspect::run(&src, opts, async || Ok(Some(Vec::new())))
-            .await
-            .map_err(|e| e.to_string())
-    })
+    let src = crate::sif::open(path, &scratch.0, &fs).map_err(wrap)?;
+    let src = layout::LocalSource::Sif(Box::new(src));
+    pollster::block_on(inspect::run(&src, opts, async || Ok(Some(Vec::new()))))
+        .map_err(|e| e.to_string())
 }
 
 fn inspect_docker(

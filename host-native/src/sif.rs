@@ -1,11 +1,10 @@
 //! `sif:` sources: the SIF file's primary partition (a squashfs) unpacked with `unsquashfs`
-//! and packed with `tar` under `fakeroot`, as containers/image does, then laid out as a
-//! one-image OCI layout (config and manifest made by the core's `sif` module) that the copy
-//! and inspect engines read like any `oci:` source.
+//! and packed with `tar` under `fakeroot`, as containers/image does; the core's
+//! `sif::SifSource` makes the image (manifest and config) around that tar.
 
 use skopeo_core::digest::{Algorithm, Digester};
-use skopeo_core::sif::{self, Header, SifImage};
-use skopeo_std_effects::fs::go_io_error;
+use skopeo_core::sif::{self, Header, SifImage, SifSource};
+use skopeo_std_effects::fs::{go_io_error, NativeFs};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -131,9 +130,14 @@ fn digest_file(path: &Path) -> Result<(skopeo_core::digest::Digest, u64), String
     }
 }
 
-/// Converts the SIF file at `path` into a one-image OCI layout at `layout` (inside `scratch`,
-/// which also holds the conversion's work files). Nothing is written outside `scratch`.
-pub fn unpack(path: &str, scratch: &Path) -> Result<String, String> {
+/// Converts the SIF file at `path` (its root filesystem packed into a tar inside `scratch`,
+/// which also holds the conversion's work files) into a source. Nothing is written outside
+/// `scratch`.
+pub fn open<'a>(
+    path: &str,
+    scratch: &Path,
+    fs: &'a NativeFs,
+) -> Result<SifSource<'a, NativeFs>, String> {
     let (mut file, image) = load(path)?;
     let convert = |e: String| format!("converting rootfs from SquashFS to Tarball: {e}");
     let def_file = match image.def_file() {
@@ -166,30 +170,15 @@ pub fn unpack(path: &str, scratch: &Path) -> Result<String, String> {
     let tar = work.join("rootfs.tar");
     let (layer, layer_size) =
         digest_file(&tar).map_err(|e| format!("gathering blob information: {e}"))?;
-
     let offset = local_utc_offset(image.header.modified_at);
-    let config = sif::image_config(&image.header, &command, &layer, offset);
-    let manifest = sif::image_manifest(&config, &layer, layer_size);
-    let layout = scratch.join("layout");
-    let blobs = layout.join("blobs/sha256");
-    let io = |e: std::io::Error| format!("writing the converted image: {e}");
-    std::fs::create_dir_all(&blobs).map_err(io)?;
-    std::fs::rename(&tar, blobs.join(layer.hex())).map_err(io)?;
-    let config_digest = skopeo_core::digest::Digest::sha256_of(&config);
-    std::fs::write(blobs.join(config_digest.hex()), &config).map_err(io)?;
-    let manifest_digest = skopeo_core::digest::Digest::sha256_of(&manifest);
-    std::fs::write(blobs.join(manifest_digest.hex()), &manifest).map_err(io)?;
-    let index = format!(
-        r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{}","digest":"{manifest_digest}","size":{}}}]}}"#,
-        skopeo_core::manifest::mime::OCI_MANIFEST,
-        manifest.len()
+    let source = SifSource::new(
+        fs,
+        &image.header,
+        &command,
+        layer,
+        layer_size,
+        tar.display().to_string(),
+        offset,
     );
-    std::fs::write(layout.join("index.json"), index).map_err(io)?;
-    std::fs::write(
-        layout.join("oci-layout"),
-        r#"{"imageLayoutVersion":"1.0.0"}"#,
-    )
-    .map_err(io)?;
-    let _ = std::fs::remove_dir_all(&work);
-    Ok(layout.display().to_string())
+    pollster::block_on(source).map_err(|e| e.to_string())
 }

@@ -85,13 +85,7 @@ mod tests {
     }
 
     fn decode_in_pieces(data: &[u8], piece: usize) -> Result<Vec<u8>> {
-        let mut d = Decoder::default();
-        let mut out = Vec::new();
-        for chunk in data.chunks(piece) {
-            out.extend(d.push(chunk)?);
-        }
-        out.extend(d.finish()?);
-        Ok(out)
+        crate::compression::decode_in_pieces(crate::compression::Algorithm::Bzip2, data, piece)
     }
 
     #[test]

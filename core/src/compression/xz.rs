@@ -101,14 +101,10 @@ impl Decoder {
         // Output the decoder holds back until asked again.
         let mut out = Vec::new();
         if !self.between_streams && self.started {
-            let carry = std::mem::take(&mut self.carry);
             loop {
                 let start = out.len();
                 out.resize(start + OUT_STEP, 0);
-                match self
-                    .decoder
-                    .decode(&carry[carry.len()..], &mut out[start..])
-                {
+                match self.decoder.decode(&[], &mut out[start..]) {
                     Ok(step) => {
                         out.truncate(start + step.output_produced());
                         if step.is_end_of_stream() {
@@ -126,6 +122,7 @@ impl Decoder {
                 }
             }
         }
+        // Input still carried means the decoder was waiting for bytes that never came.
         if !self.started || !self.between_streams || !self.carry.is_empty() {
             return Err(Error::new(ErrorKind::UnexpectedEof, "xz: unexpected EOF"));
         }
@@ -150,13 +147,7 @@ mod tests {
     ];
 
     fn decode_in_pieces(data: &[u8], piece: usize) -> Result<Vec<u8>> {
-        let mut d = Decoder::default();
-        let mut out = Vec::new();
-        for chunk in data.chunks(piece) {
-            out.extend(d.push(chunk)?);
-        }
-        out.extend(d.finish()?);
-        Ok(out)
+        crate::compression::decode_in_pieces(crate::compression::Algorithm::Xz, data, piece)
     }
 
     #[test]

@@ -263,13 +263,7 @@ mod tests {
     }
 
     fn decode_in_pieces(compressed: &[u8], piece: usize) -> Result<Vec<u8>> {
-        let mut d = Decoder::default();
-        let mut out = Vec::new();
-        for part in compressed.chunks(piece) {
-            out.extend(d.push(part)?);
-        }
-        out.extend(d.finish()?);
-        Ok(out)
+        crate::compression::decode_in_pieces(crate::compression::Algorithm::Zstd, compressed, piece)
     }
 
     #[test]

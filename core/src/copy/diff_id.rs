@@ -68,7 +68,8 @@ impl<S: ByteStream> DiffIdTap<S> {
                 match seen.len() >= MAGIC_LEN {
                     true => {
                         let seen = std::mem::take(seen);
-                        self.start(&seen)
+                        self.start(&seen);
+                        Ok(())
                     }
                     false => Ok(()),
                 }
@@ -88,24 +89,19 @@ impl<S: ByteStream> DiffIdTap<S> {
     }
 
     /// Picks the decompression from the first bytes and hashes them.
-    fn start(&mut self, first: &[u8]) -> std::result::Result<(), String> {
+    fn start(&mut self, first: &[u8]) {
         let digester = Digester::new(Algorithm::Sha256);
         self.state = match detect(first) {
             None => State::Plain(digester),
-            Some(a) => {
-                State::Compressed(Decompressor::new(a).map_err(|e| e.to_string())?, digester)
-            }
+            Some(a) => State::Compressed(Decompressor::new(a), digester),
         };
         self.observe(first);
-        Ok(())
     }
 
     fn end(&mut self) {
         if let State::Sniffing(seen) = &mut self.state {
             let seen = std::mem::take(seen);
-            if let Err(e) = self.start(&seen) {
-                self.state = State::Failed(e);
-            }
+            self.start(&seen);
         }
         self.state = match std::mem::replace(&mut self.state, State::Off) {
             State::Plain(d) => State::Done(d.finish()),

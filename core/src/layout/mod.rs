@@ -1,4 +1,5 @@
-//! Local image layouts (`dir:`, `oci:`) as image sources over the host's filesystem.
+//! Local image layouts (`dir:`, `oci:`, and converted `sif:` files) as image sources over the
+//! host's filesystem.
 
 pub mod dir;
 pub mod dir_dest;
@@ -16,6 +17,8 @@ use crate::{Error, Result};
 pub enum LocalSource<'a, F: Filesystem> {
     Dir(dir::DirSource<'a, F>),
     Oci(Box<oci::OciSource<'a, F>>),
+    /// A SIF file converted by the host (see [`crate::sif`]).
+    Sif(Box<crate::sif::SifSource<'a, F>>),
 }
 
 /// Opens the source `name` points at. Fails for transports that are not local layouts.
@@ -86,6 +89,7 @@ impl<F: Filesystem> ImageSource for LocalSource<'_, F> {
         match self {
             LocalSource::Dir(s) => s.manifest(instance).await,
             LocalSource::Oci(s) => s.manifest(instance).await,
+            LocalSource::Sif(s) => s.manifest(instance).await,
         }
     }
 
@@ -93,6 +97,7 @@ impl<F: Filesystem> ImageSource for LocalSource<'_, F> {
         match self {
             LocalSource::Dir(s) => s.small_blob(digest, size).await,
             LocalSource::Oci(s) => s.small_blob(digest, size).await,
+            LocalSource::Sif(s) => s.small_blob(digest, size).await,
         }
     }
 
@@ -100,6 +105,7 @@ impl<F: Filesystem> ImageSource for LocalSource<'_, F> {
         match self {
             LocalSource::Dir(s) => s.docker_reference(),
             LocalSource::Oci(s) => s.docker_reference(),
+            LocalSource::Sif(s) => s.docker_reference(),
         }
     }
 
@@ -110,6 +116,7 @@ impl<F: Filesystem> ImageSource for LocalSource<'_, F> {
         match self {
             LocalSource::Dir(s) => s.signatures(instance).await,
             LocalSource::Oci(s) => s.signatures(instance).await,
+            LocalSource::Sif(s) => s.signatures(instance).await,
         }
     }
 }
@@ -121,6 +128,7 @@ impl<F: Filesystem> BlobSource for LocalSource<'_, F> {
         let path = match self {
             LocalSource::Dir(s) => s.blob_path(digest),
             LocalSource::Oci(s) => s.blob_path(digest),
+            LocalSource::Sif(s) => s.blob_path(digest)?,
         };
         Ok(self.filesystem().open(&path).await?)
     }
@@ -131,6 +139,7 @@ impl<'a, F: Filesystem> LocalSource<'a, F> {
         match self {
             LocalSource::Dir(s) => s.filesystem(),
             LocalSource::Oci(s) => s.filesystem(),
+            LocalSource::Sif(s) => s.filesystem(),
         }
     }
 }
