@@ -8,6 +8,9 @@ cargo build --release -q -p skopeo-native
 ours=${CARGO_TARGET_DIR:-target}/release/skopeo
 ref=/usr/bin/skopeo
 tmp=$(mktemp -d) && trap 'rm -rf "$tmp"' EXIT
+# Our inspect keeps configs it has read (warm rows: every run after the first); the cold rows
+# turn that off with SKOPEO_RS_NO_CACHE=1.
+export XDG_CACHE_HOME=$tmp/cache
 examples/build-example.sh "$tmp/layout" >/dev/null
 cp "$tmp/layout/blobs/sha256/$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["manifests"][0]["digest"][7:])' "$tmp/layout/index.json")" "$tmp/manifest.json"
 
@@ -31,6 +34,7 @@ if [ -x /usr/bin/docker-registry ]; then
   curl -s -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
     --data-binary "@$tmp/layout/blobs/sha256/$mdigest" "http://$addr/v2/bench/many/manifests/t[001-499]"
   bench "inspect docker:// (500 tags)" inspect --tls-verify=false "docker://$addr/bench/many:latest"
+  SKOPEO_RS_NO_CACHE=1 bench "inspect docker:// cold" inspect --tls-verify=false "docker://$addr/bench/many:latest"
   bench "inspect --raw docker://" inspect --tls-verify=false --raw "docker://$addr/bench/many:latest"
   bench "list-tags (500 tags)" list-tags --tls-verify=false "docker://$addr/bench/many"
   # The same image behind basic auth (htpasswd, bcrypt cost 5 as the tests use).
@@ -42,6 +46,7 @@ if [ -x /usr/bin/docker-registry ]; then
   "$ref" --insecure-policy copy -q --dest-tls-verify=false --dest-creds alice:secret \
     "oci:$tmp/layout:demo" "docker://$auth_addr/bench/auth:latest"
   bench "inspect --creds docker://" inspect --tls-verify=false --creds alice:secret "docker://$auth_addr/bench/auth:latest"
+  SKOPEO_RS_NO_CACHE=1 bench "inspect --creds docker:// cold" inspect --tls-verify=false --creds alice:secret "docker://$auth_addr/bench/auth:latest"
   bench "inspect --raw --creds docker://" inspect --tls-verify=false --raw --creds alice:secret "docker://$auth_addr/bench/auth:latest"
   bench "list-tags --creds" list-tags --tls-verify=false --creds alice:secret "docker://$auth_addr/bench/auth"
 fi
@@ -79,7 +84,8 @@ wasi() {
 wasi "component: inspect oci:" inspect "oci:$tmp/layout:demo"
 wasi "component: manifest-digest" manifest-digest "$tmp/manifest.json"
 if [ -n "${addr:-}" ]; then
-  wasi "component: inspect docker://" inspect --tls-verify=false "docker://$addr/bench/many:latest"
+  # The component keeps no config cache: compared with the native CLI without one.
+  SKOPEO_RS_NO_CACHE=1 wasi "component: inspect docker://" inspect --tls-verify=false "docker://$addr/bench/many:latest"
   wasi "component: list-tags" list-tags --tls-verify=false "docker://$addr/bench/many"
 fi
 ls -l "$target_dir/wasm32-wasip2/release/skopeo-wasi.wasm" "$target_dir/wasm32-wasip2/release/skopeo_image_component.wasm" | awk '{printf "%-40s %8.0f KB\n", $NF, $5/1024}'

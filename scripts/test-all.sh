@@ -51,4 +51,7 @@ echo "== web page"; scripts/build-web.sh
 (cd tests/web && npm ci --no-audit --no-fund --silent)
 # The library component only links for wasm32-wasip2 (its export names are component names).
 echo "== build";  cargo build --workspace --exclude skopeo-image-component
+# The tests keep the config cache of inspect to themselves.
+XDG_CACHE_HOME="$(mktemp -d)"; export XDG_CACHE_HOME
+trap 'rm -rf "$XDG_CACHE_HOME"' EXIT
 echo "== tests";  cargo test --workspace --exclude skopeo-image-component

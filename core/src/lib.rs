@@ -8,6 +8,7 @@ pub mod auth_file;
 pub mod compression;
 pub mod concurrent;
 pub mod config;
+pub mod config_cache;
 pub mod convert;
 pub mod copy;
 pub mod destination;

@@ -179,6 +179,7 @@ fn inspect_docker(
             (physical, client)
         })
         .collect();
+    let cache = crate::config_cache::FileConfigCache::for_user();
     // The common case, the image read from the name as given: tags are listed alongside.
     if let [(physical, Ok(client))] = clients.as_slice() {
         if **physical == reference {
@@ -195,6 +196,7 @@ fn inspect_docker(
                         opening_failed.set(true);
                         e
                     },
+                    &cache,
                 ))
             })
             .map_err(|e| match opening_failed.get() {
@@ -234,6 +236,7 @@ fn inspect_docker(
             &reference,
             opts,
             args.no_tags,
+            &cache,
         ))
     })
     .map_err(|e| e.to_string())?;

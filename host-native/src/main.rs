@@ -2,6 +2,7 @@
 
 mod archive;
 mod archive_writer;
+mod config_cache;
 mod copy;
 mod delete;
 use skopeo_std_effects::fs;

@@ -81,8 +81,15 @@ pub fn inspect(
                 let config = client_config(reference.domain(), registry).map_err(wrap)?;
                 let http = WasiHttp;
                 let client = RegistryClient::new(&http, config);
-                let (out, refused) =
-                    source::open_and_inspect(&client, &reference, opts, no_tags, wrap).await?;
+                let (out, refused) = source::open_and_inspect(
+                    &client,
+                    &reference,
+                    opts,
+                    no_tags,
+                    wrap,
+                    &skopeo_core::config_cache::NoConfigCache,
+                )
+                .await?;
                 if refused {
                     warn(source::TAGS_REFUSED_WARNING);
                 }

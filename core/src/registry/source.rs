@@ -3,6 +3,7 @@
 
 use super::client::RegistryClient;
 use crate::concurrent::join;
+use crate::config_cache::{CachedConfigs, ConfigCache};
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
 use crate::reference::Reference;
@@ -229,9 +230,11 @@ pub async fn inspect_image<H: HttpClient + Clock>(
     logical: &Reference,
     opts: &crate::inspect::InspectOptions,
     no_tags: bool,
+    cache: &impl ConfigCache,
 ) -> Result<(Vec<u8>, bool)> {
     let refused = std::cell::Cell::new(false);
-    let out = crate::inspect::run(src, opts, async || {
+    let src = CachedConfigs::new(src, cache, src.physical_reference());
+    let out = crate::inspect::run(&src, opts, async || {
         shown_repo_tags(inspect_tags(tags_client, logical, no_tags).await?, &refused)
     })
     .await?;
@@ -241,18 +244,21 @@ pub async fn inspect_image<H: HttpClient + Clock>(
 /// [`inspect_image`] of `reference` as served by `client` itself (no mirror or rewritten
 /// location, so the tags come from the same client), listing the tags while the image is
 /// opened rather than after it: the tag list is the slowest request inspect makes. Errors
-/// opening the image go through `opening` (hosts prefix them), and win over tag errors.
+/// opening the image go through `opening` (hosts prefix them), and win over tag errors. The
+/// config comes from `cache` when this repository served it before.
 pub async fn open_and_inspect<H: HttpClient + Clock>(
     client: &RegistryClient<'_, H>,
     reference: &Reference,
     opts: &crate::inspect::InspectOptions,
     no_tags: bool,
     opening: impl Fn(Error) -> Error,
+    cache: &impl ConfigCache,
 ) -> Result<(Vec<u8>, bool)> {
     let no_tags = no_tags || !opts.shows_repo_tags();
     let open = DockerSource::open(client, reference.clone(), reference.clone());
     let (src, tags) = join(open, inspect_tags(client, reference, no_tags)).await;
     let src = src.map_err(opening)?;
+    let src = CachedConfigs::new(&src, cache, reference);
     let refused = std::cell::Cell::new(false);
     let out = crate::inspect::run(&src, opts, async || shown_repo_tags(tags?, &refused)).await?;
     Ok((out, refused.get()))
