@@ -29,6 +29,7 @@ pub mod registry;
 pub mod sif;
 pub mod signature;
 pub mod source;
+pub mod sync;
 pub mod template;
 pub mod transport;
 

@@ -1,0 +1,4 @@
+//! `sync`: which images of a source (a registry repository, a `dir:` tree, a YAML file of
+//! registries) go where, and what of that the destination already holds.
+
+pub mod semver;
