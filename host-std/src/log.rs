@@ -19,14 +19,45 @@ pub fn warn(msg: &str) {
     log("WARN", "warning", msg);
 }
 
+/// Prints a logrus-style info line with `key=value` fields.
+pub fn info_with(msg: &str, fields: &[(&str, &str)]) {
+    log_with("INFO", "info", msg, fields);
+}
+
+/// Prints a logrus-style warning line with `key=value` fields.
+pub fn warn_with(msg: &str, fields: &[(&str, &str)]) {
+    log_with("WARN", "warning", msg, fields);
+}
+
+/// Prints a logrus-style error line with `key=value` fields.
+pub fn error_with(msg: &str, fields: &[(&str, &str)]) {
+    log_with("ERRO", "error", msg, fields);
+}
+
 /// One logrus line: `SHORT[0000] msg` on a terminal, `time=… level=LEVEL msg=…` otherwise.
 fn log(short: &str, level: &str, msg: &str) {
+    log_with(short, level, msg, &[]);
+}
+
+/// [`log`] with fields: padded after the message on a terminal, `key=value` pairs otherwise.
+fn log_with(short: &str, level: &str, msg: &str, fields: &[(&str, &str)]) {
     let mut err = std::io::stderr().lock();
     let line = if err.is_terminal() {
-        format!("{short}[0000] {msg}\n")
+        let pairs: String = fields
+            .iter()
+            .map(|(k, v)| format!(" {k}={}", quote_if_needed(v)))
+            .collect();
+        match pairs.is_empty() {
+            true => format!("{short}[0000] {msg}\n"),
+            false => format!("{short}[0000] {msg:<44}{pairs}\n"),
+        }
     } else {
+        let pairs: String = fields
+            .iter()
+            .map(|(k, v)| format!(" {k}={}", quote_if_needed(v)))
+            .collect();
         format!(
-            "time=\"{}\" level={level} msg={}\n",
+            "time=\"{}\" level={level} msg={}{pairs}\n",
             now_rfc3339(),
             quote_if_needed(msg)
         )

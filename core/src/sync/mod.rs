@@ -1,4 +1,6 @@
 //! `sync`: which images of a source (a registry repository, a `dir:` tree, a YAML file of
 //! registries) go where, and what of that the destination already holds.
 
+pub mod plan;
 pub mod semver;
+pub mod yaml;
