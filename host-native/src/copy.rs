@@ -60,6 +60,23 @@ macro_rules! side_flags {
         }
 
         impl $name {
+            /// These flags with a sync YAML file's settings for one registry on top: its
+            /// `tls-verify` and `cert-dir` when given, its credentials when they name a user.
+            pub fn with_registry_settings(
+                &self,
+                tls_verify: Option<bool>,
+                cert_dir: Option<&str>,
+                creds: Option<String>,
+            ) -> Self {
+                let mut out = self.clone();
+                out.tls_verify = tls_verify.or(out.tls_verify);
+                out.cert_dir = cert_dir.map(str::to_owned).or(out.cert_dir);
+                if creds.is_some() {
+                    (out.creds, out.username, out.password, out.no_creds) = (creds, None, None, false);
+                }
+                out
+            }
+
             /// The flags as the registry module takes them; `authfile` is the shared one.
             pub fn docker(&self, authfile: &Option<String>) -> DockerOpts {
                 DockerOpts {
@@ -81,7 +98,7 @@ side_flags!(SourceFlags, "src-", "source", "screds");
 side_flags!(DestinationFlags, "dest-", "destination", "dcreds");
 
 /// Arguments of `copy`.
-#[derive(Args)]
+#[derive(Args, Default)]
 pub struct CopyArgs {
     /// path of the authentication file. Default is ${XDG_RUNTIME_DIR}/containers/auth.json
     #[arg(long, value_name = "string", env = "REGISTRY_AUTH_FILE")]
@@ -200,7 +217,7 @@ pub struct CopyArgs {
 
 /// The trust policy (`--policy`, else the user's, else the system's file), or `None` with
 /// `--insecure-policy`.
-fn load_policy(global: &crate::GlobalOptions) -> Result<Option<Policy>, String> {
+pub fn load_policy(global: &crate::GlobalOptions) -> Result<Option<Policy>, String> {
     if global.insecure_policy {
         return Ok(None);
     }
@@ -225,14 +242,65 @@ fn load_policy(global: &crate::GlobalOptions) -> Result<Option<Policy>, String> 
         .map_err(|e| format!("Error loading trust policy: {e}"))
 }
 
+/// What sync hands each of its copies: the flags both commands share.
+pub struct SyncedCopy<'a> {
+    pub authfile: &'a Option<String>,
+    pub src: &'a SourceFlags,
+    pub dest: &'a DestinationFlags,
+    pub format: &'a Option<String>,
+    pub all: bool,
+    pub preserve_digests: bool,
+    pub remove_signatures: bool,
+    pub retry_times: u32,
+    pub retry_delay: &'a Option<String>,
+    pub image_parallel_copies: usize,
+}
+
+impl CopyArgs {
+    /// The arguments of one of sync's copies, `source` to `destination`.
+    pub fn for_sync(shared: &SyncedCopy, source: String, destination: String) -> CopyArgs {
+        CopyArgs {
+            authfile: shared.authfile.clone(),
+            src: shared.src.clone(),
+            dest: shared.dest.clone(),
+            all: shared.all,
+            format: shared.format.clone(),
+            preserve_digests: shared.preserve_digests,
+            remove_signatures: shared.remove_signatures,
+            retry_times: shared.retry_times,
+            retry_delay: shared.retry_delay.clone(),
+            image_parallel_copies: shared.image_parallel_copies,
+            images: vec![source, destination],
+            ..CopyArgs::default()
+        }
+    }
+}
+
 /// Runs copy.
 pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> {
-    let [src_name, dest_name] = args.images.as_slice() else {
+    if args.images.len() != 2 {
         // skopeo prints the command's help and succeeds.
         use clap::CommandFactory;
         let mut cmd = crate::Cli::command();
         let _ = cmd.find_subcommand_mut("copy").map(|c| c.print_help());
         return Ok(());
+    }
+    let digestfile = args.digestfile.clone();
+    let digest = copy_one(global, args)?;
+    if let Some(path) = &digestfile {
+        std::fs::write(path, digest.to_string())
+            .map_err(|e| format!("Failed to write digest to file {path:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Copies the one image `args` names, returning the digest of the manifest written.
+pub fn copy_one(
+    global: &crate::GlobalOptions,
+    args: CopyArgs,
+) -> Result<skopeo_core::digest::Digest, String> {
+    let [src_name, dest_name] = args.images.as_slice() else {
+        return Err("Exactly two arguments expected".into());
     };
     if args.tls_verify.is_some() {
         crate::fatal::warn(
@@ -537,11 +605,7 @@ pub fn run(global: &crate::GlobalOptions, args: CopyArgs) -> Result<(), String> 
         archive::create(&scratch.0.join("layout"), path)
             .map_err(|e| format!("writing to destination {dest}: {e}"))?;
     }
-    if let Some(path) = &args.digestfile {
-        std::fs::write(path, digest.to_string())
-            .map_err(|e| format!("Failed to write digest to file {path:?}: {e}"))?;
-    }
-    Ok(())
+    Ok(digest)
 }
 
 /// What a conversion to schema 1 writes besides the image: a fresh throwaway signing key

@@ -20,6 +20,8 @@ mod progress;
 mod registry;
 mod retry;
 mod sif;
+mod sync;
+mod sync_sources;
 mod tls;
 mod transports;
 mod unsupported;
@@ -162,8 +164,8 @@ enum Command {
     Logout(login::LogoutArgs),
     /// Compute a manifest digest of a file
     ManifestDigest(manifest_digest::ManifestDigestArgs),
-    /// Synchronize one or more images from one location to another (not implemented yet)
-    Sync(Box<pending_commands::SyncArgs>),
+    /// Synchronize one or more images from one location to another
+    Sync(Box<sync::SyncArgs>),
     /// Create a signature using local files (not implemented yet)
     StandaloneSign(pending_commands::StandaloneSignArgs),
     /// Verify a signature using local files (not implemented yet)
@@ -230,14 +232,7 @@ fn main() {
         Some(Command::Login(args)) => login::login(&cli.global, args),
         Some(Command::Logout(args)) => login::logout(&cli.global, args),
         Some(Command::ManifestDigest(args)) => manifest_digest::run(args),
-        Some(Command::Sync(args)) => {
-            if pending_commands::sync_uses_deprecated_tls_verify(&args) {
-                fatal::warn(
-                    "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify",
-                );
-            }
-            pending_commands::refuse("sync")
-        }
+        Some(Command::Sync(args)) => sync::run(&cli.global, *args),
         Some(Command::StandaloneSign(_)) => pending_commands::refuse("standalone-sign"),
         Some(Command::StandaloneVerify(_)) => pending_commands::refuse("standalone-verify"),
         Some(Command::UntrustedSignatureDumpWithoutVerification(_)) => {

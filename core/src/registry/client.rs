@@ -631,6 +631,37 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         Ok(body)
     }
 
+    /// The digest of the manifest `reference` (tag or digest) names in `repository`, from a
+    /// HEAD request's `Docker-Content-Digest`; `None` when the registry has no such manifest
+    /// or does not say its digest.
+    pub async fn manifest_digest(
+        &self,
+        repository: &str,
+        reference: &str,
+    ) -> Result<Option<Digest>> {
+        let accept = mime::ALL_MANIFEST_TYPES.join(", ");
+        let path = format!("/v2/{repository}/manifests/{reference}");
+        let scopes = [repository_scope(repository, "pull")];
+        let res = self
+            .request(
+                Method::HEAD,
+                &path,
+                &[("Accept", &accept)],
+                Vec::new(),
+                &scopes,
+            )
+            .await?;
+        match res.status().as_u16() {
+            200 => Ok(res
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<Digest>().ok())),
+            404 => Ok(None),
+            _ => Err(status_error(&res, "checking manifest")),
+        }
+    }
+
     /// Every tag of `repository`, following `Link` pagination.
     pub async fn list_tags(&self, repository: &str) -> Result<Vec<String>> {
         #[derive(serde::Deserialize)]

@@ -1,0 +1,322 @@
+//! `skopeo sync --src docker|dir|yaml --dest docker|dir SOURCE DESTINATION`: the sources are
+//! listed (`sync_sources`), the core's plan says where every image goes and which ones the
+//! destination already holds, and each image still to copy goes through the copy engine, with
+//! skopeo's log lines, `--keep-going`, `--dry-run`, `--digestfile` and `--shard`.
+
+use crate::copy::{CopyArgs, DestinationFlags, SourceFlags, SyncedCopy};
+use crate::fatal;
+use crate::sync_sources::{self, ListedSource};
+use clap::Args;
+use skopeo_core::sync::plan::{
+    parse_shard, DestinationKind, ImageState, PlannedImage, PlannedSource, SourceKind,
+};
+
+/// Arguments of `sync`.
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// path of the authentication file. Default is ${XDG_RUNTIME_DIR}/containers/auth.json
+    #[arg(long, value_name = "string", env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<String>,
+    #[command(flatten)]
+    src_flags: SourceFlags,
+    #[command(flatten)]
+    dest_flags: DestinationFlags,
+    /// require HTTPS and verify certificates when accessing the container registry (deprecated)
+    #[arg(long, value_name = "bool", num_args = 0..=1, default_missing_value = "true", require_equals = true, hide = true)]
+    tls_verify: Option<bool>,
+    /// Do not copy signatures from SOURCE images
+    #[arg(long)]
+    remove_signatures: bool,
+    /// Sign the image using a GPG key with the specified FINGERPRINT
+    #[arg(long, value_name = "FINGERPRINT")]
+    sign_by: Option<String>,
+    /// Sign the image using a sigstore private key at PATH
+    #[arg(long, value_name = "PATH")]
+    sign_by_sigstore_private_key: Option<String>,
+    /// File that contains a passphrase for the --sign-by key
+    #[arg(long, value_name = "string")]
+    sign_passphrase_file: Option<String>,
+    /// MANIFEST TYPE (oci, v2s1, or v2s2) to use when syncing image(s) to a destination
+    #[arg(short = 'f', long, value_name = "MANIFEST TYPE")]
+    format: Option<String>,
+    /// SOURCE transport type
+    #[arg(short = 's', long, value_name = "string")]
+    src: Option<String>,
+    /// DESTINATION transport type
+    #[arg(short = 'd', long, value_name = "string")]
+    dest: Option<String>,
+    /// Images at DESTINATION are prefix using the full source image path as scope
+    #[arg(long)]
+    scoped: bool,
+    /// String to append to destination tags
+    #[arg(long, value_name = "string", default_value = "")]
+    append_suffix: String,
+    /// Copy all images if SOURCE-IMAGE is a list
+    #[arg(short = 'a', long)]
+    all: bool,
+    /// Run without actually copying data
+    #[arg(long)]
+    dry_run: bool,
+    /// Write the plan (every image, where it goes, whether it is already there) as JSON to PATH
+    #[arg(long, value_name = "PATH")]
+    plan_out: Option<String>,
+    /// Copy only shard K of N (K/N; or N, with K from JOB_COMPLETION_INDEX), split by destination repository
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Preserve digests of images and lists
+    #[arg(long)]
+    preserve_digests: bool,
+    /// Do not abort the sync if any image copy fails
+    #[arg(long)]
+    keep_going: bool,
+    /// Write the digests of the copied images, one `DIGEST IMAGE` line each, to PATH
+    #[arg(long, value_name = "PATH")]
+    digestfile: Option<String>,
+    /// the number of times to possibly retry
+    #[arg(long, value_name = "int", default_value_t = 0)]
+    retry_times: u32,
+    /// Fixed delay between retries (default: doubling from 1s)
+    #[arg(long, value_name = "duration")]
+    retry_delay: Option<String>,
+    /// Maximum number of image layers to be copied (pulled/pushed) simultaneously (default 6)
+    #[arg(
+        long,
+        value_name = "uint",
+        default_value_t = 0,
+        hide_default_value = true
+    )]
+    image_parallel_copies: usize,
+    /// SOURCE DESTINATION
+    #[arg(value_name = "ARG")]
+    args: Vec<String>,
+}
+
+/// The shard this run copies: `--shard K/N`, or `--shard N` with K from the
+/// `JOB_COMPLETION_INDEX` a Kubernetes Indexed Job gives each pod.
+fn shard(flag: &Option<String>) -> Result<Option<(u32, u32)>, String> {
+    let Some(text) = flag else { return Ok(None) };
+    let spec = match text.contains('/') {
+        true => text.clone(),
+        false => {
+            let index = std::env::var("JOB_COMPLETION_INDEX").map_err(|_| {
+                format!("--shard {text}: no shard index given (K/N) and JOB_COMPLETION_INDEX is not set")
+            })?;
+            format!("{index}/{text}")
+        }
+    };
+    parse_shard(&spec).map(Some).map_err(|e| e.to_string())
+}
+
+/// Runs sync.
+pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> {
+    if args.tls_verify.is_some() {
+        fatal::warn(
+            "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify",
+        );
+    }
+    let [source_arg, dest_arg] = args.args.as_slice() else {
+        use clap::CommandFactory;
+        let mut cmd = crate::Cli::command();
+        let _ = cmd.find_subcommand_mut("sync").map(|c| c.print_help());
+        return Ok(());
+    };
+    let src_kind = match &args.src {
+        Some(s) if !s.is_empty() => SourceKind::parse(s).map_err(|e| e.to_string())?,
+        _ => return Err("A source transport must be specified".into()),
+    };
+    let dest_kind = match &args.dest {
+        Some(d) if !d.is_empty() => DestinationKind::parse(d).map_err(|e| e.to_string())?,
+        _ => return Err("A destination transport must be specified".into()),
+    };
+    if src_kind == SourceKind::Dir && dest_kind == DestinationKind::Dir {
+        return Err(
+            "sync from 'dir' to 'dir' not implemented, consider using rsync instead".into(),
+        );
+    }
+    use crate::unsupported::{refuse_given, SIGNING};
+    refuse_given(
+        &[
+            ("sign-by", args.sign_by.is_some()),
+            (
+                "sign-by-sigstore-private-key",
+                args.sign_by_sigstore_private_key.is_some(),
+            ),
+            ("sign-passphrase-file", args.sign_passphrase_file.is_some()),
+        ],
+        SIGNING,
+    )?;
+    let shard = shard(&args.shard)?;
+    if let Some(f) = &args.format {
+        skopeo_core::copy::parse_format(f).map_err(|e| e.to_string())?;
+    }
+    if dest_kind == DestinationKind::Dir {
+        let path = std::path::Path::new(dest_arg);
+        if path.exists() && !path.is_dir() {
+            return Err(format!("Destination {dest_arg} is not a directory"));
+        }
+    }
+    let mut src_flags = args.src_flags.clone();
+    let mut dest_flags = args.dest_flags.clone();
+    if args.tls_verify.is_some() {
+        src_flags = src_flags.with_registry_settings(args.tls_verify, None, None);
+        dest_flags = dest_flags.with_registry_settings(args.tls_verify, None, None);
+    }
+    crate::registry::validate(&src_flags.docker(&args.authfile))?;
+    crate::registry::validate(&dest_flags.docker(&args.authfile))?;
+    // The policy is read before anything is listed, as skopeo reads it.
+    crate::copy::load_policy(global)?;
+
+    let listing = sync_sources::Listing {
+        global,
+        authfile: &args.authfile,
+        src: &src_flags,
+        dest: &dest_flags,
+        scoped: args.scoped,
+        append_suffix: &args.append_suffix,
+        dest_kind,
+        dest_root: dest_arg,
+    };
+    let listed = listing.list(src_kind, source_arg)?;
+    let mut plan = listing.plan(&listed)?;
+    if let Some((index, count)) = shard {
+        plan = plan.shard(index, count);
+    }
+    // A converted copy's manifest differs from the source's: only plain copies can be
+    // recognised as already there.
+    if args.format.is_none() {
+        listing.mark_in_sync(&mut plan, &listed);
+    }
+    if let Some(path) = &args.plan_out {
+        std::fs::write(path, plan.to_json())
+            .map_err(|e| format!("writing the plan to {path}: {e}"))?;
+    }
+    let settings = |source: &ListedSource| {
+        src_flags.with_registry_settings(
+            source.tls_verify,
+            source.cert_dir.as_deref(),
+            source.creds.clone(),
+        )
+    };
+    if args.dry_run {
+        fatal::warn("Running in dry-run mode");
+    }
+    let mut synced = 0;
+    let mut failed = 0;
+    let mut digests = Vec::new();
+    for (planned, listed) in plan.sources.iter().zip_sources(&listed) {
+        let src_for_source = settings(listed);
+        let shared = SyncedCopy {
+            authfile: &args.authfile,
+            src: &src_for_source,
+            dest: &dest_flags,
+            format: &args.format,
+            all: args.all,
+            preserve_digests: args.preserve_digests,
+            remove_signatures: args.remove_signatures,
+            retry_times: args.retry_times,
+            retry_delay: &args.retry_delay,
+            image_parallel_copies: args.image_parallel_copies,
+        };
+        let count = planned.images.len();
+        for (i, image) in planned.images.iter().enumerate() {
+            let fields = [
+                ("from", image.source.as_str()),
+                ("to", image.destination.as_str()),
+            ];
+            let n = i + 1;
+            if image.state == ImageState::InSync {
+                fatal::info_with(
+                    &format!("Image ref {n}/{count} is already in sync"),
+                    &fields,
+                );
+                if let Some(d) = &image.source_digest {
+                    digests.push(format!("{d} {}\n", image.destination));
+                }
+                synced += 1;
+                continue;
+            }
+            if args.dry_run {
+                fatal::info_with(&format!("Would have copied image ref {n}/{count}"), &fields);
+                synced += 1;
+                continue;
+            }
+            fatal::info_with(&format!("Copying image ref {n}/{count}"), &fields);
+            match copy_planned(global, &shared, image) {
+                Ok(digest) => {
+                    digests.push(format!("{digest} {}\n", image.destination));
+                    synced += 1;
+                }
+                Err(e) if args.keep_going => {
+                    let what = format!("Error copying ref {}", go_quote(&image.source));
+                    fatal::error_with(&what, &[("error", &e)]);
+                    failed += 1;
+                }
+                Err(e) => {
+                    write_digests(&args.digestfile, &digests)?;
+                    return Err(format!(
+                        "Error copying ref {}: {e}",
+                        go_quote(&image.source)
+                    ));
+                }
+            }
+        }
+    }
+    write_digests(&args.digestfile, &digests)?;
+    let sources = plan.sources.len();
+    match args.dry_run {
+        true => fatal::info_with(
+            &format!("Would have synced {synced} images from {sources} sources"),
+            &[],
+        ),
+        false => fatal::info_with(
+            &format!("Synced {synced} images from {sources} sources"),
+            &[],
+        ),
+    }
+    if failed > 0 {
+        return Err(format!(
+            "Sync failed due to previous reported error(s) for one or more images ({failed} of {} failed)",
+            plan.image_count()
+        ));
+    }
+    Ok(())
+}
+
+fn go_quote(s: &str) -> String {
+    skopeo_core::gojson::go_quote(s)
+}
+
+/// Copies one image of the plan through the copy engine.
+fn copy_planned(
+    global: &crate::GlobalOptions,
+    shared: &SyncedCopy,
+    image: &PlannedImage,
+) -> Result<skopeo_core::digest::Digest, String> {
+    let args = CopyArgs::for_sync(shared, image.source.clone(), image.destination.clone());
+    crate::copy::copy_one(global, args)
+}
+
+/// Writes `--digestfile` (what was copied so far, also when a copy failed).
+fn write_digests(path: &Option<String>, lines: &[String]) -> Result<(), String> {
+    let Some(path) = path else { return Ok(()) };
+    std::fs::write(path, lines.concat())
+        .map_err(|e| format!("Failed to write digest to file {path:?}: {e}"))
+}
+
+/// Pairs each planned source with the listed source it came from (sharding may have
+/// dropped some planned sources; names are unique).
+trait ZipSources<'a> {
+    fn zip_sources(
+        self,
+        listed: &'a [ListedSource],
+    ) -> Box<dyn Iterator<Item = (&'a PlannedSource, &'a ListedSource)> + 'a>;
+}
+
+impl<'a, I: Iterator<Item = &'a PlannedSource> + 'a> ZipSources<'a> for I {
+    fn zip_sources(
+        self,
+        listed: &'a [ListedSource],
+    ) -> Box<dyn Iterator<Item = (&'a PlannedSource, &'a ListedSource)> + 'a> {
+        Box::new(self.filter_map(move |p| listed.iter().find(|l| l.name == p.name).map(|l| (p, l))))
+    }
+}

@@ -1,0 +1,374 @@
+//! What `sync` copies from: a registry repository (every tag, or the one image named), a
+//! `dir:` tree (every directory holding a `manifest.json`), or the repositories of a YAML
+//! file; and the plan made of them, with what the destination already holds.
+
+use crate::copy::{DestinationFlags, SourceFlags};
+use crate::fatal;
+use crate::registry::{self, Access};
+use skopeo_core::digest::Digest;
+use skopeo_core::reference::Reference;
+use skopeo_core::registry::RegistryClient;
+use skopeo_core::sync::plan::{
+    destination_name, registry_image_suffix, DestinationKind, ImageState, Plan, PlannedImage,
+    PlannedSource, SourceKind,
+};
+use skopeo_core::sync::yaml::{TagChoice, YamlSource};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One image of a source.
+pub struct ListedImage {
+    /// The transport name copies read it by.
+    pub source: String,
+    /// Its name under the destination root.
+    pub tail: String,
+    /// The registry image, for registry sources.
+    pub reference: Option<Reference>,
+    /// The directory, for `dir:` sources.
+    pub dir: Option<String>,
+}
+
+/// One source: its images and, from a YAML file, its registry's own settings.
+pub struct ListedSource {
+    pub name: String,
+    pub images: Vec<ListedImage>,
+    pub tls_verify: Option<bool>,
+    pub cert_dir: Option<String>,
+    /// `USER:PASSWORD` from the YAML file's credentials.
+    pub creds: Option<String>,
+}
+
+/// Everything listing and planning need from the command line.
+pub struct Listing<'a> {
+    pub global: &'a crate::GlobalOptions,
+    pub authfile: &'a Option<String>,
+    pub src: &'a SourceFlags,
+    pub dest: &'a DestinationFlags,
+    pub scoped: bool,
+    pub append_suffix: &'a str,
+    pub dest_kind: DestinationKind,
+    pub dest_root: &'a str,
+}
+
+fn registry_access(
+    flags: &registry::DockerOpts,
+    global: &crate::GlobalOptions,
+    reference: &Reference,
+) -> Result<Access, String> {
+    let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
+    registry::access(flags, &conf, reference.domain(), &reference.name(), None)
+}
+
+impl Listing<'_> {
+    /// The sources `arg` names for `kind`, with skopeo's log lines.
+    pub fn list(&self, kind: SourceKind, arg: &str) -> Result<Vec<ListedSource>, String> {
+        match kind {
+            SourceKind::Docker => self.list_repository(arg).map(|s| vec![s]),
+            SourceKind::Dir => list_dir(arg).map(|s| vec![s]),
+            SourceKind::Yaml => self.list_yaml(arg),
+        }
+    }
+
+    fn source(&self, name: String, images: Vec<ListedImage>) -> ListedSource {
+        ListedSource {
+            name,
+            images,
+            tls_verify: None,
+            cert_dir: None,
+            creds: None,
+        }
+    }
+
+    fn image(&self, reference: Reference) -> ListedImage {
+        ListedImage {
+            source: format!("docker://{}", reference.familiar_string()),
+            tail: registry_image_suffix(&reference, self.scoped, self.append_suffix),
+            reference: Some(reference),
+            dir: None,
+        }
+    }
+
+    fn tags(&self, flags: &SourceFlags, repository: &Reference) -> Result<Vec<String>, String> {
+        fatal::info_with("Getting tags", &[("image", &repository.name())]);
+        let failed = |e: String| {
+            format!(
+                "Error determining repository tags for image {}: {e}",
+                repository.name()
+            )
+        };
+        let access = registry_access(&flags.docker(self.authfile), self.global, repository)
+            .map_err(failed)?;
+        let client = RegistryClient::new(&access.http, access.config.clone());
+        pollster::block_on(client.list_tags(repository.path())).map_err(|e| failed(e.to_string()))
+    }
+
+    fn list_repository(&self, arg: &str) -> Result<ListedSource, String> {
+        let reference = Reference::parse_normalized_named(arg).map_err(|e| {
+            format!("Cannot obtain a valid image reference for transport \"docker\" and reference {}: {e}", skopeo_core::gojson::go_quote(arg))
+        })?;
+        let tagged = reference.tag().is_some() || reference.digest_str().is_some();
+        fatal::info_with(
+            "Tag presence check",
+            &[
+                ("imagename", arg),
+                ("tagged", if tagged { "true" } else { "false" }),
+            ],
+        );
+        let images = match tagged {
+            true => vec![self.image(reference.clone())],
+            false => self
+                .tags(self.src, &reference)?
+                .into_iter()
+                .filter_map(|tag| with_tag(&reference, &tag))
+                .map(|r| self.image(r))
+                .collect(),
+        };
+        Ok(self.source(reference.name(), images))
+    }
+
+    fn list_yaml(&self, path: &str) -> Result<Vec<ListedSource>, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| skopeo_std_effects::fs::go_io_error("open", path, &e).to_string())?;
+        let yaml = YamlSource::parse(path, &text).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for repo in yaml.repositories().map_err(|e| e.to_string())? {
+            let registry = &yaml.registries[&repo.registry];
+            let fields = [
+                ("registry", repo.registry.as_str()),
+                ("repo", repo.repository.as_str()),
+            ];
+            fatal::info_with("Processing repo", &fields);
+            let name = format!("{}/{}", repo.registry, repo.repository);
+            let base = Reference::parse_normalized_named(&name)
+                .map_err(|e| format!("Error parsing repository name {name:?} in {path}: {e}"))?;
+            let creds = (!registry.credentials.username.is_empty()).then(|| {
+                format!(
+                    "{}:{}",
+                    registry.credentials.username, registry.credentials.password
+                )
+            });
+            let flags = self.src.with_registry_settings(
+                registry.tls_verify,
+                registry.cert_dir.as_deref(),
+                creds.clone(),
+            );
+            let refs: Vec<Reference> = match &repo.choice {
+                TagChoice::Listed(items) => items
+                    .iter()
+                    .map(|item| {
+                        with_tag_or_digest(&base, item).ok_or_else(|| {
+                            format!("Error parsing image reference {name}:{item} in {path}")
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                choice => {
+                    fatal::info_with("Querying registry for image tags", &fields);
+                    let tags = self.tags(&flags, &base)?;
+                    match choice {
+                        TagChoice::Regex(r) => fatal::info_with(
+                            &format!(
+                                "Start filtering using the regular expression: {}",
+                                r.as_str()
+                            ),
+                            &fields,
+                        ),
+                        TagChoice::Semver(_) => fatal::info_with(
+                            "Start filtering using the semantic version constraint",
+                            &fields,
+                        ),
+                        _ => {}
+                    }
+                    tags.iter()
+                        .filter(|t| choice.keeps(t))
+                        .filter_map(|t| with_tag(&base, t))
+                        .collect()
+                }
+            };
+            if refs.is_empty() {
+                fatal::warn_with("No refs to sync found", &fields);
+                continue;
+            }
+            let images = refs.into_iter().map(|r| self.image(r)).collect();
+            out.push(ListedSource {
+                tls_verify: registry.tls_verify,
+                cert_dir: registry.cert_dir.clone(),
+                creds,
+                ..self.source(name, images)
+            });
+        }
+        Ok(out)
+    }
+
+    /// The plan: every listed image with its destination, and whether the destination
+    /// already has it (its manifest digest, read up front, is the source's).
+    pub fn plan(&self, listed: &[ListedSource]) -> Result<Plan, String> {
+        let mut sources = Vec::new();
+        for source in listed {
+            let mut images = Vec::new();
+            for image in &source.images {
+                let (destination, repository) =
+                    destination_name(self.dest_kind, self.dest_root, &image.tail)
+                        .map_err(|e| e.to_string())?;
+                images.push(PlannedImage {
+                    source: image.source.clone(),
+                    destination,
+                    repository,
+                    source_digest: None,
+                    state: ImageState::Copy,
+                });
+            }
+            sources.push(PlannedSource {
+                name: source.name.clone(),
+                images,
+            });
+        }
+        Ok(Plan { sources })
+    }
+
+    /// Marks the images the destination already holds as in sync: the destination's
+    /// repositories are listed once each, and a tag both have is compared by manifest digest.
+    pub fn mark_in_sync(&self, plan: &mut Plan, listed: &[ListedSource]) {
+        let mut held: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
+        for planned in plan.sources.iter_mut() {
+            let Some(source) = listed.iter().find(|l| l.name == planned.name) else {
+                continue;
+            };
+            let flags = self.src.with_registry_settings(
+                source.tls_verify,
+                source.cert_dir.as_deref(),
+                source.creds.clone(),
+            );
+            for image in planned.images.iter_mut() {
+                let Some(listed_image) = source.images.iter().find(|l| l.source == image.source)
+                else {
+                    continue;
+                };
+                let source_digest = match (&listed_image.reference, &listed_image.dir) {
+                    (Some(r), _) => self.registry_digest(&flags.docker(self.authfile), r, None),
+                    (_, Some(dir)) => dir_manifest_digest(dir),
+                    _ => None,
+                };
+                let Some(source_digest) = source_digest else {
+                    continue;
+                };
+                let dest_digest = match self.dest_kind {
+                    DestinationKind::Dir => {
+                        dir_manifest_digest(image.destination.trim_start_matches("dir:"))
+                    }
+                    DestinationKind::Docker => {
+                        let Ok(dest) = Reference::parse_normalized_named(
+                            image.destination.trim_start_matches("docker://"),
+                        ) else {
+                            continue;
+                        };
+                        self.registry_digest(
+                            &self.dest.docker(self.authfile),
+                            &dest,
+                            Some(&mut held),
+                        )
+                    }
+                };
+                if dest_digest.as_ref() == Some(&source_digest) {
+                    image.state = ImageState::InSync;
+                }
+                image.source_digest = Some(source_digest);
+            }
+        }
+    }
+
+    /// The manifest digest of a registry image; with `held`, only when its repository's
+    /// tag list (read once per repository) has the tag.
+    fn registry_digest(
+        &self,
+        flags: &registry::DockerOpts,
+        image: &Reference,
+        held: Option<&mut BTreeMap<String, Option<Vec<String>>>>,
+    ) -> Option<Digest> {
+        if let Some(d) = image.digest() {
+            if held.is_none() {
+                return Some(d);
+            }
+        }
+        let access = registry_access(flags, self.global, image).ok()?;
+        let client = RegistryClient::new(&access.http, access.config.clone());
+        if let (Some(held), Some(tag)) = (held, image.tag()) {
+            let tags = held
+                .entry(image.name())
+                .or_insert_with(|| pollster::block_on(client.list_tags(image.path())).ok());
+            if !tags.as_ref().is_some_and(|t| t.iter().any(|x| x == tag)) {
+                return None;
+            }
+        }
+        let reference = image
+            .tag()
+            .map(str::to_owned)
+            .or_else(|| image.digest_str().map(str::to_owned))?;
+        pollster::block_on(client.manifest_digest(image.path(), &reference))
+            .ok()
+            .flatten()
+    }
+}
+
+/// The digest of a `dir:` image's manifest, if it has one.
+fn dir_manifest_digest(dir: &str) -> Option<Digest> {
+    let bytes = std::fs::read(Path::new(dir).join("manifest.json")).ok()?;
+    skopeo_core::manifest::manifest_digest(&bytes).ok()
+}
+
+fn with_tag(repository: &Reference, tag: &str) -> Option<Reference> {
+    Reference::parse(&format!("{}:{tag}", repository.name())).ok()
+}
+
+fn with_tag_or_digest(repository: &Reference, item: &str) -> Option<Reference> {
+    match item.parse::<Digest>() {
+        Ok(_) if item.contains(':') => {
+            Reference::parse(&format!("{}@{item}", repository.name())).ok()
+        }
+        _ => with_tag(repository, item),
+    }
+}
+
+/// Every directory under `root` holding a `manifest.json`, in name order, as one source.
+fn list_dir(root: &str) -> Result<ListedSource, String> {
+    let meta = std::fs::metadata(root)
+        .map_err(|e| skopeo_std_effects::fs::go_io_error("lstat", root, &e).to_string())?;
+    if !meta.is_dir() {
+        return Err(format!("{root} is not a directory"));
+    }
+    let mut images = Vec::new();
+    walk(Path::new(root), Path::new(root), &mut images)
+        .map_err(|e| format!("Error walking {root}: {e}"))?;
+    Ok(ListedSource {
+        name: root.to_owned(),
+        images,
+        tls_verify: None,
+        cert_dir: None,
+        creds: None,
+    })
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<ListedImage>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    if entries.iter().any(|e| e.file_name() == "manifest.json") {
+        let path = dir.to_string_lossy().into_owned();
+        let tail = dir
+            .strip_prefix(root)
+            .unwrap_or(dir)
+            .to_string_lossy()
+            .into_owned();
+        out.push(ListedImage {
+            source: format!("dir:{path}"),
+            tail,
+            reference: None,
+            dir: Some(path),
+        });
+        return Ok(());
+    }
+    for entry in entries {
+        if entry.file_type()?.is_dir() {
+            walk(root, &entry.path(), out)?;
+        }
+    }
+    Ok(())
+}
