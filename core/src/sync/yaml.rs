@@ -139,8 +139,7 @@ impl YamlSource {
 fn first_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .last()
+        .rfind(|l| !l.is_empty())
         .unwrap_or(s)
         .to_owned()
 }
@@ -181,7 +180,7 @@ registry.example.com:5000:
         }
         assert!(matches!(repos[0].choice, TagChoice::All));
         assert!(matches!(repos[2].choice, TagChoice::All));
-        assert!(repos[3].choice.keeps("xv12") == false && repos[3].choice.keeps("v12-rc"));
+        assert!(!repos[3].choice.keeps("xv12") && repos[3].choice.keeps("v12-rc"));
         assert!(repos[4].choice.keeps("1.5") && !repos[4].choice.keeps("2.0.0"));
         assert!(!repos[4].choice.keeps("latest"));
     }
