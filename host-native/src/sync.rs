@@ -49,7 +49,12 @@ pub struct SyncArgs {
     #[arg(long)]
     scoped: bool,
     /// String to append to destination tags
-    #[arg(long, value_name = "string", default_value = "")]
+    #[arg(
+        long,
+        value_name = "string",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     append_suffix: String,
     /// Copy all images if SOURCE-IMAGE is a list
     #[arg(short = 'a', long)]
@@ -175,6 +180,7 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
         append_suffix: &args.append_suffix,
         dest_kind,
         dest_root: dest_arg,
+        unlisted: std::cell::Cell::new(0),
     };
     let listed = listing.list(src_kind, source_arg)?;
     let mut plan = listing.plan(&listed)?;
@@ -273,6 +279,12 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
             &[],
         ),
     }
+    if listing.unlisted.get() > 0 {
+        return Err(format!(
+            "Sync failed: the tags of {} source repositories could not be listed",
+            listing.unlisted.get()
+        ));
+    }
     if failed > 0 {
         return Err(format!(
             "Sync failed due to previous reported error(s) for one or more images ({failed} of {} failed)",
@@ -292,6 +304,10 @@ fn copy_planned(
     shared: &SyncedCopy,
     image: &PlannedImage,
 ) -> Result<skopeo_core::digest::Digest, String> {
+    // A dir: destination is made first, parents included, as skopeo makes it.
+    if let Some(path) = image.destination.strip_prefix("dir:") {
+        std::fs::create_dir_all(path).map_err(|e| format!("creating {path}: {e}"))?;
+    }
     let args = CopyArgs::for_sync(shared, image.source.clone(), image.destination.clone());
     crate::copy::copy_one(global, args)
 }

@@ -48,6 +48,8 @@ pub struct Listing<'a> {
     pub append_suffix: &'a str,
     pub dest_kind: DestinationKind,
     pub dest_root: &'a str,
+    /// YAML repositories whose tags could not be listed (skipped).
+    pub unlisted: std::cell::Cell<usize>,
 }
 
 fn registry_access(
@@ -99,7 +101,15 @@ impl Listing<'_> {
         let access = registry_access(&flags.docker(self.authfile), self.global, repository)
             .map_err(failed)?;
         let client = RegistryClient::new(&access.http, access.config.clone());
-        pollster::block_on(client.list_tags(repository.path())).map_err(|e| failed(e.to_string()))
+        match pollster::block_on(client.list_tags(repository.path())) {
+            Ok(tags) => Ok(tags),
+            // Registries may refuse to list tags: as skopeo, a warning and no tags.
+            Err(e) if refuses_listing(&e.to_string()) => {
+                fatal::warn(&format!("Registry disallows tag list retrieval: {e}"));
+                Ok(Vec::new())
+            }
+            Err(e) => Err(failed(e.to_string())),
+        }
     }
 
     fn list_repository(&self, arg: &str) -> Result<ListedSource, String> {
@@ -163,7 +173,17 @@ impl Listing<'_> {
                     .collect::<Result<_, _>>()?,
                 choice => {
                     fatal::info_with("Querying registry for image tags", &fields);
-                    let tags = self.tags(&flags, &base)?;
+                    // As skopeo does, a repository that cannot be listed is logged and
+                    // skipped; unlike skopeo, the sync fails at the end because of it.
+                    let tags = match self.tags(&flags, &base) {
+                        Ok(tags) => tags,
+                        Err(e) => {
+                            fatal::error_with("Error processing repo, skipping", &fields);
+                            fatal::error_with(&e, &[]);
+                            self.unlisted.set(self.unlisted.get() + 1);
+                            continue;
+                        }
+                    };
                     match choice {
                         TagChoice::Regex(r) => fatal::info_with(
                             &format!(
@@ -307,6 +327,13 @@ impl Listing<'_> {
             .ok()
             .flatten()
     }
+}
+
+/// Whether a tag listing failed because the registry refused the credentials (401/403).
+fn refuses_listing(error: &str) -> bool {
+    ["invalid username/password", "401", "403", "unauthorized"]
+        .iter()
+        .any(|s| error.contains(s))
 }
 
 /// The digest of a `dir:` image's manifest, if it has one.
