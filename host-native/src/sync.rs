@@ -125,6 +125,18 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
         let _ = cmd.find_subcommand_mut("sync").map(|c| c.print_help());
         return Ok(());
     };
+    use crate::unsupported::{refuse_given, SIGNING};
+    refuse_given(
+        &[
+            ("sign-by", args.sign_by.is_some()),
+            (
+                "sign-by-sigstore-private-key",
+                args.sign_by_sigstore_private_key.is_some(),
+            ),
+            ("sign-passphrase-file", args.sign_passphrase_file.is_some()),
+        ],
+        SIGNING,
+    )?;
     let src_kind = match &args.src {
         Some(s) if !s.is_empty() => SourceKind::parse(s).map_err(|e| e.to_string())?,
         _ => return Err("A source transport must be specified".into()),
@@ -138,18 +150,6 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
             "sync from 'dir' to 'dir' not implemented, consider using rsync instead".into(),
         );
     }
-    use crate::unsupported::{refuse_given, SIGNING};
-    refuse_given(
-        &[
-            ("sign-by", args.sign_by.is_some()),
-            (
-                "sign-by-sigstore-private-key",
-                args.sign_by_sigstore_private_key.is_some(),
-            ),
-            ("sign-passphrase-file", args.sign_passphrase_file.is_some()),
-        ],
-        SIGNING,
-    )?;
     let shard = shard(&args.shard)?;
     if let Some(f) = &args.format {
         skopeo_core::copy::parse_format(f).map_err(|e| e.to_string())?;

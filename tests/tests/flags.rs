@@ -163,9 +163,6 @@ fn table() -> Vec<(&'static str, Flags, Expect)> {
         ("dcreds", V("u:p")),
         ("tls-verify", B),
         ("remove-signatures", S),
-        ("sign-by", V("0123456789ABCDEF")),
-        ("sign-by-sigstore-private-key", V("/nonexistent.key")),
-        ("sign-passphrase-file", V("/nonexistent-passphrase")),
         ("format", V("oci")),
         ("f", V("oci")),
         ("src", V("dir")),
@@ -182,6 +179,11 @@ fn table() -> Vec<(&'static str, Flags, Expect)> {
     ]);
     sync.extend(docker_flags("src-"));
     sync.extend(docker_flags("dest-"));
+    let sync_refused = owned(&[
+        ("sign-by", V("0123456789ABCDEF")),
+        ("sign-by-sigstore-private-key", V("/nonexistent.key")),
+        ("sign-passphrase-file", V("/nonexistent-passphrase")),
+    ]);
     let standalone_sign = owned(&[
         ("output", V("/nonexistent-parent/sig")),
         ("o", V("/nonexistent-parent/sig")),
@@ -207,7 +209,8 @@ fn table() -> Vec<(&'static str, Flags, Expect)> {
         ("login", login, Acts),
         ("logout", logout, Acts),
         ("manifest-digest", Vec::new(), Acts),
-        ("sync", sync, PendingCommand),
+        ("sync", sync, Acts),
+        ("sync", sync_refused, Refused),
         ("standalone-sign", standalone_sign, PendingCommand),
         ("standalone-verify", Vec::new(), PendingCommand),
         (
