@@ -213,6 +213,9 @@ pub struct CopyArgs {
     /// The source and destination
     #[arg(value_name = "IMAGE")]
     images: Vec<String>,
+    /// Where sync's copies keep their progress lines (printed once the copy is done).
+    #[arg(skip)]
+    progress_buffer: Option<std::sync::Arc<std::sync::Mutex<String>>>,
 }
 
 /// The trust policy (`--policy`, else the user's, else the system's file), or `None` with
@@ -258,7 +261,12 @@ pub struct SyncedCopy<'a> {
 
 impl CopyArgs {
     /// The arguments of one of sync's copies, `source` to `destination`.
-    pub fn for_sync(shared: &SyncedCopy, source: String, destination: String) -> CopyArgs {
+    pub fn for_sync(
+        shared: &SyncedCopy,
+        source: String,
+        destination: String,
+        progress: std::sync::Arc<std::sync::Mutex<String>>,
+    ) -> CopyArgs {
         CopyArgs {
             authfile: shared.authfile.clone(),
             src: shared.src.clone(),
@@ -271,6 +279,7 @@ impl CopyArgs {
             retry_delay: shared.retry_delay.clone(),
             image_parallel_copies: shared.image_parallel_copies,
             images: vec![source, destination],
+            progress_buffer: Some(progress),
             ..CopyArgs::default()
         }
     }
@@ -385,7 +394,10 @@ pub fn copy_one(
         destination_name: dest.to_string(),
         schema1: schema1_target(&dest)?,
     };
-    let report = crate::progress::Progress::for_copy(dest_name, args.quiet);
+    let report = match &args.progress_buffer {
+        Some(buffer) => crate::progress::Progress::Buffered(buffer.clone()),
+        None => crate::progress::Progress::for_copy(dest_name, args.quiet),
+    };
 
     // Registry access for whichever sides are registries.
     let needs_conf =

@@ -17,6 +17,8 @@ pub enum Progress {
     Lines { to_stderr: bool },
     /// Live bars on a terminal.
     Bars(Bars),
+    /// Plain lines kept for printing later (sync's parallel copies print in order).
+    Buffered(std::sync::Arc<Mutex<String>>),
 }
 
 /// The bars of the blobs of the image being copied, in the order they started.
@@ -109,6 +111,11 @@ impl Report for Progress {
                 let _ = out.flush();
             }
             Progress::Bars(b) => b.println(text),
+            Progress::Buffered(buffer) => {
+                let mut buffer = buffer.lock().unwrap_or_else(|p| p.into_inner());
+                buffer.push_str(text);
+                buffer.push('\n');
+            }
         }
     }
 

@@ -83,6 +83,9 @@ pub struct SyncArgs {
     /// Fixed delay between retries (default: doubling from 1s)
     #[arg(long, value_name = "duration")]
     retry_delay: Option<String>,
+    /// Images copied at once (after the first of each source)
+    #[arg(long, value_name = "uint", default_value_t = 4)]
+    parallel_images: usize,
     /// Maximum number of image layers to be copied (pulled/pushed) simultaneously (default 6)
     #[arg(
         long,
@@ -224,47 +227,58 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
             image_parallel_copies: args.image_parallel_copies,
         };
         let count = planned.images.len();
-        for (i, image) in planned.images.iter().enumerate() {
-            let fields = [
-                ("from", image.source.as_str()),
-                ("to", image.destination.as_str()),
-            ];
-            let n = i + 1;
-            if image.state == ImageState::InSync {
-                fatal::info_with(
-                    &format!("Image ref {n}/{count} is already in sync"),
-                    &fields,
-                );
-                if let Some(d) = &image.source_digest {
-                    digests.push(format!("{d} {}\n", image.destination));
-                }
-                synced += 1;
-                continue;
-            }
-            if args.dry_run {
-                fatal::info_with(&format!("Would have copied image ref {n}/{count}"), &fields);
-                synced += 1;
-                continue;
-            }
-            fatal::info_with(&format!("Copying image ref {n}/{count}"), &fields);
-            match copy_planned(global, &shared, image) {
-                Ok(digest) => {
-                    digests.push(format!("{digest} {}\n", image.destination));
+        let copies = Copies::start(planned, args.dry_run);
+        let outcome = std::thread::scope(|scope| {
+            copies.run_workers(scope, global, &shared, args.parallel_images);
+            for (i, image) in planned.images.iter().enumerate() {
+                let fields = [
+                    ("from", image.source.as_str()),
+                    ("to", image.destination.as_str()),
+                ];
+                let n = i + 1;
+                if image.state == ImageState::InSync {
+                    fatal::info_with(
+                        &format!("Image ref {n}/{count} is already in sync"),
+                        &fields,
+                    );
+                    if let Some(d) = &image.source_digest {
+                        digests.push(format!("{d} {}\n", image.destination));
+                    }
                     synced += 1;
+                    continue;
                 }
-                Err(e) if args.keep_going => {
-                    let what = format!("Error copying ref {}", go_quote(&image.source));
-                    fatal::error_with(&what, &[("error", &e)]);
-                    failed += 1;
+                if args.dry_run {
+                    fatal::info_with(&format!("Would have copied image ref {n}/{count}"), &fields);
+                    synced += 1;
+                    continue;
                 }
-                Err(e) => {
-                    write_digests(&args.digestfile, &digests)?;
-                    return Err(format!(
-                        "Error copying ref {}: {e}",
-                        go_quote(&image.source)
-                    ));
+                let (result, progress) = copies.wait(i);
+                fatal::info_with(&format!("Copying image ref {n}/{count}"), &fields);
+                crate::write_stdout(progress.as_bytes())?;
+                match result {
+                    Ok(digest) => {
+                        digests.push(format!("{digest} {}\n", image.destination));
+                        synced += 1;
+                    }
+                    Err(e) if args.keep_going => {
+                        let what = format!("Error copying ref {}", go_quote(&image.source));
+                        fatal::error_with(&what, &[("error", &e)]);
+                        failed += 1;
+                    }
+                    Err(e) => {
+                        copies.stop();
+                        return Err(format!(
+                            "Error copying ref {}: {e}",
+                            go_quote(&image.source)
+                        ));
+                    }
                 }
             }
+            Ok(())
+        });
+        if let Err(e) = outcome {
+            write_digests(&args.digestfile, &digests)?;
+            return Err(e);
         }
     }
     write_digests(&args.digestfile, &digests)?;
@@ -298,17 +312,120 @@ fn go_quote(s: &str) -> String {
     skopeo_core::gojson::go_quote(s)
 }
 
-/// Copies one image of the plan through the copy engine.
+/// What one copy ended with, and the progress lines it printed.
+type Copied = (Result<skopeo_core::digest::Digest, String>, String);
+
+/// The copies of one source's images: the first copied alone (its blobs are then there
+/// for every later tag that shares them), the rest by `--parallel-images` workers; results
+/// are taken in plan order, so the output reads as a serial run's.
+struct Copies<'p> {
+    images: &'p [PlannedImage],
+    /// Indexes of the images to copy, in order.
+    queue: Vec<usize>,
+    next: std::sync::atomic::AtomicUsize,
+    stopped: std::sync::atomic::AtomicBool,
+    results: Vec<std::sync::OnceLock<Copied>>,
+    done: (std::sync::Mutex<()>, std::sync::Condvar),
+}
+
+impl<'p> Copies<'p> {
+    fn start(planned: &'p PlannedSource, dry_run: bool) -> Self {
+        let queue = match dry_run {
+            true => Vec::new(),
+            false => (0..planned.images.len())
+                .filter(|&i| planned.images[i].state == ImageState::Copy)
+                .collect(),
+        };
+        Copies {
+            images: &planned.images,
+            queue,
+            next: Default::default(),
+            stopped: Default::default(),
+            results: planned.images.iter().map(|_| Default::default()).collect(),
+            done: Default::default(),
+        }
+    }
+
+    /// Copies the first image, then starts `workers` threads for the rest.
+    fn run_workers<'s>(
+        &'s self,
+        scope: &'s std::thread::Scope<'s, '_>,
+        global: &'s crate::GlobalOptions,
+        shared: &'s SyncedCopy<'s>,
+        workers: usize,
+    ) {
+        if self.queue.is_empty() {
+            return;
+        }
+        self.next.store(1, std::sync::atomic::Ordering::SeqCst);
+        self.finish(
+            self.queue[0],
+            copy_planned(global, shared, &self.images[self.queue[0]]),
+        );
+        for _ in 0..workers.max(1).min(self.queue.len() - 1) {
+            scope.spawn(move || loop {
+                let k = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if k >= self.queue.len() || self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let i = self.queue[k];
+                self.finish(i, copy_planned(global, shared, &self.images[i]));
+            });
+        }
+    }
+
+    fn finish(&self, i: usize, copied: Copied) {
+        let _ = self.results[i].set(copied);
+        let _guard = self.done.0.lock().unwrap_or_else(|p| p.into_inner());
+        self.done.1.notify_all();
+    }
+
+    /// Waits for image `i`'s copy and takes its result.
+    fn wait(&self, i: usize) -> Copied {
+        let mut guard = self.done.0.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some((result, progress)) = self.results[i].get() {
+                return (result.clone(), progress.clone());
+            }
+            guard = self.done.1.wait(guard).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// No further copies start (a copy failed and sync stops).
+    fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Copies one image of the plan through the copy engine, its progress kept.
 fn copy_planned(
     global: &crate::GlobalOptions,
     shared: &SyncedCopy,
     image: &PlannedImage,
+) -> Copied {
+    let progress = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let result = copy_image(global, shared, image, progress.clone());
+    let lines = std::mem::take(&mut *progress.lock().unwrap_or_else(|p| p.into_inner()));
+    (result, lines)
+}
+
+fn copy_image(
+    global: &crate::GlobalOptions,
+    shared: &SyncedCopy,
+    image: &PlannedImage,
+    progress: std::sync::Arc<std::sync::Mutex<String>>,
 ) -> Result<skopeo_core::digest::Digest, String> {
     // A dir: destination is made first, parents included, as skopeo makes it.
     if let Some(path) = image.destination.strip_prefix("dir:") {
         std::fs::create_dir_all(path).map_err(|e| format!("creating {path}: {e}"))?;
     }
-    let args = CopyArgs::for_sync(shared, image.source.clone(), image.destination.clone());
+    let args = CopyArgs::for_sync(
+        shared,
+        image.source.clone(),
+        image.destination.clone(),
+        progress,
+    );
     crate::copy::copy_one(global, args)
 }
 
