@@ -5,6 +5,7 @@
 use crate::copy::{DestinationFlags, SourceFlags};
 use crate::fatal;
 use crate::registry::{self, Access};
+use skopeo_core::concurrent::try_for_each_limited;
 use skopeo_core::digest::Digest;
 use skopeo_core::reference::Reference;
 use skopeo_core::registry::RegistryClient;
@@ -245,88 +246,127 @@ impl Listing<'_> {
         Ok(Plan { sources })
     }
 
-    /// Marks the images the destination already holds as in sync: the destination's
-    /// repositories are listed once each, and a tag both have is compared by manifest digest.
+    /// Marks the images the destination already holds as in sync: each destination
+    /// repository's tags are listed once, and a tag both sides have is compared by manifest
+    /// digest (HEAD requests, several at a time, over one client per side).
     pub fn mark_in_sync(&self, plan: &mut Plan, listed: &[ListedSource]) {
-        let mut held: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
+        let dest_opts = self.dest.docker(self.authfile);
         for planned in plan.sources.iter_mut() {
             let Some(source) = listed.iter().find(|l| l.name == planned.name) else {
                 continue;
             };
-            let flags = self.src.with_registry_settings(
-                source.tls_verify,
-                source.cert_dir.as_deref(),
-                source.creds.clone(),
-            );
-            for image in planned.images.iter_mut() {
-                let Some(listed_image) = source.images.iter().find(|l| l.source == image.source)
-                else {
-                    continue;
-                };
-                let source_digest = match (&listed_image.reference, &listed_image.dir) {
-                    (Some(r), _) => self.registry_digest(&flags.docker(self.authfile), r, None),
-                    (_, Some(dir)) => dir_manifest_digest(dir),
-                    _ => None,
-                };
-                let Some(source_digest) = source_digest else {
-                    continue;
-                };
-                let dest_digest = match self.dest_kind {
-                    DestinationKind::Dir => {
-                        dir_manifest_digest(image.destination.trim_start_matches("dir:"))
+            let src_opts = self
+                .src
+                .with_registry_settings(
+                    source.tls_verify,
+                    source.cert_dir.as_deref(),
+                    source.creds.clone(),
+                )
+                .docker(self.authfile);
+            let sources: Vec<Option<&ListedImage>> = planned
+                .images
+                .iter()
+                .map(|image| source.images.iter().find(|l| l.source == image.source))
+                .collect();
+            let dests: Vec<Option<Reference>> = planned
+                .images
+                .iter()
+                .map(|image| match self.dest_kind {
+                    DestinationKind::Docker => Reference::parse_normalized_named(
+                        image.destination.trim_start_matches("docker://"),
+                    )
+                    .ok(),
+                    DestinationKind::Dir => None,
+                })
+                .collect();
+            let first_src = sources.iter().flatten().find_map(|l| l.reference.as_ref());
+            let src_access =
+                first_src.and_then(|r| registry_access(&src_opts, self.global, r).ok());
+            let first_dest = dests.iter().flatten().next();
+            let dest_access =
+                first_dest.and_then(|r| registry_access(&dest_opts, self.global, r).ok());
+            let src_client = src_access
+                .as_ref()
+                .map(|a| RegistryClient::new(&a.http, a.config.clone()));
+            let dest_client = dest_access
+                .as_ref()
+                .map(|a| RegistryClient::new(&a.http, a.config.clone()));
+            // The destination repositories' tags, listed once each.
+            let repos: BTreeMap<String, &Reference> =
+                dests.iter().flatten().map(|r| (r.name(), r)).collect();
+            let held: std::cell::RefCell<BTreeMap<String, Vec<String>>> = Default::default();
+            if let Some(client) = &dest_client {
+                let _ = pollster::block_on(try_for_each_limited(repos.into_values(), 8, |r| {
+                    let held = &held;
+                    async move {
+                        if let Ok(tags) = client.list_tags(r.path()).await {
+                            held.borrow_mut().insert(r.name(), tags);
+                        }
+                        Ok::<(), ()>(())
                     }
-                    DestinationKind::Docker => {
-                        let Ok(dest) = Reference::parse_normalized_named(
-                            image.destination.trim_start_matches("docker://"),
-                        ) else {
-                            continue;
-                        };
-                        self.registry_digest(
-                            &self.dest.docker(self.authfile),
-                            &dest,
-                            Some(&mut held),
-                        )
-                    }
-                };
-                if dest_digest.as_ref() == Some(&source_digest) {
+                }));
+            }
+            let held = held.into_inner();
+            let found: std::cell::RefCell<Vec<(usize, Option<Digest>, bool)>> = Default::default();
+            let _ = pollster::block_on(try_for_each_limited(0..planned.images.len(), 8, |i| {
+                let (found, held, sources, dests) = (&found, &held, &sources, &dests);
+                let (src_client, dest_client) = (&src_client, &dest_client);
+                let destination = planned.images[i].destination.clone();
+                async move {
+                    let source_digest = match sources[i] {
+                        Some(ListedImage {
+                            reference: Some(r), ..
+                        }) => match (r.digest(), src_client) {
+                            (Some(d), _) => Some(d),
+                            (None, Some(c)) => head_digest(c, r).await,
+                            (None, None) => None,
+                        },
+                        Some(ListedImage { dir: Some(dir), .. }) => dir_manifest_digest(dir),
+                        _ => None,
+                    };
+                    let dest_digest = match (&dests[i], dest_client) {
+                        (Some(d), Some(c)) => {
+                            let tagged = d.tag().is_none_or(|t| {
+                                held.get(&d.name())
+                                    .is_some_and(|tags| tags.iter().any(|x| x == t))
+                            });
+                            match tagged {
+                                true => head_digest(c, d).await,
+                                false => None,
+                            }
+                        }
+                        _ if self.dest_kind == DestinationKind::Dir => {
+                            dir_manifest_digest(destination.trim_start_matches("dir:"))
+                        }
+                        _ => None,
+                    };
+                    let same = source_digest.is_some() && source_digest == dest_digest;
+                    found.borrow_mut().push((i, source_digest, same));
+                    Ok::<(), ()>(())
+                }
+            }));
+            for (i, digest, same) in found.into_inner() {
+                let image = &mut planned.images[i];
+                image.source_digest = digest;
+                if same {
                     image.state = ImageState::InSync;
                 }
-                image.source_digest = Some(source_digest);
             }
         }
     }
+}
 
-    /// The manifest digest of a registry image; with `held`, only when its repository's
-    /// tag list (read once per repository) has the tag.
-    fn registry_digest(
-        &self,
-        flags: &registry::DockerOpts,
-        image: &Reference,
-        held: Option<&mut BTreeMap<String, Option<Vec<String>>>>,
-    ) -> Option<Digest> {
-        if let Some(d) = image.digest() {
-            if held.is_none() {
-                return Some(d);
-            }
-        }
-        let access = registry_access(flags, self.global, image).ok()?;
-        let client = RegistryClient::new(&access.http, access.config.clone());
-        if let (Some(held), Some(tag)) = (held, image.tag()) {
-            let tags = held
-                .entry(image.name())
-                .or_insert_with(|| pollster::block_on(client.list_tags(image.path())).ok());
-            if !tags.as_ref().is_some_and(|t| t.iter().any(|x| x == tag)) {
-                return None;
-            }
-        }
-        let reference = image
-            .tag()
-            .map(str::to_owned)
-            .or_else(|| image.digest_str().map(str::to_owned))?;
-        pollster::block_on(client.manifest_digest(image.path(), &reference))
-            .ok()
-            .flatten()
-    }
+/// The manifest digest a registry reports for an image (by tag or digest), if any.
+async fn head_digest<H: skopeo_core::effects::HttpClient + skopeo_core::effects::Clock>(
+    client: &RegistryClient<'_, H>,
+    image: &Reference,
+) -> Option<Digest> {
+    let reference = image.tag().or(image.digest_str())?;
+    client
+        .manifest_digest(image.path(), reference)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Whether a tag listing failed because the registry refused the credentials (401/403).
