@@ -280,14 +280,9 @@ impl Listing<'_> {
                 })
                 .collect();
             let first_src = sources.iter().flatten().find_map(|l| l.reference.as_ref());
-            let src_access =
-                first_src.and_then(|r| registry_access(&src_opts, self.global, r).ok());
             let first_dest = dests.iter().flatten().next();
             let dest_access =
                 first_dest.and_then(|r| registry_access(&dest_opts, self.global, r).ok());
-            let src_client = src_access
-                .as_ref()
-                .map(|a| RegistryClient::new(&a.http, a.config.clone()));
             let dest_client = dest_access
                 .as_ref()
                 .map(|a| RegistryClient::new(&a.http, a.config.clone()));
@@ -307,45 +302,79 @@ impl Listing<'_> {
                 }));
             }
             let held = held.into_inner();
-            let found: std::cell::RefCell<Vec<(usize, Option<Digest>, bool)>> = Default::default();
-            let _ = pollster::block_on(try_for_each_limited(0..planned.images.len(), 8, |i| {
-                let (found, held, sources, dests) = (&found, &held, &sources, &dests);
-                let (src_client, dest_client) = (&src_client, &dest_client);
-                let destination = planned.images[i].destination.clone();
-                async move {
-                    let source_digest = match sources[i] {
-                        Some(ListedImage {
-                            reference: Some(r), ..
-                        }) => match (r.digest(), src_client) {
-                            (Some(d), _) => Some(d),
-                            (None, Some(c)) => head_digest(c, r).await,
-                            (None, None) => None,
-                        },
-                        Some(ListedImage { dir: Some(dir), .. }) => dir_manifest_digest(dir),
-                        _ => None,
-                    };
-                    let dest_digest = match (&dests[i], dest_client) {
-                        (Some(d), Some(c)) => {
-                            let tagged = d.tag().is_none_or(|t| {
-                                held.get(&d.name())
-                                    .is_some_and(|tags| tags.iter().any(|x| x == t))
-                            });
-                            match tagged {
-                                true => head_digest(c, d).await,
-                                false => None,
-                            }
-                        }
-                        _ if self.dest_kind == DestinationKind::Dir => {
-                            dir_manifest_digest(destination.trim_start_matches("dir:"))
-                        }
-                        _ => None,
-                    };
-                    let same = source_digest.is_some() && source_digest == dest_digest;
-                    found.borrow_mut().push((i, source_digest, same));
-                    Ok::<(), ()>(())
-                }
-            }));
-            for (i, digest, same) in found.into_inner() {
+            // The comparisons, on threads of their own (one client per side each).
+            let n = planned.images.len();
+            let threads = COMPARING_THREADS.min(n).max(1);
+            let (global, dest_kind) = (self.global, self.dest_kind);
+            let destinations: Vec<&str> = planned
+                .images
+                .iter()
+                .map(|i| i.destination.as_str())
+                .collect();
+            let found: Vec<(usize, Option<Digest>, bool)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (held, sources, dests) = (&held, &sources, &dests);
+                        let (src_opts, dest_opts, destinations) =
+                            (&src_opts, &dest_opts, &destinations);
+                        scope.spawn(move || {
+                            let src =
+                                first_src.and_then(|r| registry_access(src_opts, global, r).ok());
+                            let dest =
+                                first_dest.and_then(|r| registry_access(dest_opts, global, r).ok());
+                            let src_client = src
+                                .as_ref()
+                                .map(|a| RegistryClient::new(&a.http, a.config.clone()));
+                            let dest_client = dest
+                                .as_ref()
+                                .map(|a| RegistryClient::new(&a.http, a.config.clone()));
+                            let (src_client, dest_client) = (&src_client, &dest_client);
+                            let compare = |i: usize| async move {
+                                let source_digest = match sources[i] {
+                                    Some(ListedImage {
+                                        reference: Some(r), ..
+                                    }) => match (r.digest(), src_client) {
+                                        (Some(d), _) => Some(d),
+                                        (None, Some(c)) => head_digest(c, r).await,
+                                        (None, None) => None,
+                                    },
+                                    Some(ListedImage { dir: Some(dir), .. }) => {
+                                        dir_manifest_digest(dir)
+                                    }
+                                    _ => None,
+                                };
+                                let dest_digest = match (&dests[i], dest_client) {
+                                    (Some(d), Some(c)) => {
+                                        let tagged = d.tag().is_none_or(|t| {
+                                            held.get(&d.name())
+                                                .is_some_and(|tags| tags.iter().any(|x| x == t))
+                                        });
+                                        match tagged {
+                                            true => head_digest(c, d).await,
+                                            false => None,
+                                        }
+                                    }
+                                    _ if dest_kind == DestinationKind::Dir => dir_manifest_digest(
+                                        destinations[i].trim_start_matches("dir:"),
+                                    ),
+                                    _ => None,
+                                };
+                                let same = source_digest.is_some() && source_digest == dest_digest;
+                                (i, source_digest, same)
+                            };
+                            (t..n)
+                                .step_by(threads)
+                                .map(|i| pollster::block_on(compare(i)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            });
+            for (i, digest, same) in found {
                 let image = &mut planned.images[i];
                 image.source_digest = digest;
                 if same {
@@ -355,6 +384,9 @@ impl Listing<'_> {
         }
     }
 }
+
+/// Threads comparing source and destination digests while planning.
+const COMPARING_THREADS: usize = 8;
 
 /// The manifest digest a registry reports for an image (by tag or digest), if any.
 async fn head_digest<H: skopeo_core::effects::HttpClient + skopeo_core::effects::Clock>(
