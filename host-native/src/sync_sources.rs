@@ -134,6 +134,12 @@ impl Listing<'_> {
                 .map(|r| self.image(r))
                 .collect(),
         };
+        if images.is_empty() {
+            return Err(format!(
+                "No images to sync found in {}",
+                skopeo_core::gojson::go_quote(arg)
+            ));
+        }
         Ok(self.source(reference.name(), images))
     }
 
@@ -437,6 +443,12 @@ fn list_dir(root: &str) -> Result<ListedSource, String> {
     let mut images = Vec::new();
     walk(Path::new(root), Path::new(root), &mut images)
         .map_err(|e| format!("Error walking {root}: {e}"))?;
+    if images.is_empty() {
+        return Err(format!(
+            "No images to sync found in {}",
+            skopeo_core::gojson::go_quote(root)
+        ));
+    }
     Ok(ListedSource {
         name: root.to_owned(),
         images,

@@ -394,6 +394,25 @@ fn keep_going_bad_input_and_what_only_ours_does() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("Error parsing regex"), "{}", r.stderr);
     assert!(!tmp.0.join("o").exists(), "nothing written");
+    // A source tree with no image in it, as skopeo says it.
+    let empty = tmp.0.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let e = empty.to_str().unwrap();
+    let args = [
+        "--src",
+        "dir",
+        "--dest",
+        "docker",
+        "--dest-tls-verify=false",
+        e,
+        &dst.addr,
+    ];
+    let (ours, theirs) = (
+        sync(&our_skopeo(), &args, &cwd),
+        sync(&reference, &args, &cwd),
+    );
+    assert_eq!((ours.code, theirs.code), (1, 1));
+    assert_eq!(ours.stderr, theirs.stderr);
 
     // --append-suffix and --digestfile: every copied image, with the digest it has there.
     let digests = tmp.0.join("digests");
