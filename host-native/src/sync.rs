@@ -175,7 +175,7 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
     crate::copy::load_policy(global)?;
 
     let listing = sync_sources::Listing {
-        global,
+        conf: crate::registry::load_registries_conf(global.registries_conf.as_deref())?,
         authfile: &args.authfile,
         src: &src_flags,
         dest: &dest_flags,
@@ -212,7 +212,12 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
     let mut synced = 0;
     let mut failed = 0;
     let mut digests = Vec::new();
-    for (planned, listed) in plan.sources.iter().zip_sources(&listed) {
+    // Sharding may have dropped sources; the rest are found by their (unique) names.
+    let pairs = plan
+        .sources
+        .iter()
+        .filter_map(|p| listed.iter().find(|l| l.name == p.name).map(|l| (p, l)));
+    for (planned, listed) in pairs {
         let src_for_source = settings(listed);
         let shared = SyncedCopy {
             authfile: &args.authfile,
@@ -434,22 +439,4 @@ fn write_digests(path: &Option<String>, lines: &[String]) -> Result<(), String> 
     let Some(path) = path else { return Ok(()) };
     std::fs::write(path, lines.concat())
         .map_err(|e| format!("Failed to write digest to file {path:?}: {e}"))
-}
-
-/// Pairs each planned source with the listed source it came from (sharding may have
-/// dropped some planned sources; names are unique).
-trait ZipSources<'a> {
-    fn zip_sources(
-        self,
-        listed: &'a [ListedSource],
-    ) -> Box<dyn Iterator<Item = (&'a PlannedSource, &'a ListedSource)> + 'a>;
-}
-
-impl<'a, I: Iterator<Item = &'a PlannedSource> + 'a> ZipSources<'a> for I {
-    fn zip_sources(
-        self,
-        listed: &'a [ListedSource],
-    ) -> Box<dyn Iterator<Item = (&'a PlannedSource, &'a ListedSource)> + 'a> {
-        Box::new(self.filter_map(move |p| listed.iter().find(|l| l.name == p.name).map(|l| (p, l))))
-    }
 }

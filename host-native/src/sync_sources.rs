@@ -8,6 +8,7 @@ use crate::registry::{self, Access};
 use skopeo_core::concurrent::try_for_each_limited;
 use skopeo_core::digest::Digest;
 use skopeo_core::reference::Reference;
+use skopeo_core::registries_conf::RegistriesConf;
 use skopeo_core::registry::RegistryClient;
 use skopeo_core::sync::plan::{
     destination_name, registry_image_suffix, DestinationKind, ImageState, Plan, PlannedImage,
@@ -41,7 +42,8 @@ pub struct ListedSource {
 
 /// Everything listing and planning need from the command line.
 pub struct Listing<'a> {
-    pub global: &'a crate::GlobalOptions,
+    /// registries.conf, read once for every registry the sync reaches.
+    pub conf: RegistriesConf,
     pub authfile: &'a Option<String>,
     pub src: &'a SourceFlags,
     pub dest: &'a DestinationFlags,
@@ -55,11 +57,10 @@ pub struct Listing<'a> {
 
 fn registry_access(
     flags: &registry::DockerOpts,
-    global: &crate::GlobalOptions,
+    conf: &RegistriesConf,
     reference: &Reference,
 ) -> Result<Access, String> {
-    let conf = registry::load_registries_conf(global.registries_conf.as_deref())?;
-    registry::access(flags, &conf, reference.domain(), &reference.name(), None)
+    registry::access(flags, conf, reference.domain(), &reference.name(), None)
 }
 
 impl Listing<'_> {
@@ -99,7 +100,7 @@ impl Listing<'_> {
                 repository.name()
             )
         };
-        let access = registry_access(&flags.docker(self.authfile), self.global, repository)
+        let access = registry_access(&flags.docker(self.authfile), &self.conf, repository)
             .map_err(failed)?;
         let client = RegistryClient::new(&access.http, access.config.clone());
         match pollster::block_on(client.list_tags(repository.path())) {
@@ -288,7 +289,7 @@ impl Listing<'_> {
             let first_src = sources.iter().flatten().find_map(|l| l.reference.as_ref());
             let first_dest = dests.iter().flatten().next();
             let dest_access =
-                first_dest.and_then(|r| registry_access(&dest_opts, self.global, r).ok());
+                first_dest.and_then(|r| registry_access(&dest_opts, &self.conf, r).ok());
             let dest_client = dest_access
                 .as_ref()
                 .map(|a| RegistryClient::new(&a.http, a.config.clone()));
@@ -311,7 +312,7 @@ impl Listing<'_> {
             // The comparisons, on threads of their own (one client per side each).
             let n = planned.images.len();
             let threads = COMPARING_THREADS.min(n).max(1);
-            let (global, dest_kind) = (self.global, self.dest_kind);
+            let (conf, dest_kind) = (&self.conf, self.dest_kind);
             let destinations: Vec<&str> = planned
                 .images
                 .iter()
@@ -325,9 +326,9 @@ impl Listing<'_> {
                             (&src_opts, &dest_opts, &destinations);
                         scope.spawn(move || {
                             let src =
-                                first_src.and_then(|r| registry_access(src_opts, global, r).ok());
+                                first_src.and_then(|r| registry_access(src_opts, conf, r).ok());
                             let dest =
-                                first_dest.and_then(|r| registry_access(dest_opts, global, r).ok());
+                                first_dest.and_then(|r| registry_access(dest_opts, conf, r).ok());
                             let src_client = src
                                 .as_ref()
                                 .map(|a| RegistryClient::new(&a.http, a.config.clone()));
