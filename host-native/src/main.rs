@@ -21,6 +21,7 @@ mod registry;
 mod retry;
 mod sif;
 mod sync;
+mod sync_reuse;
 mod sync_sources;
 mod tls;
 mod transports;

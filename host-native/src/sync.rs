@@ -5,8 +5,11 @@
 
 use crate::copy::{CopyArgs, DestinationFlags, SourceFlags, SyncedCopy};
 use crate::fatal;
+use crate::http::NativeHttp;
+use crate::sync_reuse::{RepositoryAccess, Reuse};
 use crate::sync_sources::{self, ListedSource};
 use clap::Args;
+use skopeo_core::registry::RegistryClient;
 use skopeo_core::sync::plan::{
     parse_shard, DestinationKind, ImageState, PlannedImage, PlannedSource, SourceKind,
 };
@@ -209,6 +212,13 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
     if args.dry_run {
         fatal::warn("Running in dry-run mode");
     }
+    let written = skopeo_core::sync::reuse::WrittenImages::default();
+    let reuse = Reuse {
+        written: &written,
+        dest_kind,
+        dest_opts: dest_flags.docker(&args.authfile),
+        conf: &listing.conf,
+    };
     let mut synced = 0;
     let mut failed = 0;
     let mut digests = Vec::new();
@@ -234,7 +244,7 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
         let count = planned.images.len();
         let copies = Copies::start(planned, args.dry_run);
         let outcome = std::thread::scope(|scope| {
-            copies.run_workers(scope, global, &shared, args.parallel_images);
+            copies.run_workers(scope, global, &shared, &reuse, args.parallel_images);
             for (i, image) in planned.images.iter().enumerate() {
                 let fields = [
                     ("from", image.source.as_str()),
@@ -357,24 +367,36 @@ impl<'p> Copies<'p> {
         scope: &'s std::thread::Scope<'s, '_>,
         global: &'s crate::GlobalOptions,
         shared: &'s SyncedCopy<'s>,
+        reuse: &'s Reuse<'s>,
         workers: usize,
     ) {
         if self.queue.is_empty() {
             return;
         }
         self.next.store(1, std::sync::atomic::Ordering::SeqCst);
+        let first = &self.images[self.queue[0]];
         self.finish(
             self.queue[0],
-            copy_planned(global, shared, &self.images[self.queue[0]]),
+            copy_planned(global, shared, first, reuse, None),
         );
         for _ in 0..workers.max(1).min(self.queue.len() - 1) {
-            scope.spawn(move || loop {
-                let k = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                if k >= self.queue.len() || self.stopped.load(std::sync::atomic::Ordering::SeqCst) {
-                    return;
+            scope.spawn(move || {
+                let access = reuse.repository_access(std::slice::from_ref(first));
+                let client = access.as_ref().map(|a| (a, a.client()));
+                loop {
+                    let k = self.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if k >= self.queue.len()
+                        || self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+                    {
+                        return;
+                    }
+                    let i = self.queue[k];
+                    let client = client.as_ref().map(|(a, c)| (*a, c));
+                    self.finish(
+                        i,
+                        copy_planned(global, shared, &self.images[i], reuse, client),
+                    );
                 }
-                let i = self.queue[k];
-                self.finish(i, copy_planned(global, shared, &self.images[i]));
             });
         }
     }
@@ -403,15 +425,24 @@ impl<'p> Copies<'p> {
     }
 }
 
-/// Copies one image of the plan through the copy engine, its progress kept.
+/// Writes one image of the plan: from an image this run already wrote from the same source
+/// manifest when there is one, else through the copy engine; its progress kept.
 fn copy_planned(
     global: &crate::GlobalOptions,
     shared: &SyncedCopy,
     image: &PlannedImage,
+    reuse: &Reuse,
+    client: Option<(&RepositoryAccess, &RegistryClient<'_, NativeHttp>)>,
 ) -> Copied {
+    if let Some(written) = reuse.try_reuse(image, client) {
+        return (Ok(written.digest), written.progress);
+    }
     let progress = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let result = copy_image(global, shared, image, progress.clone());
     let lines = std::mem::take(&mut *progress.lock().unwrap_or_else(|p| p.into_inner()));
+    if let Ok(digest) = &result {
+        reuse.record(image, digest, &lines);
+    }
     (result, lines)
 }
 

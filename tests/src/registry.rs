@@ -93,6 +93,25 @@ fn sh(cmd: &str, cwd: &Path) {
 }
 
 /// Waits for a line containing `marker` on `stream` and returns the word after it.
+/// The address a docker-registry logging to `log` listens on, once it says so.
+fn wait_for_listening(log: &Path) -> String {
+    let marker = "listening on ";
+    for _ in 0..200 {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(i) = text.find(marker) {
+            return text[i + marker.len()..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '"' && *c != ',')
+                .collect();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "docker-registry did not start: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
 fn read_until(stream: impl std::io::Read + Send + 'static, marker: &str) -> String {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
@@ -231,16 +250,18 @@ impl Registry {
         }
         let cfg = d.join("config.yml");
         std::fs::write(&cfg, config).unwrap();
-        let mut child = Command::new("/usr/bin/docker-registry")
+        // The registry's log goes to a file: it says where it listens, and tests read what
+        // was requested from it (`requests`).
+        let log = std::fs::File::create(d.join("registry.log")).unwrap();
+        let child = Command::new("/usr/bin/docker-registry")
             .arg("serve")
             .arg(&cfg)
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let stderr = child.stderr.take().unwrap();
-        let upstream = read_until(stderr, "listening on ");
         children.push(child);
+        let upstream = wait_for_listening(&d.join("registry.log"));
         let mut addr = upstream.clone();
         if matches!(flavour, Flavour::SelfSigned | Flavour::SelfSignedExpired) {
             addr = upstream.replace("127.0.0.1", "localhost");
@@ -263,6 +284,33 @@ impl Registry {
             dir,
             children,
         }
+    }
+
+    /// The requests the registry has answered so far, as "METHOD URI" (from its log).
+    pub fn requests(&self) -> Vec<String> {
+        // The registry logs a request just after answering it.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let log = std::fs::read_to_string(self.dir.0.join("registry.log")).unwrap_or_default();
+        let field = |line: &str, key: &str| -> Option<String> {
+            let start = line.find(key)? + key.len();
+            let value = line[start..].trim_start_matches('"');
+            Some(
+                value
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != '"')
+                    .collect(),
+            )
+        };
+        log.lines()
+            .filter(|l| l.contains("response completed"))
+            .filter_map(|l| {
+                Some(format!(
+                    "{} {}",
+                    field(l, "http.request.method=")?,
+                    field(l, "http.request.uri=")?
+                ))
+            })
+            .collect()
     }
 
     /// A directory holding the CA certificate (for `--cert-dir`): the CA of a

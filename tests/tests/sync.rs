@@ -467,8 +467,26 @@ fn re_syncs_skip_what_is_there_and_shards_add_up() {
         &cwd,
     );
     assert_eq!(one.code, 0, "{}", one.stderr);
+    let (src_before, dst_before) = (src.requests().len(), dst.requests().len());
     let full = sync(&our_skopeo(), &[&args[..], &[&from, &root]].concat(), &cwd);
     assert_eq!(full.code, 0, "{}", full.stderr);
+    let src_seen = src.requests()[src_before..].to_vec();
+    let dst_seen = dst.requests()[dst_before..].to_vec();
+    // Every copied tag names the same manifest: the first is copied (its layer and config
+    // checked at the destination), the other two only get the manifest pushed again.
+    let count = |seen: &[String], what: &str| seen.iter().filter(|r| r.contains(what)).count();
+    assert_eq!(count(&dst_seen, "/blobs/"), 2, "{dst_seen:#?}");
+    assert_eq!(
+        count(&dst_seen, "PUT /v2/again/app/manifests/"),
+        3,
+        "{dst_seen:#?}"
+    );
+    assert_eq!(
+        count(&src_seen, "GET /v2/src/app/manifests/"),
+        1,
+        "{src_seen:#?}"
+    );
+    assert_eq!(count(&src_seen, "/blobs/"), 0, "{src_seen:#?}");
     assert_eq!(
         full.stderr.matches("is already in sync").count(),
         1,
@@ -507,8 +525,18 @@ fn re_syncs_skip_what_is_there_and_shards_add_up() {
             .join(hex);
         std::fs::remove_dir_all(&blob).unwrap();
     }
+    let (src_before, dst_before) = (src.requests().len(), dst.requests().len());
     let again = sync(&our_skopeo(), &[&args[..], &[&from, &root]].concat(), &cwd);
     assert_eq!(again.code, 0, "{}", again.stderr);
+    // One listing per repository and one digest per tag on each side, nothing else.
+    let src_seen = src.requests()[src_before..].to_vec();
+    let dst_seen = dst.requests()[dst_before..].to_vec();
+    for seen in [&src_seen, &dst_seen] {
+        assert_eq!(seen.len(), 5, "{seen:#?}");
+        assert_eq!(count(seen, "HEAD /v2/"), 4, "{seen:#?}");
+        assert_eq!(count(seen, "/manifests/"), 4, "{seen:#?}");
+        assert_eq!(count(seen, "/tags/list"), 1, "{seen:#?}");
+    }
     assert_eq!(
         again.stderr.matches("is already in sync").count(),
         4,

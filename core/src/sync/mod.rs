@@ -2,5 +2,6 @@
 //! registries) go where, and what of that the destination already holds.
 
 pub mod plan;
+pub mod reuse;
 pub mod semver;
 pub mod yaml;

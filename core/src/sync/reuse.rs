@@ -1,0 +1,162 @@
+//! Images a sync has already written, by source manifest digest. Tags of one repository often
+//! name the same manifest: once one of them is copied into a destination repository, every
+//! other tag of that manifest going to the same repository is written from what the first copy
+//! wrote (the same manifest pushed under one more tag, a `dir:` image copied locally) instead
+//! of being read from the source and checked blob by blob again.
+
+use super::plan::DestinationKind;
+use crate::digest::Digest;
+use crate::reference::Reference;
+use crate::registry::RegistryClient;
+use crate::Result;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// One image a sync copied: where it went, the digest of the manifest written, and the
+/// progress lines the copy printed (a reuse prints the same lines, as a copy would).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub destination: String,
+    pub digest: Digest,
+    pub progress: String,
+    /// The manifest written and its media type, once read back for a reuse.
+    pub manifest: Option<(Vec<u8>, String)>,
+}
+
+/// What a sync has written so far, shared by its copying threads.
+#[derive(Debug, Default)]
+pub struct WrittenImages {
+    by_source: Mutex<HashMap<(String, Digest), Written>>,
+}
+
+/// The destinations one written image can be reused for: the same registry repository (its
+/// blobs are there), or any `dir:` image (files are copied locally). `None` when `destination`
+/// (a sync destination name, `docker://…` or `dir:…`) names neither.
+pub fn reuse_scope(kind: DestinationKind, destination: &str) -> Option<String> {
+    match kind {
+        DestinationKind::Docker => {
+            let name = destination.strip_prefix("docker://")?;
+            Reference::parse_normalized_named(name)
+                .ok()
+                .map(|r| r.name())
+        }
+        DestinationKind::Dir => destination.starts_with("dir:").then(|| "dir:".to_owned()),
+    }
+}
+
+impl WrittenImages {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Digest), Written>> {
+        self.by_source.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records that the image of `source_digest` was written in `scope`; the first record wins.
+    pub fn record(&self, scope: &str, source_digest: &Digest, written: Written) {
+        self.entries()
+            .entry((scope.to_owned(), source_digest.clone()))
+            .or_insert(written);
+    }
+
+    /// The image of `source_digest` written in `scope`, if any.
+    pub fn find(&self, scope: &str, source_digest: &Digest) -> Option<Written> {
+        self.entries()
+            .get(&(scope.to_owned(), source_digest.clone()))
+            .cloned()
+    }
+
+    /// Keeps the manifest bytes read back for `source_digest` in `scope`.
+    pub fn remember_manifest(
+        &self,
+        scope: &str,
+        source_digest: &Digest,
+        manifest: (Vec<u8>, String),
+    ) {
+        if let Some(w) = self
+            .entries()
+            .get_mut(&(scope.to_owned(), source_digest.clone()))
+        {
+            w.manifest.get_or_insert(manifest);
+        }
+    }
+}
+
+/// Pushes `written`'s manifest (read back from the repository by digest unless known) to
+/// `destination`'s tag in the same repository; returns the manifest and its media type.
+pub async fn retag<H: crate::effects::HttpClient + crate::effects::Clock>(
+    client: &RegistryClient<'_, H>,
+    written: &Written,
+    destination: &Reference,
+) -> Result<(Vec<u8>, String)> {
+    let repository = destination.path();
+    let (manifest, media_type) = match &written.manifest {
+        Some(m) => m.clone(),
+        None => {
+            client
+                .get_manifest(repository, &written.digest.to_string(), &destination.name())
+                .await?
+        }
+    };
+    let reference = match destination.tag() {
+        Some(tag) => tag.to_owned(),
+        None => written.digest.to_string(),
+    };
+    client
+        .put_manifest(repository, &reference, &manifest, &media_type)
+        .await
+        .map_err(|e| {
+            e.context(format!(
+                "uploading manifest {reference} to {}",
+                destination.name()
+            ))
+        })?;
+    Ok((manifest, media_type))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(dest: &str) -> Written {
+        Written {
+            destination: dest.into(),
+            digest: format!("sha256:{}", "b".repeat(64)).parse().unwrap(),
+            progress: "Copying blob\n".into(),
+            manifest: None,
+        }
+    }
+
+    #[test]
+    fn scopes_are_repositories_or_any_dir() {
+        assert_eq!(
+            reuse_scope(DestinationKind::Docker, "docker://reg:5000/a/b:t1").as_deref(),
+            Some("reg:5000/a/b")
+        );
+        assert_eq!(
+            reuse_scope(DestinationKind::Docker, "docker://busybox:1").as_deref(),
+            Some("docker.io/library/busybox")
+        );
+        assert_eq!(
+            reuse_scope(DestinationKind::Dir, "dir:/x/a:1").as_deref(),
+            Some("dir:")
+        );
+        assert_eq!(reuse_scope(DestinationKind::Docker, "dir:/x"), None);
+    }
+
+    #[test]
+    fn the_first_record_of_a_source_digest_wins_per_scope() {
+        let images = WrittenImages::default();
+        let source: Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
+        assert!(images.find("r/a", &source).is_none());
+        images.record("r/a", &source, written("docker://r/a:1"));
+        images.record("r/a", &source, written("docker://r/a:2"));
+        assert_eq!(
+            images.find("r/a", &source).unwrap().destination,
+            "docker://r/a:1"
+        );
+        assert!(images.find("r/b", &source).is_none());
+        images.remember_manifest("r/a", &source, (b"{}".to_vec(), "m".into()));
+        assert_eq!(
+            images.find("r/a", &source).unwrap().manifest,
+            Some((b"{}".to_vec(), "m".to_owned()))
+        );
+    }
+}
