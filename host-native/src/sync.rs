@@ -1,4 +1,4 @@
-//! `skopeo sync --src docker|dir|yaml --dest docker|dir SOURCE DESTINATION`: the sources are
+//! `skopeo sync --src docker|dir|yaml --dest docker|dir|oci SOURCE DESTINATION`: the sources are
 //! listed (`sync_sources`), the core's plan says where every image goes and which ones the
 //! destination already holds, and each image still to copy goes through the copy engine, with
 //! skopeo's log lines, `--keep-going`, `--dry-run`, `--digestfile` and `--shard`.
@@ -160,7 +160,7 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
     if let Some(f) = &args.format {
         skopeo_core::copy::parse_format(f).map_err(|e| e.to_string())?;
     }
-    if dest_kind == DestinationKind::Dir {
+    if matches!(dest_kind, DestinationKind::Dir | DestinationKind::Oci) {
         let path = std::path::Path::new(dest_arg);
         if path.exists() && !path.is_dir() {
             return Err(format!("Destination {dest_arg} is not a directory"));
@@ -244,7 +244,12 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
         let count = planned.images.len();
         let copies = Copies::start(planned, args.dry_run);
         let outcome = std::thread::scope(|scope| {
-            copies.run_workers(scope, global, &shared, &reuse, args.parallel_images);
+            // An OCI layout's index is rewritten by each copy into it: one at a time.
+            let workers = match dest_kind {
+                DestinationKind::Oci => 1,
+                _ => args.parallel_images,
+            };
+            copies.run_workers(scope, global, &shared, &reuse, workers);
             for (i, image) in planned.images.iter().enumerate() {
                 let fields = [
                     ("from", image.source.as_str()),
@@ -455,6 +460,13 @@ fn copy_image(
     // A dir: destination is made first, parents included, as skopeo makes it.
     if let Some(path) = image.destination.strip_prefix("dir:") {
         std::fs::create_dir_all(path).map_err(|e| format!("creating {path}: {e}"))?;
+    }
+    // An OCI layout's parent is made first; the layout itself appears when a copy commits.
+    if image.destination.starts_with("oci:") {
+        if let Some(parent) = std::path::Path::new(&image.repository).parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("creating {}: {e}", parent.display()))?;
+        }
     }
     let args = CopyArgs::for_sync(
         shared,

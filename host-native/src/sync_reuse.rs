@@ -1,6 +1,7 @@
 //! Writing one of sync's images from an image the same run already wrote from the same source
 //! manifest (core's `sync::reuse` ledger): a registry tag gets the manifest pushed once more,
-//! a `dir:` image gets the first one's files copied locally. Anything unexpected falls back to
+//! a `dir:` image gets the first one's files copied locally, an OCI layout one more name in
+//! its index. Anything unexpected falls back to
 //! a full copy, so a reuse never makes a sync fail that a copy would have completed.
 
 use crate::registry::{Access, DockerOpts};
@@ -8,7 +9,7 @@ use skopeo_core::reference::Reference;
 use skopeo_core::registries_conf::RegistriesConf;
 use skopeo_core::registry::RegistryClient;
 use skopeo_core::sync::plan::{DestinationKind, PlannedImage};
-use skopeo_core::sync::reuse::{retag, reuse_scope, Written, WrittenImages};
+use skopeo_core::sync::reuse::{retag, reuse_scope, tag_in_index, Written, WrittenImages};
 use std::path::Path;
 
 /// What every copying thread of one sync shares for reuse.
@@ -58,7 +59,7 @@ impl Reuse<'_> {
             &RegistryClient<'_, crate::http::NativeHttp>,
         )>,
     ) -> Option<Written> {
-        let scope = reuse_scope(self.dest_kind, &image.destination)?;
+        let scope = reuse_scope(self.dest_kind, image);
         let source_digest = image.source_digest.as_ref()?;
         let written = self.written.find(&scope, source_digest)?;
         match self.dest_kind {
@@ -78,6 +79,11 @@ impl Reuse<'_> {
                 let to = image.destination.strip_prefix("dir:")?;
                 copy_dir_image(Path::new(from), Path::new(to)).ok()?;
             }
+            DestinationKind::Oci => {
+                let layout = &image.repository;
+                let tag = image.destination.strip_prefix(&format!("oci:{layout}:"))?;
+                tag_in_layout(Path::new(layout), &written.digest, tag).ok()?;
+            }
         }
         Some(written)
     }
@@ -89,12 +95,10 @@ impl Reuse<'_> {
         digest: &skopeo_core::digest::Digest,
         progress: &str,
     ) {
-        let (Some(scope), Some(source_digest)) = (
-            reuse_scope(self.dest_kind, &image.destination),
-            image.source_digest.as_ref(),
-        ) else {
+        let Some(source_digest) = image.source_digest.as_ref() else {
             return;
         };
+        let scope = reuse_scope(self.dest_kind, image);
         self.written.record(
             &scope,
             source_digest,
@@ -141,4 +145,19 @@ fn copy_dir_image(from: &Path, to: &Path) -> std::io::Result<()> {
         let _ = std::fs::remove_dir_all(&staging);
     }
     copied
+}
+
+/// Names the manifest `digest` (already in the layout at `layout`) `tag` too: `index.json`
+/// rewritten beside and renamed into place. Sync writes one layout from one thread.
+fn tag_in_layout(
+    layout: &Path,
+    digest: &skopeo_core::digest::Digest,
+    tag: &str,
+) -> Result<(), String> {
+    let index_path = layout.join("index.json");
+    let index = std::fs::read(&index_path).map_err(|e| e.to_string())?;
+    let updated = tag_in_index(&index, digest, tag).map_err(|e| e.to_string())?;
+    let partial = layout.join(".index.json.partial");
+    std::fs::write(&partial, updated).map_err(|e| e.to_string())?;
+    std::fs::rename(&partial, &index_path).map_err(|e| e.to_string())
 }

@@ -283,7 +283,7 @@ impl Listing<'_> {
                         image.destination.trim_start_matches("docker://"),
                     )
                     .ok(),
-                    DestinationKind::Dir => None,
+                    DestinationKind::Dir | DestinationKind::Oci => None,
                 })
                 .collect();
             let first_src = sources.iter().flatten().find_map(|l| l.reference.as_ref());
@@ -313,10 +313,10 @@ impl Listing<'_> {
             let n = planned.images.len();
             let threads = COMPARING_THREADS.min(n).max(1);
             let (conf, dest_kind) = (&self.conf, self.dest_kind);
-            let destinations: Vec<&str> = planned
+            let destinations: Vec<(&str, &str)> = planned
                 .images
                 .iter()
-                .map(|i| i.destination.as_str())
+                .map(|i| (i.destination.as_str(), i.repository.as_str()))
                 .collect();
             let found: Vec<(usize, Option<Digest>, bool)> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..threads)
@@ -362,8 +362,13 @@ impl Listing<'_> {
                                         }
                                     }
                                     _ if dest_kind == DestinationKind::Dir => dir_manifest_digest(
-                                        destinations[i].trim_start_matches("dir:"),
+                                        destinations[i].0.trim_start_matches("dir:"),
                                     ),
+                                    _ if dest_kind == DestinationKind::Oci => {
+                                        let (name, layout) = destinations[i];
+                                        let tag = name.strip_prefix(&format!("oci:{layout}:"));
+                                        layout_manifest_digest(layout, tag, source_digest.as_ref())
+                                    }
                                     _ => None,
                                 };
                                 let same = source_digest.is_some() && source_digest == dest_digest;
@@ -419,6 +424,31 @@ fn refuses_listing(error: &str) -> bool {
 fn dir_manifest_digest(dir: &str) -> Option<Digest> {
     let bytes = std::fs::read(Path::new(dir).join("manifest.json")).ok()?;
     skopeo_core::manifest::manifest_digest(&bytes).ok()
+}
+
+/// The digest of the manifest an OCI layout names `tag`, or (untagged) `untagged` itself
+/// when the layout lists it.
+fn layout_manifest_digest(
+    layout: &str,
+    tag: Option<&str>,
+    untagged: Option<&Digest>,
+) -> Option<Digest> {
+    let index = std::fs::read(Path::new(layout).join("index.json")).ok()?;
+    let index: skopeo_core::manifest::document::OciIndex =
+        skopeo_core::manifest::document::decode(&index).ok()?;
+    let ref_name = skopeo_core::layout::oci_dest::REF_NAME;
+    index
+        .manifests
+        .iter()
+        .find(|d| match tag {
+            Some(tag) => d
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(ref_name))
+                .is_some_and(|n| n == tag),
+            None => untagged.is_some_and(|u| d.digest == u.to_string()),
+        })
+        .and_then(|d| d.digest.parse().ok())
 }
 
 fn with_tag(repository: &Reference, tag: &str) -> Option<Reference> {

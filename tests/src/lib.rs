@@ -437,3 +437,10 @@ pub fn skopeo_signed_dir(reference: &Path, tmp: &Path, gnupg: &str, fingerprint:
     std::fs::copy(signed.join("signature-1"), signed.join("signature-2")).unwrap();
     signed
 }
+
+/// Runs `bin --insecure-policy sync ARGS…` in `cwd`.
+pub fn sync(bin: &Path, args: &[&str], cwd: &Path) -> RunResult {
+    let mut all = vec!["--insecure-policy", "sync"];
+    all.extend_from_slice(args);
+    run(bin, &all, cwd)
+}

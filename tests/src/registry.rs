@@ -286,6 +286,42 @@ impl Registry {
         }
     }
 
+    /// Tag → manifest digest of every tag of `repo` (empty when it does not exist), as our
+    /// `list-tags` and `inspect` see them.
+    pub fn tags_and_digests(&self, repo: &str) -> Vec<(String, String)> {
+        let bin = crate::our_skopeo();
+        let cwd = self.dir.0.clone();
+        let listed = run(
+            &bin,
+            &["list-tags", "--tls-verify=false", &self.image(repo)],
+            &cwd,
+        );
+        if listed.code != 0 {
+            return Vec::new();
+        }
+        let doc: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
+        let mut out: Vec<(String, String)> = doc["Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let tag = t.as_str().unwrap().to_owned();
+                let image = format!("{}:{tag}", self.image(repo));
+                let args = [
+                    "inspect",
+                    "--tls-verify=false",
+                    "--format",
+                    "{{.Digest}}",
+                    &image,
+                ];
+                let digest = run(&bin, &args, &cwd).stdout.trim().to_owned();
+                (tag, digest)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The requests the registry has answered so far, as "METHOD URI" (from its log).
     pub fn requests(&self) -> Vec<String> {
         // The registry logs a request just after answering it.

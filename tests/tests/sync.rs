@@ -3,51 +3,10 @@
 //! is there, `--shard`, `--append-suffix`, `--digestfile`, `--plan-out`).
 
 use skopeo_integration_tests::registry::{setup, Flavour, Registry, PASSWORD, USER};
+use skopeo_integration_tests::sync;
 use skopeo_integration_tests::*;
-use std::path::Path;
 
 const NO_TLS: [&str; 2] = ["--src-tls-verify=false", "--dest-tls-verify=false"];
-
-fn sync(bin: &Path, args: &[&str], cwd: &Path) -> RunResult {
-    let mut all = vec!["--insecure-policy", "sync"];
-    all.extend_from_slice(args);
-    run(bin, &all, cwd)
-}
-
-/// Tag → manifest digest of every tag of `repo` (empty when it does not exist).
-fn tags_and_digests(reg: &Registry, repo: &str) -> Vec<(String, String)> {
-    let bin = our_skopeo();
-    let cwd = reg.dir.0.clone();
-    let listed = run(
-        &bin,
-        &["list-tags", "--tls-verify=false", &reg.image(repo)],
-        &cwd,
-    );
-    if listed.code != 0 {
-        return Vec::new();
-    }
-    let doc: serde_json::Value = serde_json::from_str(&listed.stdout).unwrap();
-    let mut out: Vec<(String, String)> = doc["Tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let tag = t.as_str().unwrap().to_owned();
-            let image = format!("{}:{tag}", reg.image(repo));
-            let args = [
-                "inspect",
-                "--tls-verify=false",
-                "--format",
-                "{{.Digest}}",
-                &image,
-            ];
-            let digest = run(&bin, &args, &cwd).stdout.trim().to_owned();
-            (tag, digest)
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 /// Log lines without times, with `ours`' destination written as `theirs`'.
 fn log_lines(r: &RunResult, ours: &str, theirs: &str) -> String {
@@ -96,12 +55,12 @@ fn docker_to_docker_and_dir_match_skopeo() {
             log_lines(&theirs, "", "")
         );
         assert_eq!(
-            tags_and_digests(&dst, &format!("ours{suffix}/app")),
-            tags_and_digests(&dst, &format!("theirs{suffix}/app"))
+            dst.tags_and_digests(&format!("ours{suffix}/app")),
+            dst.tags_and_digests(&format!("theirs{suffix}/app"))
         );
     }
-    assert_eq!(tags_and_digests(&dst, "ours/app").len(), 4);
-    assert_eq!(tags_and_digests(&dst, "ours-one/app").len(), 1);
+    assert_eq!(dst.tags_and_digests("ours/app").len(), 4);
+    assert_eq!(dst.tags_and_digests("ours-one/app").len(), 1);
 
     // To directories, scoped and not: the same trees.
     let tmp = TempDir::new("sync-dir");
@@ -145,9 +104,9 @@ fn docker_to_docker_and_dir_match_skopeo() {
         log_lines(&ours, &ours_root, &theirs_root),
         log_lines(&theirs, "", "")
     );
-    let back = tags_and_digests(&dst, "back-ours/app");
+    let back = dst.tags_and_digests("back-ours/app");
     assert_eq!(back.len(), 4);
-    assert_eq!(back, tags_and_digests(&dst, "back-theirs/app"));
+    assert_eq!(back, dst.tags_and_digests("back-theirs/app"));
 }
 
 #[test]
@@ -189,13 +148,13 @@ fn yaml_sources_match_skopeo_and_dry_runs_write_nothing() {
             log_lines(&ours, &ours_root, &theirs_root),
             log_lines(&theirs, "", "")
         );
-        let app = tags_and_digests(&dst, "y-ours/app");
-        let lib = tags_and_digests(&dst, "y-ours/lib");
+        let app = dst.tags_and_digests("y-ours/app");
+        let lib = dst.tags_and_digests("y-ours/lib");
         match dry {
             true => assert!(app.is_empty() && lib.is_empty(), "a dry run copied"),
             false => {
-                assert_eq!(app, tags_and_digests(&dst, "y-theirs/app"));
-                assert_eq!(lib, tags_and_digests(&dst, "y-theirs/lib"));
+                assert_eq!(app, dst.tags_and_digests("y-theirs/app"));
+                assert_eq!(lib, dst.tags_and_digests("y-theirs/lib"));
                 let tags: Vec<_> = app.iter().chain(&lib).map(|(t, _)| t.as_str()).collect();
                 assert_eq!(tags, ["1.10", "v1", "2.0.1", "2.1"]);
             }
@@ -226,7 +185,8 @@ fn yaml_sources_match_skopeo_and_dry_runs_write_nothing() {
         &cwd,
     );
     assert_eq!(ours.code, 0, "{}", ours.stderr);
-    let tags: Vec<_> = tags_and_digests(&dst, "semver/lib")
+    let tags: Vec<_> = dst
+        .tags_and_digests("semver/lib")
         .into_iter()
         .map(|(t, _)| t)
         .collect();
@@ -263,7 +223,7 @@ fn yaml_credentials_reach_an_htpasswd_registry() {
     ];
     let ours = sync(&our_skopeo(), &args, &tmp.0);
     assert_eq!(ours.code, 0, "{}", ours.stderr);
-    assert_eq!(tags_and_digests(&dst, "mirror/app").len(), 1);
+    assert_eq!(dst.tags_and_digests("mirror/app").len(), 1);
     std::fs::write(&yaml, body("wrong")).unwrap();
     let refused = sync(&our_skopeo(), &args, &tmp.0);
     let theirs = sync(&reference_skopeo().unwrap(), &args, &tmp.0);
@@ -275,7 +235,7 @@ fn yaml_credentials_reach_an_htpasswd_registry() {
         assert!(r.stderr.contains(warned), "{}", r.stderr);
         assert!(r.stderr.contains("No refs to sync found"), "{}", r.stderr);
     }
-    assert_eq!(tags_and_digests(&dst, "mirror/app").len(), 1);
+    assert_eq!(dst.tags_and_digests("mirror/app").len(), 1);
 
     // A repository that does not exist cannot be listed: skopeo skips it and succeeds, ours
     // logs the same and fails at the end.
@@ -335,8 +295,8 @@ fn keep_going_bad_input_and_what_only_ours_does() {
         );
     }
     assert_eq!(
-        tags_and_digests(&dst, "kg-ours/app"),
-        tags_and_digests(&dst, "kg-theirs/app")
+        dst.tags_and_digests("kg-ours/app"),
+        dst.tags_and_digests("kg-theirs/app")
     );
 
     // Bad input: a file as destination, a YAML that does not parse, a bad regex.
@@ -430,7 +390,7 @@ fn keep_going_bad_input_and_what_only_ours_does() {
     args.extend(NO_TLS);
     let r = sync(&our_skopeo(), &[&args[..], &[&from, &root]].concat(), &cwd);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let copied = tags_and_digests(&dst, "suffixed/app");
+    let copied = dst.tags_and_digests("suffixed/app");
     let tags: Vec<_> = copied.iter().map(|(t, _)| t.as_str()).collect();
     assert_eq!(
         tags,

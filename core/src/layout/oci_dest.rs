@@ -204,16 +204,8 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
             sink.write_all(OCI_LAYOUT.as_bytes()).await?;
             sink.finish().await?;
         }
-        if !self.tag.is_empty() {
-            let tag = self.tag.clone();
-            self.index.manifests.retain(|d| {
-                d.annotations
-                    .as_ref()
-                    .and_then(|a| a.get(REF_NAME))
-                    .is_none_or(|name| *name != tag)
-            });
-        }
-        self.index.manifests.push(descriptor);
+        let tag = self.tag.clone();
+        name_in_index(&mut self.index, descriptor, &tag);
         let index_path = join_path(&self.path, "index.json");
         let tmp = join_path(&self.path, ".index.json.partial");
         let mut sink = self.fs.create(&tmp).await?;
@@ -232,4 +224,18 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
             let _ = self.fs.remove_file(&tmp).await;
         }
     }
+}
+
+/// Adds `descriptor` to `index`, named `tag` (when not empty): an entry with the same name is
+/// replaced, the others are kept.
+pub fn name_in_index(index: &mut OciIndex, descriptor: OciDescriptor, tag: &str) {
+    if !tag.is_empty() {
+        index.manifests.retain(|d| {
+            d.annotations
+                .as_ref()
+                .and_then(|a| a.get(REF_NAME))
+                .is_none_or(|name| name != tag)
+        });
+    }
+    index.manifests.push(descriptor);
 }

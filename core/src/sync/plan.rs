@@ -21,6 +21,9 @@ pub enum SourceKind {
 pub enum DestinationKind {
     Docker,
     Dir,
+    /// One OCI layout per destination repository, every tag of it in the layout's index: tags
+    /// sharing layers store each blob once, and `oci:PATH:TAG` names each image.
+    Oci,
 }
 
 impl SourceKind {
@@ -44,6 +47,7 @@ impl DestinationKind {
         match name {
             "docker" => Ok(DestinationKind::Docker),
             "dir" => Ok(DestinationKind::Dir),
+            "oci" => Ok(DestinationKind::Oci),
             other => Err(Error::Invalid(format!(
                 "{} is not a valid destination transport",
                 crate::gojson::go_quote(other)
@@ -189,6 +193,27 @@ pub fn destination_name(kind: DestinationKind, root: &str, tail: &str) -> Result
             };
             Ok((format!("dir:{path}"), repository))
         }
+        DestinationKind::Oci => {
+            let (base, tag) = split_tag(tail);
+            let layout = crate::source::clean_path(&format!("{root}/{base}"));
+            let name = match tag {
+                Some(tag) => format!("oci:{layout}:{tag}"),
+                None => format!("oci:{layout}"),
+            };
+            Ok((name, layout))
+        }
+    }
+}
+
+/// A destination tail split into its repository part and its tag (`None` for an image named
+/// by digest, or a path with no tag).
+fn split_tag(tail: &str) -> (&str, Option<&str>) {
+    if let Some((base, _digest)) = tail.split_once('@') {
+        return (base, None);
+    }
+    match tail.rsplit_once(':') {
+        Some((base, tag)) if !tag.contains('/') => (base, Some(tag)),
+        _ => (tail, None),
     }
 }
 

@@ -4,8 +4,10 @@
 //! wrote (the same manifest pushed under one more tag, a `dir:` image copied locally) instead
 //! of being read from the source and checked blob by blob again.
 
-use super::plan::DestinationKind;
+use super::plan::{DestinationKind, PlannedImage};
 use crate::digest::Digest;
+use crate::layout::oci_dest::{name_in_index, REF_NAME};
+use crate::manifest::document::OciIndex;
 use crate::reference::Reference;
 use crate::registry::RegistryClient;
 use crate::Result;
@@ -30,18 +32,34 @@ pub struct WrittenImages {
 }
 
 /// The destinations one written image can be reused for: the same registry repository (its
-/// blobs are there), or any `dir:` image (files are copied locally). `None` when `destination`
-/// (a sync destination name, `docker://…` or `dir:…`) names neither.
-pub fn reuse_scope(kind: DestinationKind, destination: &str) -> Option<String> {
+/// blobs are there), the same OCI layout (one more name in its index), or any `dir:` image
+/// (files are copied locally).
+pub fn reuse_scope(kind: DestinationKind, image: &PlannedImage) -> String {
     match kind {
-        DestinationKind::Docker => {
-            let name = destination.strip_prefix("docker://")?;
-            Reference::parse_normalized_named(name)
-                .ok()
-                .map(|r| r.name())
-        }
-        DestinationKind::Dir => destination.starts_with("dir:").then(|| "dir:".to_owned()),
+        DestinationKind::Docker => image.repository.clone(),
+        DestinationKind::Dir => "dir:".to_owned(),
+        DestinationKind::Oci => format!("oci:{}", image.repository),
     }
+}
+
+/// `index` (an OCI layout's `index.json`) with `tag` naming the manifest `digest` it already
+/// lists, replacing whatever `tag` named before.
+pub fn tag_in_index(index: &[u8], digest: &Digest, tag: &str) -> Result<Vec<u8>> {
+    let mut decoded: OciIndex = crate::manifest::document::decode(index)
+        .map_err(|e| crate::Error::Invalid(format!("index.json: {e}")))?;
+    let wanted = digest.to_string();
+    let mut descriptor = decoded
+        .manifests
+        .iter()
+        .find(|d| d.digest == wanted)
+        .cloned()
+        .ok_or_else(|| crate::Error::Invalid(format!("index.json does not list {digest}")))?;
+    descriptor
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(REF_NAME.to_owned(), tag.to_owned());
+    name_in_index(&mut decoded, descriptor, tag);
+    Ok(crate::manifest::document::encode(&decoded))
 }
 
 impl WrittenImages {
@@ -124,21 +142,52 @@ mod tests {
         }
     }
 
+    fn planned(destination: &str, repository: &str) -> PlannedImage {
+        PlannedImage {
+            source: "docker://src.example/a:1".into(),
+            destination: destination.into(),
+            repository: repository.into(),
+            source_digest: None,
+            state: super::super::plan::ImageState::Copy,
+        }
+    }
+
     #[test]
-    fn scopes_are_repositories_or_any_dir() {
+    fn scopes_are_repositories_layouts_or_any_dir() {
+        let docker = planned("docker://reg:5000/a/b:t1", "reg:5000/a/b");
         assert_eq!(
-            reuse_scope(DestinationKind::Docker, "docker://reg:5000/a/b:t1").as_deref(),
-            Some("reg:5000/a/b")
+            reuse_scope(DestinationKind::Docker, &docker),
+            "reg:5000/a/b"
         );
-        assert_eq!(
-            reuse_scope(DestinationKind::Docker, "docker://busybox:1").as_deref(),
-            Some("docker.io/library/busybox")
+        let dir = planned("dir:/x/a:1", "/x/a");
+        assert_eq!(reuse_scope(DestinationKind::Dir, &dir), "dir:");
+        let oci = planned("oci:/x/a:1", "/x/a");
+        assert_eq!(reuse_scope(DestinationKind::Oci, &oci), "oci:/x/a");
+    }
+
+    #[test]
+    fn a_tag_is_added_to_an_index_beside_the_others() {
+        let d = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":10,"annotations":{{"org.opencontainers.image.ref.name":"v1"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":11,"annotations":{{"org.opencontainers.image.ref.name":"v2"}}}}]}}"#,
+            d('a'),
+            d('b')
         );
-        assert_eq!(
-            reuse_scope(DestinationKind::Dir, "dir:/x/a:1").as_deref(),
-            Some("dir:")
-        );
-        assert_eq!(reuse_scope(DestinationKind::Docker, "dir:/x"), None);
+        let out = tag_in_index(index.as_bytes(), &d('a').parse().unwrap(), "v2").unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let names: Vec<(String, String)> = v["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["digest"].as_str().unwrap().to_owned(),
+                    m["annotations"][REF_NAME].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(names, vec![(d('a'), "v1".into()), (d('a'), "v2".into())]);
+        assert!(tag_in_index(index.as_bytes(), &d('c').parse().unwrap(), "v3").is_err());
     }
 
     #[test]

@@ -37,6 +37,13 @@ fn destination_names_as_skopeo_makes_them() {
         (name.as_str(), repo.as_str()),
         ("dir:/tmp/out/app:v1", "/tmp/out/app")
     );
+    let (name, repo) = destination_name(DestinationKind::Oci, "/tmp/out/", "app:v1").unwrap();
+    assert_eq!(
+        (name.as_str(), repo.as_str()),
+        ("oci:/tmp/out/app:v1", "/tmp/out/app")
+    );
+    let (name, _) = destination_name(DestinationKind::Oci, "/o", &format!("a/app@{d}")).unwrap();
+    assert_eq!(name, "oci:/o/a/app");
     let scoped = destination_name(
         DestinationKind::Docker,
         "127.0.0.1:5000/sc",
