@@ -1,5 +1,6 @@
-//! The command component's command line: `manifest-digest`, `inspect` and `list-tags` with
-//! skopeo's flags for them, printing what the native CLI prints.
+//! The command component's command line: `manifest-digest`, `inspect`, `list-tags` and
+//! `sync` between registries, with skopeo's flags for them, printing what the native CLI
+//! prints.
 
 use crate::ops::{self, RegistryOptions};
 use clap::{Args, Parser, Subcommand};
@@ -45,6 +46,8 @@ enum Command {
         #[arg(value_name = "MANIFEST")]
         files: Vec<String>,
     },
+    /// Synchronize one or more images from one location to another
+    Sync(crate::sync::SyncArgs),
 }
 
 /// The registry flags the component honours.
@@ -115,7 +118,7 @@ struct ListTagsArgs {
     images: Vec<String>,
 }
 
-fn write_stdout(bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> Result<(), String> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(format!("writing output: {e}")),
@@ -169,12 +172,22 @@ fn run(cli: Cli) -> Result<(), String> {
                 ops::list_tags(name, &args.registry.options()).map_err(|e| e.to_string())?;
             write_stdout(&source::tag_list_document(&repository, &tags))
         }
+        Some(Command::Sync(args)) => {
+            let platform = ops::platform(cli.override_os, cli.override_arch, cli.override_variant);
+            crate::sync::run(args, platform)
+        }
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
             Ok(())
         }
     }
+}
+
+/// The command line's definition (for printing a subcommand's help).
+pub(crate) fn command() -> clap::Command {
+    use clap::CommandFactory;
+    Cli::command()
 }
 
 /// Runs the command line `args` (program name first); returns the exit status.

@@ -49,7 +49,8 @@ pub fn manifest_digest(bytes: &[u8]) -> Result<String> {
         .map_err(|e| Error::Invalid(format!("Error computing digest: {e}")))
 }
 
-fn client_config(registry: &str, opts: &RegistryOptions) -> Result<RegistryConfig> {
+/// The settings of one registry for a client, from the caller's flags.
+pub fn client_config(registry: &str, opts: &RegistryOptions) -> Result<RegistryConfig> {
     let credentials = opts
         .credentials
         .resolve()

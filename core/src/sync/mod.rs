@@ -2,6 +2,7 @@
 //! registries) go where, and what of that the destination already holds.
 
 pub mod plan;
+pub mod registry_sync;
 pub mod reuse;
 pub mod semver;
 pub mod yaml;

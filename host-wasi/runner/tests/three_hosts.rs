@@ -276,3 +276,72 @@ fn registry_with_credentials() {
         same_in_component(&args, &reg.dir.0, &[]);
     }
 }
+
+#[test]
+fn registry_sync_in_component() {
+    let Some(src) = setup(Flavour::Plain) else {
+        return;
+    };
+    for tag in ["v1", "v2", "1.10"] {
+        assert!(src.push(&format!("mirror/app:{tag}"), &["--dest-tls-verify=false"]));
+    }
+    let dst = skopeo_integration_tests::registry::Registry::start(Flavour::Plain);
+    let cwd = src.dir.0.clone();
+    let from = src.image("mirror/app");
+    let from = from.trim_start_matches("docker://");
+    let tls = ["--src-tls-verify=false", "--dest-tls-verify=false"];
+    let sync_args = |root: &str, extra: &[&'static str]| -> Vec<String> {
+        let mut args: Vec<String> = ["sync", "--src", "docker", "--dest", "docker"]
+            .iter()
+            .chain(&tls)
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect();
+        args.extend([from.to_owned(), format!("{}/{root}", dst.addr)]);
+        args
+    };
+    // A dry run, the first sync, and the same again: the component prints what the native
+    // CLI prints (its destination named as ours), and leaves the same tags.
+    for (extra, expect_copies) in [(&["--dry-run"][..], 0), (&[][..], 3), (&[][..], 0)] {
+        let native_args = sync_args("native", extra);
+        let mut native_argv: Vec<&str> = vec!["--insecure-policy"];
+        native_argv.extend(native_args.iter().map(String::as_str));
+        let native = run(&our_skopeo(), &native_argv, &cwd);
+        let wasi_args = sync_args("wasi", extra);
+        let wasi_argv: Vec<&str> = wasi_args.iter().map(String::as_str).collect();
+        let wasi = component(&wasi_argv, &[]);
+        assert_eq!(wasi.code, 0, "{}", wasi.stderr);
+        assert_eq!(native.code, 0, "{}", native.stderr);
+        assert_eq!(wasi.stdout, native.stdout);
+        let native_lines: Vec<String> = native
+            .stderr
+            .lines()
+            .map(|l| l.replace("/native/", "/wasi/"))
+            .collect();
+        let mut wasi_lines: Vec<String> = wasi.stderr.lines().map(str::to_owned).collect();
+        let mut sorted_native = native_lines.clone();
+        sorted_native.sort();
+        wasi_lines.sort();
+        assert_eq!(wasi_lines, sorted_native);
+        assert_eq!(
+            wasi.stderr.matches("Copying image ref").count(),
+            expect_copies,
+            "{}",
+            wasi.stderr
+        );
+    }
+    let copied = dst.tags_and_digests("wasi/app");
+    assert_eq!(copied.len(), 3);
+    assert_eq!(copied, dst.tags_and_digests("native/app"));
+    // Transports the component cannot reach are refused by name.
+    let refused = component(
+        &["sync", "--src", "dir", "--dest", "docker", "/x", "y"],
+        &[],
+    );
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("between registries only"),
+        "{}",
+        refused.stderr
+    );
+}
