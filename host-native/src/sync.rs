@@ -160,12 +160,6 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
     if let Some(f) = &args.format {
         skopeo_core::copy::parse_format(f).map_err(|e| e.to_string())?;
     }
-    if matches!(dest_kind, DestinationKind::Dir | DestinationKind::Oci) {
-        let path = std::path::Path::new(dest_arg);
-        if path.exists() && !path.is_dir() {
-            return Err(format!("Destination {dest_arg} is not a directory"));
-        }
-    }
     let mut src_flags = args.src_flags.clone();
     let mut dest_flags = args.dest_flags.clone();
     if args.tls_verify.is_some() {
@@ -198,6 +192,7 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
     if args.format.is_none() {
         listing.mark_in_sync(&mut plan, &listed);
     }
+    refuse_unusable_directories(&plan)?;
     if let Some(path) = &args.plan_out {
         std::fs::write(path, plan.to_json())
             .map_err(|e| format!("writing the plan to {path}: {e}"))?;
@@ -324,6 +319,29 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
             "Sync failed due to previous reported error(s) for one or more images ({failed} of {} failed)",
             plan.image_count()
         ));
+    }
+    Ok(())
+}
+
+/// A `dir:` or `oci:` destination under a path that is not a directory (a file in the way)
+/// is refused in skopeo's words before anything is copied.
+fn refuse_unusable_directories(plan: &skopeo_core::sync::plan::Plan) -> Result<(), String> {
+    let images = plan.sources.iter().flat_map(|s| &s.images);
+    for image in images.filter(|i| i.state == ImageState::Copy) {
+        let path = match image.destination.strip_prefix("dir:") {
+            Some(path) => path,
+            None if image.destination.starts_with("oci:") => image.repository.as_str(),
+            None => continue,
+        };
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(format!(
+                    "Destination directory could not be used: {}",
+                    skopeo_std_effects::fs::go_io_error("stat", path, &e)
+                ))
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

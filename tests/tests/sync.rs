@@ -317,7 +317,12 @@ fn keep_going_bad_input_and_what_only_ours_does() {
         &cwd,
     );
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("is not a directory"), "{}", r.stderr);
+    let expected = format!(
+        "Destination directory could not be used: stat {}/app:",
+        file.display()
+    );
+    assert!(r.stderr.contains(&expected), "{}", r.stderr);
+    assert!(r.stderr.contains(": not a directory"), "{}", r.stderr);
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
     std::fs::write(&yaml, "r:\n  images:\n    a: [x\n").unwrap();
     let r = sync(

@@ -204,7 +204,9 @@ fn oci_destinations_hold_every_tag_of_a_repository_in_one_layout() {
     );
     assert_ne!(refused.code, 0);
     assert!(
-        refused.stderr.contains("is not a directory"),
+        refused
+            .stderr
+            .contains("Destination directory could not be used: stat "),
         "{}",
         refused.stderr
     );
