@@ -236,15 +236,24 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
             retry_delay: &args.retry_delay,
             image_parallel_copies: args.image_parallel_copies,
         };
+        // An OCI layout's index is rewritten by each copy into it: one at a time.
+        let workers = match dest_kind {
+            DestinationKind::Oci => 1,
+            _ => args.parallel_images.max(1),
+        };
+        // One bound on blob transfers for the whole sync: the first image alone gets the
+        // copy engine's default, the workers share it (unless --image-parallel-copies says).
+        let worker_shared = SyncedCopy {
+            image_parallel_copies: match args.image_parallel_copies {
+                0 => (skopeo_core::copy::DEFAULT_PARALLEL_COPIES / workers).max(1),
+                n => n,
+            },
+            ..shared
+        };
         let count = planned.images.len();
         let copies = Copies::start(planned, args.dry_run);
         let outcome = std::thread::scope(|scope| {
-            // An OCI layout's index is rewritten by each copy into it: one at a time.
-            let workers = match dest_kind {
-                DestinationKind::Oci => 1,
-                _ => args.parallel_images,
-            };
-            copies.run_workers(scope, global, &shared, &reuse, workers);
+            copies.run_workers(scope, global, [&shared, &worker_shared], &reuse, workers);
             for (i, image) in planned.images.iter().enumerate() {
                 let fields = [
                     ("from", image.source.as_str()),
@@ -384,12 +393,13 @@ impl<'p> Copies<'p> {
         }
     }
 
-    /// Copies the first image, then starts `workers` threads for the rest.
+    /// Copies the first image (with `shared`), then starts `workers` threads for the rest
+    /// (with `worker_shared`).
     fn run_workers<'s>(
         &'s self,
         scope: &'s std::thread::Scope<'s, '_>,
         global: &'s crate::GlobalOptions,
-        shared: &'s SyncedCopy<'s>,
+        [shared, worker_shared]: [&'s SyncedCopy<'s>; 2],
         reuse: &'s Reuse<'s>,
         workers: usize,
     ) {
@@ -417,7 +427,7 @@ impl<'p> Copies<'p> {
                     let client = client.as_ref().map(|(a, c)| (*a, c));
                     self.finish(
                         i,
-                        copy_planned(global, shared, &self.images[i], reuse, client),
+                        copy_planned(global, worker_shared, &self.images[i], reuse, client),
                     );
                 }
             });
