@@ -181,6 +181,7 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
         dest_kind,
         dest_root: dest_arg,
         unlisted: std::cell::Cell::new(0),
+        single_platform: (!args.all).then(|| global.platform_choice()),
     };
     let listed = listing.list(src_kind, source_arg)?;
     let mut plan = listing.plan(&listed)?;

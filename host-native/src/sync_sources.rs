@@ -10,6 +10,7 @@ use skopeo_core::digest::Digest;
 use skopeo_core::reference::Reference;
 use skopeo_core::registries_conf::RegistriesConf;
 use skopeo_core::registry::RegistryClient;
+use skopeo_core::sync::in_sync::chosen_instance;
 use skopeo_core::sync::plan::{
     destination_name, registry_image_suffix, DestinationKind, ImageState, Plan, PlannedImage,
     PlannedSource, SourceKind,
@@ -53,6 +54,9 @@ pub struct Listing<'a> {
     pub dest_root: &'a str,
     /// YAML repositories whose tags could not be listed (skipped).
     pub unlisted: std::cell::Cell<usize>,
+    /// The platform a copy without `--all` takes from a multi-platform source (`None` with
+    /// `--all`: the list is copied whole).
+    pub single_platform: Option<skopeo_core::manifest::platform::PlatformChoice>,
 }
 
 fn registry_access(
@@ -313,6 +317,7 @@ impl Listing<'_> {
             let n = planned.images.len();
             let threads = COMPARING_THREADS.min(n).max(1);
             let (conf, dest_kind) = (&self.conf, self.dest_kind);
+            let single_platform = self.single_platform.as_ref();
             let destinations: Vec<(&str, &str)> = planned
                 .images
                 .iter()
@@ -371,7 +376,28 @@ impl Listing<'_> {
                                     }
                                     _ => None,
                                 };
-                                let same = source_digest.is_some() && source_digest == dest_digest;
+                                let mut same =
+                                    source_digest.is_some() && source_digest == dest_digest;
+                                if let (
+                                    false,
+                                    Some(platform),
+                                    Some(digest),
+                                    Some(_),
+                                    Some(ListedImage {
+                                        reference: Some(r), ..
+                                    }),
+                                    Some(c),
+                                ) = (
+                                    same,
+                                    single_platform,
+                                    &source_digest,
+                                    &dest_digest,
+                                    sources[i],
+                                    src_client,
+                                ) {
+                                    same = chosen_instance(c, r, digest, platform).await
+                                        == dest_digest;
+                                }
                                 (i, source_digest, same)
                             };
                             (t..n)

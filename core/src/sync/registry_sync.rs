@@ -5,6 +5,7 @@
 //! the repository. Hosts without threads (the WASI component) run it as it is; its log lines,
 //! progress and errors are the native CLI's.
 
+use super::in_sync::chosen_instance;
 use super::plan::{
     destination_name, registry_image_suffix, DestinationKind, ImageState, Plan, PlannedImage,
     PlannedSource,
@@ -14,6 +15,7 @@ use crate::copy::{copy_image, CopyOptions, MultiArch};
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
 use crate::gojson::go_quote;
+use crate::manifest::platform::PlatformChoice;
 use crate::reference::Reference;
 use crate::registry::destination::DockerDestination;
 use crate::registry::source::DockerSource;
@@ -120,7 +122,16 @@ pub async fn sync_registries<H: HttpClient + Clock>(
     // A converted copy's manifest differs from the source's: only plain copies can be
     // recognised as already there.
     if opts.copy.force_manifest_type.is_none() {
-        mark_in_sync(&src, &dest, &images, &dest_roots, &mut plan.sources[0]).await;
+        let platform = (opts.copy.multi_arch == MultiArch::System).then_some(&opts.copy.platform);
+        mark_in_sync(
+            &src,
+            &dest,
+            &images,
+            &dest_roots,
+            &mut plan.sources[0],
+            platform,
+        )
+        .await;
     }
     if opts.dry_run {
         log.warn("Running in dry-run mode");
@@ -230,13 +241,15 @@ fn destination_reference(destination: &str) -> Result<Reference> {
 }
 
 /// Fills in each image's source digest, and marks those whose destination tag already names
-/// that digest (the destination's tags listed once, a HEAD per tag it has).
+/// that digest (the destination's tags listed once, a HEAD per tag it has), or, copying one
+/// `platform`'s image, the digest of the instance a copy would take from a source list.
 async fn mark_in_sync<H: HttpClient + Clock>(
     src: &RegistryClient<'_, H>,
     dest: &RegistryClient<'_, H>,
     sources: &[Reference],
     dests: &[Reference],
     planned: &mut PlannedSource,
+    platform: Option<&PlatformChoice>,
 ) {
     let held = match dests.first() {
         Some(d) => dest.list_tags(d.path()).await.unwrap_or_default(),
@@ -254,7 +267,13 @@ async fn mark_in_sync<H: HttpClient + Clock>(
             true => head(dest, destination).await,
             false => None,
         };
-        if source_digest.is_some() && source_digest == dest_digest {
+        let mut same = source_digest.is_some() && source_digest == dest_digest;
+        if let (false, Some(platform), Some(digest), Some(_)) =
+            (same, platform, &source_digest, &dest_digest)
+        {
+            same = chosen_instance(src, source, digest, platform).await == dest_digest;
+        }
+        if same {
             image.state = ImageState::InSync;
         }
         image.source_digest = source_digest;
