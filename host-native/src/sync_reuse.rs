@@ -9,7 +9,7 @@ use skopeo_core::reference::Reference;
 use skopeo_core::registries_conf::RegistriesConf;
 use skopeo_core::registry::RegistryClient;
 use skopeo_core::sync::plan::{DestinationKind, PlannedImage};
-use skopeo_core::sync::reuse::{retag, reuse_scope, tag_in_index, Written, WrittenImages};
+use skopeo_core::sync::reuse::{retag, tag_in_index, Written, WrittenImages};
 use std::path::Path;
 
 /// What every copying thread of one sync shares for reuse.
@@ -59,9 +59,8 @@ impl Reuse<'_> {
             &RegistryClient<'_, crate::http::NativeHttp>,
         )>,
     ) -> Option<Written> {
-        let scope = reuse_scope(self.dest_kind, image);
+        let (scope, written) = self.written.earlier(self.dest_kind, image)?;
         let source_digest = image.source_digest.as_ref()?;
-        let written = self.written.find(&scope, source_digest)?;
         match self.dest_kind {
             DestinationKind::Docker => {
                 let (access, client) = client?;
@@ -95,20 +94,8 @@ impl Reuse<'_> {
         digest: &skopeo_core::digest::Digest,
         progress: &str,
     ) {
-        let Some(source_digest) = image.source_digest.as_ref() else {
-            return;
-        };
-        let scope = reuse_scope(self.dest_kind, image);
-        self.written.record(
-            &scope,
-            source_digest,
-            Written {
-                destination: image.destination.clone(),
-                digest: digest.clone(),
-                progress: progress.to_owned(),
-                manifest: None,
-            },
-        );
+        self.written
+            .record_copy(self.dest_kind, image, digest, progress);
     }
 }
 

@@ -10,7 +10,7 @@ use skopeo_core::digest::Digest;
 use skopeo_core::reference::Reference;
 use skopeo_core::registries_conf::RegistriesConf;
 use skopeo_core::registry::RegistryClient;
-use skopeo_core::sync::in_sync::chosen_instance;
+use skopeo_core::sync::in_sync::{layout_digest, refuses_listing, registry_digest, same_image};
 use skopeo_core::sync::plan::{
     destination_name, registry_image_suffix, DestinationKind, ImageState, Plan, PlannedImage,
     PlannedSource, SourceKind,
@@ -347,7 +347,7 @@ impl Listing<'_> {
                                         reference: Some(r), ..
                                     }) => match (r.digest(), src_client) {
                                         (Some(d), _) => Some(d),
-                                        (None, Some(c)) => head_digest(c, r).await,
+                                        (None, Some(c)) => registry_digest(c, r).await,
                                         (None, None) => None,
                                     },
                                     Some(ListedImage { dir: Some(dir), .. }) => {
@@ -362,7 +362,7 @@ impl Listing<'_> {
                                                 .is_some_and(|tags| tags.iter().any(|x| x == t))
                                         });
                                         match tagged {
-                                            true => head_digest(c, d).await,
+                                            true => registry_digest(c, d).await,
                                             false => None,
                                         }
                                     }
@@ -372,32 +372,30 @@ impl Listing<'_> {
                                     _ if dest_kind == DestinationKind::Oci => {
                                         let (name, layout) = destinations[i];
                                         let tag = name.strip_prefix(&format!("oci:{layout}:"));
-                                        layout_manifest_digest(layout, tag, source_digest.as_ref())
+                                        std::fs::read(Path::new(layout).join("index.json"))
+                                            .ok()
+                                            .and_then(|index| {
+                                                layout_digest(&index, tag, source_digest.as_ref())
+                                            })
                                     }
                                     _ => None,
                                 };
-                                let mut same =
-                                    source_digest.is_some() && source_digest == dest_digest;
-                                if let (
-                                    false,
-                                    Some(platform),
-                                    Some(digest),
-                                    Some(_),
-                                    Some(ListedImage {
-                                        reference: Some(r), ..
-                                    }),
-                                    Some(c),
-                                ) = (
-                                    same,
+                                let source = match (sources[i], src_client) {
+                                    (
+                                        Some(ListedImage {
+                                            reference: Some(r), ..
+                                        }),
+                                        Some(c),
+                                    ) => Some((c, r)),
+                                    _ => None,
+                                };
+                                let same = same_image(
+                                    source_digest.as_ref(),
+                                    dest_digest.as_ref(),
+                                    source,
                                     single_platform,
-                                    &source_digest,
-                                    &dest_digest,
-                                    sources[i],
-                                    src_client,
-                                ) {
-                                    same = chosen_instance(c, r, digest, platform).await
-                                        == dest_digest;
-                                }
+                                )
+                                .await;
                                 (i, source_digest, same)
                             };
                             (t..n)
@@ -426,55 +424,10 @@ impl Listing<'_> {
 /// Threads comparing source and destination digests while planning.
 const COMPARING_THREADS: usize = 8;
 
-/// The manifest digest a registry reports for an image (by tag or digest), if any.
-async fn head_digest<H: skopeo_core::effects::HttpClient + skopeo_core::effects::Clock>(
-    client: &RegistryClient<'_, H>,
-    image: &Reference,
-) -> Option<Digest> {
-    let reference = image.tag().or(image.digest_str())?;
-    client
-        .manifest_digest(image.path(), reference)
-        .await
-        .ok()
-        .flatten()
-}
-
-/// Whether a tag listing failed because the registry refused the credentials (401/403).
-fn refuses_listing(error: &str) -> bool {
-    ["invalid username/password", "401", "403", "unauthorized"]
-        .iter()
-        .any(|s| error.contains(s))
-}
-
 /// The digest of a `dir:` image's manifest, if it has one.
 fn dir_manifest_digest(dir: &str) -> Option<Digest> {
     let bytes = std::fs::read(Path::new(dir).join("manifest.json")).ok()?;
     skopeo_core::manifest::manifest_digest(&bytes).ok()
-}
-
-/// The digest of the manifest an OCI layout names `tag`, or (untagged) `untagged` itself
-/// when the layout lists it.
-fn layout_manifest_digest(
-    layout: &str,
-    tag: Option<&str>,
-    untagged: Option<&Digest>,
-) -> Option<Digest> {
-    let index = std::fs::read(Path::new(layout).join("index.json")).ok()?;
-    let index: skopeo_core::manifest::document::OciIndex =
-        skopeo_core::manifest::document::decode(&index).ok()?;
-    let ref_name = skopeo_core::layout::oci_dest::REF_NAME;
-    index
-        .manifests
-        .iter()
-        .find(|d| match tag {
-            Some(tag) => d
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(ref_name))
-                .is_some_and(|n| n == tag),
-            None => untagged.is_some_and(|u| d.digest == u.to_string()),
-        })
-        .and_then(|d| d.digest.parse().ok())
 }
 
 fn with_tag(repository: &Reference, tag: &str) -> Option<Reference> {

@@ -5,12 +5,12 @@
 //! the repository. Hosts without threads (the WASI component) run it as it is; its log lines,
 //! progress and errors are the native CLI's.
 
-use super::in_sync::chosen_instance;
+use super::in_sync::{refuses_listing, registry_digest, same_image};
 use super::plan::{
     destination_name, registry_image_suffix, DestinationKind, ImageState, Plan, PlannedImage,
     PlannedSource,
 };
-use super::reuse::{retag, reuse_scope, Written, WrittenImages};
+use super::reuse::{retag, WrittenImages};
 use crate::copy::{copy_image, CopyOptions, MultiArch};
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
@@ -47,14 +47,6 @@ pub trait SyncLog {
 #[derive(Debug, Default)]
 pub struct SyncOutcome {
     pub digests: Vec<String>,
-}
-
-/// Registries the listing refuses to list tags of answer with one of these (skopeo then
-/// warns and goes on with no tags).
-fn refuses_listing(error: &str) -> bool {
-    ["invalid username/password", "401", "403", "unauthorized"]
-        .iter()
-        .any(|s| error.contains(s))
 }
 
 /// Syncs the repository (or image) `source` names into the registry path `dest_root`;
@@ -258,41 +250,27 @@ async fn mark_in_sync<H: HttpClient + Clock>(
     for ((image, source), destination) in planned.images.iter_mut().zip(sources).zip(dests) {
         let source_digest = match source.digest() {
             Some(d) => Some(d),
-            None => head(src, source).await,
+            None => registry_digest(src, source).await,
         };
         let listed = destination
             .tag()
             .is_none_or(|t| held.iter().any(|h| h == t));
         let dest_digest = match listed {
-            true => head(dest, destination).await,
+            true => registry_digest(dest, destination).await,
             false => None,
         };
-        let mut same = source_digest.is_some() && source_digest == dest_digest;
-        if let (false, Some(platform), Some(digest), Some(_)) =
-            (same, platform, &source_digest, &dest_digest)
-        {
-            same = chosen_instance(src, source, digest, platform).await == dest_digest;
-        }
+        let same = same_image(
+            source_digest.as_ref(),
+            dest_digest.as_ref(),
+            Some((src, source)),
+            platform,
+        )
+        .await;
         if same {
             image.state = ImageState::InSync;
         }
         image.source_digest = source_digest;
     }
-}
-
-async fn head<H: HttpClient + Clock>(
-    client: &RegistryClient<'_, H>,
-    reference: &Reference,
-) -> Option<Digest> {
-    let by = reference
-        .tag()
-        .map(str::to_owned)
-        .or_else(|| reference.digest_str().map(str::to_owned))?;
-    client
-        .manifest_digest(reference.path(), &by)
-        .await
-        .ok()
-        .flatten()
 }
 
 /// Writes one image: retagged from an image this run wrote from the same source manifest
@@ -308,12 +286,10 @@ async fn copy_one<H: HttpClient + Clock>(
     opts: &RegistrySyncOptions,
     log: &dyn SyncLog,
 ) -> Result<Digest> {
-    let scope = reuse_scope(DestinationKind::Docker, image);
-    let earlier = image
-        .source_digest
-        .as_ref()
-        .and_then(|d| written.find(&scope, d));
-    if let (Some(earlier), Some(source_digest)) = (earlier, &image.source_digest) {
+    if let (Some((scope, earlier)), Some(source_digest)) = (
+        written.earlier(DestinationKind::Docker, image),
+        &image.source_digest,
+    ) {
         if let Ok(manifest) = retag(dest, &earlier, destination).await {
             written.remember_manifest(&scope, source_digest, manifest);
             for line in earlier.progress.lines() {
@@ -338,18 +314,12 @@ async fn copy_one<H: HttpClient + Clock>(
         .map_err(|e| e.context(format!("initializing source {}", image.source)))?;
     let target = DockerDestination::new(dest, destination.clone(), Some(source));
     let digest = copy_image(&opened, target, &copy_opts, &report).await?;
-    if let Some(source_digest) = &image.source_digest {
-        written.record(
-            &scope,
-            source_digest,
-            Written {
-                destination: image.destination.clone(),
-                digest: digest.clone(),
-                progress: progress.into_inner(),
-                manifest: None,
-            },
-        );
-    }
+    written.record_copy(
+        DestinationKind::Docker,
+        image,
+        &digest,
+        &progress.into_inner(),
+    );
     Ok(digest)
 }
 

@@ -81,6 +81,41 @@ impl WrittenImages {
             .cloned()
     }
 
+    /// The image written earlier from `image`'s source manifest that `image` can be written
+    /// from (in the same scope), with that scope.
+    pub fn earlier(
+        &self,
+        kind: DestinationKind,
+        image: &PlannedImage,
+    ) -> Option<(String, Written)> {
+        let scope = reuse_scope(kind, image);
+        let written = self.find(&scope, image.source_digest.as_ref()?)?;
+        Some((scope, written))
+    }
+
+    /// Records that a copy of `image` wrote the manifest `digest`, printing `progress`.
+    pub fn record_copy(
+        &self,
+        kind: DestinationKind,
+        image: &PlannedImage,
+        digest: &Digest,
+        progress: &str,
+    ) {
+        let Some(source_digest) = &image.source_digest else {
+            return;
+        };
+        self.record(
+            &reuse_scope(kind, image),
+            source_digest,
+            Written {
+                destination: image.destination.clone(),
+                digest: digest.clone(),
+                progress: progress.to_owned(),
+                manifest: None,
+            },
+        );
+    }
+
     /// Keeps the manifest bytes read back for `source_digest` in `scope`.
     pub fn remember_manifest(
         &self,
