@@ -170,6 +170,30 @@ impl GoTime {
         )
     }
 
+    /// Go's `%#v` of a `time.Time` in the local zone (taken as UTC):
+    /// `time.Date(2025, time.June, 23, 21, 0, 58, 0, time.Local)`.
+    pub fn go_syntax_local(&self) -> String {
+        const MONTHS: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        let month = MONTHS[usize::from(self.month.clamp(1, 12)) - 1];
+        format!(
+            "time.Date({}, time.{month}, {}, {}, {}, {}, {}, time.Local)",
+            self.year, self.day, self.hour, self.minute, self.second, self.nanos
+        )
+    }
+
     /// Go's `time.Time.String()`: `2006-01-02 15:04:05.999999999 -0700 MST`.
     pub fn go_string(&self) -> String {
         let (sign, h, m) = self.offset_parts();

@@ -32,5 +32,6 @@ pub mod source;
 pub mod sync;
 pub mod template;
 pub mod transport;
+pub mod trust;
 
 pub use error::{Error, Result};

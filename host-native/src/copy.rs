@@ -196,6 +196,12 @@ pub struct CopyArgs {
     /// Identity of signed image, must be a fully specified docker reference. Defaults to the target docker reference.
     #[arg(long, value_name = "string")]
     sign_identity: Option<String>,
+    /// Sign the image using a sigstore parameter file at PATH
+    #[arg(long, value_name = "PATH")]
+    sign_by_sigstore: Option<String>,
+    /// The signing passphrase sync read once for its copies.
+    #[arg(skip)]
+    sign_passphrase: Option<String>,
     /// *Experimental* key with the encryption protocol to use needed to encrypt the image (e.g. jwe:/path/to/key.pem)
     #[arg(long, value_name = "strings")]
     encryption_key: Vec<String>,
@@ -257,9 +263,23 @@ pub struct SyncedCopy<'a> {
     pub retry_times: u32,
     pub retry_delay: &'a Option<String>,
     pub image_parallel_copies: usize,
+    /// `--sign-by*`, the passphrase already read.
+    pub sign: &'a crate::signing::SignFlags,
 }
 
 impl CopyArgs {
+    /// The signing flags.
+    fn sign_flags(&self) -> crate::signing::SignFlags {
+        crate::signing::SignFlags {
+            sign_by: self.sign_by.clone(),
+            sign_by_sigstore_private_key: self.sign_by_sigstore_private_key.clone(),
+            sign_by_sigstore: self.sign_by_sigstore.clone(),
+            sign_passphrase_file: self.sign_passphrase_file.clone(),
+            sign_identity: self.sign_identity.clone(),
+            passphrase: self.sign_passphrase.clone(),
+        }
+    }
+
     /// The arguments of one of sync's copies, `source` to `destination`.
     pub fn for_sync(
         shared: &SyncedCopy,
@@ -280,6 +300,10 @@ impl CopyArgs {
             image_parallel_copies: shared.image_parallel_copies,
             images: vec![source, destination],
             progress_buffer: Some(progress),
+            sign_by: shared.sign.sign_by.clone(),
+            sign_by_sigstore_private_key: shared.sign.sign_by_sigstore_private_key.clone(),
+            sign_by_sigstore: shared.sign.sign_by_sigstore.clone(),
+            sign_passphrase: shared.sign.passphrase.clone(),
             ..CopyArgs::default()
         }
     }
@@ -316,19 +340,7 @@ pub fn copy_one(
             "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify",
         );
     }
-    use crate::unsupported::{refuse_daemon_host, refuse_given, ENCRYPTION, SIGNING};
-    refuse_given(
-        &[
-            ("sign-by", args.sign_by.is_some()),
-            (
-                "sign-by-sigstore-private-key",
-                args.sign_by_sigstore_private_key.is_some(),
-            ),
-            ("sign-passphrase-file", args.sign_passphrase_file.is_some()),
-            ("sign-identity", args.sign_identity.is_some()),
-        ],
-        SIGNING,
-    )?;
+    use crate::unsupported::{refuse_daemon_host, refuse_given, ENCRYPTION};
     refuse_given(
         &[
             ("encryption-key", !args.encryption_key.is_empty()),
@@ -393,6 +405,10 @@ pub fn copy_one(
         remove_signatures: args.remove_signatures,
         destination_name: dest.to_string(),
         schema1: schema1_target(&dest)?,
+        trust: policy
+            .as_ref()
+            .map(|p| crate::signing::trust_check(p, &src)),
+        signing: crate::signing::signing(&args.sign_flags(), &dest)?,
     };
     let report = match &args.progress_buffer {
         Some(buffer) => crate::progress::Progress::Buffered(buffer.clone()),

@@ -20,6 +20,8 @@ mod progress;
 mod registry;
 mod retry;
 mod sif;
+mod signing;
+mod standalone;
 mod sync;
 mod sync_reuse;
 mod sync_sources;
@@ -167,12 +169,15 @@ enum Command {
     ManifestDigest(manifest_digest::ManifestDigestArgs),
     /// Synchronize one or more images from one location to another
     Sync(Box<sync::SyncArgs>),
-    /// Create a signature using local files (not implemented yet)
-    StandaloneSign(pending_commands::StandaloneSignArgs),
-    /// Verify a signature using local files (not implemented yet)
-    StandaloneVerify(pending_commands::PositionalArgs),
-    /// Dump contents of a signature WITHOUT VERIFYING IT (not implemented yet)
-    UntrustedSignatureDumpWithoutVerification(pending_commands::PositionalArgs),
+    /// Create a signature using local files
+    StandaloneSign(standalone::StandaloneSignArgs),
+    /// Verify a signature using local files
+    StandaloneVerify(standalone::StandaloneVerifyArgs),
+    /// Generate a sigstore public/private key pair
+    GenerateSigstoreKey(standalone::GenerateSigstoreKeyArgs),
+    /// Dump contents of a signature WITHOUT VERIFYING IT
+    #[command(hide = true)]
+    UntrustedSignatureDumpWithoutVerification(standalone::SignatureDumpArgs),
     /// Generate the autocompletion script for the specified shell
     #[command(hide = true, subcommand)]
     Completion(CompletionShell),
@@ -234,11 +239,10 @@ fn main() {
         Some(Command::Logout(args)) => login::logout(&cli.global, args),
         Some(Command::ManifestDigest(args)) => manifest_digest::run(args),
         Some(Command::Sync(args)) => sync::run(&cli.global, *args),
-        Some(Command::StandaloneSign(_)) => pending_commands::refuse("standalone-sign"),
-        Some(Command::StandaloneVerify(_)) => pending_commands::refuse("standalone-verify"),
-        Some(Command::UntrustedSignatureDumpWithoutVerification(_)) => {
-            pending_commands::refuse("untrusted-signature-dump-without-verification")
-        }
+        Some(Command::StandaloneSign(args)) => standalone::sign(args),
+        Some(Command::StandaloneVerify(args)) => standalone::verify(args),
+        Some(Command::GenerateSigstoreKey(args)) => standalone::generate_sigstore_key(args),
+        Some(Command::UntrustedSignatureDumpWithoutVerification(args)) => standalone::dump(args),
         Some(Command::Completion(shell)) => completion(shell),
         Some(Command::Layers(_)) => pending_commands::refuse("layers"),
         Some(Command::ExperimentalImageProxy(_)) => {

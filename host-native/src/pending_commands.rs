@@ -1,30 +1,9 @@
-//! skopeo 1.9.3's commands this build does not run yet (the standalone signature commands, and the hidden `layers` and `experimental-image-proxy`): every flag they take is
+//! skopeo 1.9.3's commands this build does not run (the hidden `layers` and `experimental-image-proxy`): every flag they take is
 //! parsed as skopeo parses it, so scripts fail with a message naming the command instead of
 //! an unknown-flag error, and the command stops before doing anything.
 
 use crate::registry::DockerOpts;
 use clap::Args;
-
-/// Arguments of `standalone-sign`.
-#[derive(Args, Debug)]
-pub struct StandaloneSignArgs {
-    /// output the signature to SIGNATURE
-    #[arg(short = 'o', long, value_name = "SIGNATURE")]
-    output: Option<String>,
-    /// file that contains a passphrase for the --sign-by key
-    #[arg(long, value_name = "string")]
-    passphrase_file: Option<String>,
-    /// MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT
-    #[arg(value_name = "ARG")]
-    args: Vec<String>,
-}
-
-/// Arguments of the commands that take positional arguments only.
-#[derive(Args, Debug)]
-pub struct PositionalArgs {
-    #[arg(value_name = "ARG")]
-    args: Vec<String>,
-}
 
 /// Arguments of the hidden `layers` (deprecated) and `experimental-image-proxy`.
 #[derive(Args, Debug)]

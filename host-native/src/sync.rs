@@ -39,6 +39,9 @@ pub struct SyncArgs {
     /// File that contains a passphrase for the --sign-by key
     #[arg(long, value_name = "string")]
     sign_passphrase_file: Option<String>,
+    /// Sign the image using a sigstore parameter file at PATH
+    #[arg(long, value_name = "PATH")]
+    sign_by_sigstore: Option<String>,
     /// MANIFEST TYPE (oci, v2s1, or v2s2) to use when syncing image(s) to a destination
     #[arg(short = 'f', long, value_name = "MANIFEST TYPE")]
     format: Option<String>,
@@ -131,18 +134,18 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
         let _ = cmd.find_subcommand_mut("sync").map(|c| c.print_help());
         return Ok(());
     };
-    use crate::unsupported::{refuse_given, SIGNING};
-    refuse_given(
-        &[
-            ("sign-by", args.sign_by.is_some()),
-            (
-                "sign-by-sigstore-private-key",
-                args.sign_by_sigstore_private_key.is_some(),
-            ),
-            ("sign-passphrase-file", args.sign_passphrase_file.is_some()),
-        ],
-        SIGNING,
-    )?;
+    let mut sign = crate::signing::SignFlags {
+        sign_by: args.sign_by.clone(),
+        sign_by_sigstore_private_key: args.sign_by_sigstore_private_key.clone(),
+        sign_by_sigstore: args.sign_by_sigstore.clone(),
+        sign_passphrase_file: args.sign_passphrase_file.clone(),
+        ..Default::default()
+    };
+    crate::signing::check_flags(&sign)?;
+    if sign.sign_by.is_some() || sign.sign_by_sigstore_private_key.is_some() {
+        // Read (or asked for) once, not once per image.
+        sign.passphrase = crate::signing::passphrase_for(&sign)?;
+    }
     let src_kind = match &args.src {
         Some(s) if !s.is_empty() => SourceKind::parse(s).map_err(|e| e.to_string())?,
         _ => return Err("A source transport must be specified".into()),
@@ -236,6 +239,7 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
             retry_times: args.retry_times,
             retry_delay: &args.retry_delay,
             image_parallel_copies: args.image_parallel_copies,
+            sign: &sign,
         };
         // An OCI layout's index is rewritten by each copy into it: one at a time.
         let workers = match dest_kind {

@@ -1,8 +1,6 @@
 //! Flags skopeo 1.9.3 accepts for features this build does not have yet: they parse, and a
 //! command given one stops with an error naming the flag and why, instead of ignoring it.
 
-/// Signing (`--sign-by`, …): the trust work adds it.
-pub const SIGNING: &str = "signing images is not supported by this build yet";
 /// Layer encryption (`--encryption-key`, `--decryption-key`, `--encrypt-layer`).
 pub const ENCRYPTION: &str = "image encryption and decryption are not supported by this build";
 /// `--daemon-host` and its prefixed forms, which only docker-daemon: images use.

@@ -8,10 +8,12 @@ mod diff_id;
 mod formats;
 mod layers;
 mod progress;
+mod trust;
 
 pub use formats::{parse_format, Unmodifiable};
 pub use layers::{CompressionFlags, CompressionOptions, LayerChange};
 pub use progress::{BlobKind, BlobOutcome, Report};
+pub use trust::{ManifestSigner, Signing};
 
 use crate::concurrent::{now_or_never, race, Raced};
 use crate::convert::list::{rewrite_list, InstanceUpdate};
@@ -73,6 +75,10 @@ pub struct CopyOptions {
     /// What a conversion to schema 1 (`--format v2s1`) writes into the manifest besides the
     /// image: the destination's repository and tag, the throwaway signing key and the time.
     pub schema1: to_schema1::Schema1Target,
+    /// The policy's judgement of the source (`None`: `--insecure-policy`).
+    pub trust: Option<crate::trust::policy_eval::TrustCheck>,
+    /// Signatures to add (`--sign-by`, `--sign-by-sigstore-private-key`).
+    pub signing: Signing,
 }
 
 /// Blobs copied at once unless told otherwise (containers/image's default).
@@ -212,6 +218,7 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
             "Getting image list signatures",
             "Checking if image list destination supports signatures",
         ],
+        None,
     )
     .await?;
     let unmodifiable = opts.unmodifiable_with(&signatures);
@@ -282,6 +289,8 @@ async fn copy_into<S: BlobSource, D: ImageDestination>(
                 format!("Uploading manifest list failed, attempted the following formats: {list_type}({m})")
             })
         })?;
+    let mut signatures = signatures;
+    signatures.extend(opts.signing.sign(&list_bytes, report)?);
     report.line("Storing list signatures");
     dest.put_signatures(&signatures, None)
         .await
@@ -323,15 +332,19 @@ async fn source_signatures<S: BlobSource, D: ImageDestination>(
     opts: &CopyOptions,
     report: &dyn Report,
     [getting, checking]: [&str; 2],
+    already_read: Option<Vec<crate::signature::Signature>>,
 ) -> Result<Vec<crate::signature::Signature>> {
     if opts.remove_signatures {
         return Ok(Vec::new());
     }
     report.line(getting);
-    let signatures = src
-        .signatures(instance)
-        .await
-        .map_err(|e| e.context("reading signatures"))?;
+    let signatures = match already_read {
+        Some(signatures) => signatures,
+        None => src
+            .signatures(instance)
+            .await
+            .map_err(|e| e.context("reading signatures"))?,
+    };
     if !signatures.is_empty() {
         report.line(checking);
         dest.supports_signatures().map_err(|e| {
@@ -367,6 +380,13 @@ async fn copy_one<S: BlobSource, D: ImageDestination>(
                 .into(),
         ));
     }
+    let read_for_policy = trust::check_source(
+        opts.trust.as_ref(),
+        src,
+        &image.bytes,
+        image.instance.as_ref(),
+    )
+    .await?;
     let signatures = source_signatures(
         src,
         &*dest,
@@ -377,16 +397,19 @@ async fn copy_one<S: BlobSource, D: ImageDestination>(
             "Getting image source signatures",
             "Checking if image destination supports signatures",
         ],
+        read_for_policy,
     )
     .await?;
     let unmodifiable = opts.unmodifiable_with(&signatures);
     let (written, written_type) = copy_blobs(src, dest, &image, unmodifiable, opts, report).await?;
+    let mut signatures = signatures;
     let digest = manifest_digest(&written).map_err(|e| Error::Invalid(e.to_string()))?;
     let as_instance = in_list.then_some(&digest);
     report.line("Writing manifest to image destination");
     dest.put_manifest(&written, &written_type, as_instance)
         .await
         .map_err(|e| e.context("writing manifest"))?;
+    signatures.extend(opts.signing.sign(&written, report)?);
     report.line("Storing signatures");
     dest.put_signatures(&signatures, as_instance)
         .await
