@@ -201,6 +201,13 @@ impl GpgSigner {
                 // gpgme's words for a key the home does not hold.
                 return Err(format!("key {:?} not found", self.key));
             }
+            // gpgme reports gpg's reason ("Bad passphrase"), as skopeo shows it.
+            if let Some(reason) = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("gpg: signing failed: "))
+            {
+                return Err(reason.trim().to_owned());
+            }
             let reason = stderr
                 .lines()
                 .filter(|l| l.starts_with("gpg: ") && !l.contains("WARNING"))

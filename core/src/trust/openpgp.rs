@@ -253,17 +253,12 @@ impl GpgmeReport {
         let (pubkey_algo, hash_algo) = signature.config().map_or((0, 0), |c| {
             (gpgme_pubkey_algo(u8::from(c.pub_alg)), u8::from(c.hash_alg))
         });
+        // gpg names the signer by fingerprint when the signature carries one, else by key ID.
         let key_id = signature
-            .issuer_key_id()
+            .issuer_fingerprint()
             .first()
-            .map(|id| hex(id.as_ref()))
-            .or_else(|| {
-                let f = signature.issuer_fingerprint();
-                f.first().map(|f| {
-                    let bytes = f.as_bytes();
-                    hex(&bytes[bytes.len().saturating_sub(8)..])
-                })
-            })
+            .map(|f| hex(f.as_bytes()))
+            .or_else(|| signature.issuer_key_id().first().map(|id| hex(id.as_ref())))
             .unwrap_or_default();
         GpgmeReport {
             key_id,
