@@ -114,6 +114,19 @@ impl RegistriesD {
     }
 }
 
+impl RegistriesD {
+    /// Whether `reference`'s sigstore signatures are registry attachments: the most specific
+    /// entry that says, else `default-docker`'s, else not.
+    pub fn uses_sigstore_attachments(&self, reference: &Reference) -> bool {
+        std::iter::once(reference.policy_identity())
+            .chain(reference.policy_namespaces())
+            .filter_map(|scope| self.docker.get(&scope))
+            .chain(self.default_docker.as_ref())
+            .find_map(|ns| ns.use_sigstore_attachments)
+            .unwrap_or(false)
+    }
+}
+
 /// The built-in lookaside: root's under /var/lib, other users' under their home.
 pub fn builtin_lookaside(is_root: bool, home: &str) -> String {
     match is_root {

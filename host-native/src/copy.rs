@@ -544,7 +544,9 @@ pub fn copy_one(
                     Ok(Source::DockerArchive(Box::new(opened)))
                 }
                 (ImageName::Docker { reference, .. }, Some(client)) => {
-                    let signatures = match args.remove_signatures {
+                    // The policy reads signatures even when they are not copied.
+                    let policy_reads = opts.trust.as_ref().is_some_and(|t| t.needs_signatures());
+                    let signatures = match args.remove_signatures && !policy_reads {
                         true => None,
                         false => Some(lookaside(reference, false)?),
                     };

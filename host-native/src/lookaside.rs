@@ -47,6 +47,8 @@ pub fn load(explicit: Option<&str>) -> std::result::Result<RegistriesD, String> 
 /// Where one registry image's signatures are kept.
 pub struct Lookaside {
     base: String,
+    /// Whether sigstore signatures are registry attachments (`use-sigstore-attachments`).
+    pub sigstore_attachments: bool,
     /// For a web server's signatures (none for files).
     http: Option<NativeHttp>,
 }
@@ -69,7 +71,11 @@ impl Lookaside {
             Some(host) => Some(NativeHttp::for_registry(host, &TlsOptions::default())?),
             None => None,
         };
-        Ok(Lookaside { base, http })
+        Ok(Lookaside {
+            base,
+            sigstore_attachments: config.uses_sigstore_attachments(reference),
+            http,
+        })
     }
 
     /// The signatures of the manifest `digest`.
@@ -77,9 +83,13 @@ impl Lookaside {
         lookaside::read_signatures(&NativeFs, self.http.as_ref(), &self.base, digest).await
     }
 
-    /// Whether signatures can be stored here, and if not why.
+    /// Whether signatures can be stored here, and if not why (with attachments enabled,
+    /// sigstore signatures can always be).
     pub fn check_writable(&self) -> Result<()> {
-        lookaside::check_writable(&self.base)
+        match self.sigstore_attachments {
+            true => Ok(()),
+            false => lookaside::check_writable(&self.base),
+        }
     }
 
     /// Stores `signatures` as those of the manifest `digest`.

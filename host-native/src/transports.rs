@@ -10,9 +10,12 @@ use skopeo_core::effects::{ByteStream, EffectError};
 use skopeo_core::layout::{dir_dest::DirDestination, oci_dest::OciDestination, LocalSource};
 use skopeo_core::manifest::manifest_digest;
 use skopeo_core::reference::Reference;
+use skopeo_core::registry::attachments;
 use skopeo_core::registry::destination::DockerDestination;
 use skopeo_core::registry::source::DockerSource;
+use skopeo_core::signature::Signature;
 use skopeo_core::source::{BlobSource, ImageSource};
+use skopeo_core::trust::sigstore::SigstoreSignature;
 use skopeo_core::Result;
 use skopeo_std_effects::fs::{FileStream, NativeFs};
 
@@ -103,7 +106,14 @@ impl ImageSource for Source<'_> {
                     None => manifest_digest(&s.manifest(None).await?.0)
                         .map_err(|e| skopeo_core::Error::Invalid(e.to_string()))?,
                 };
-                lookaside.read(&digest).await
+                let mut signatures = lookaside.read(&digest).await?;
+                if lookaside.sigstore_attachments {
+                    let repository = s.physical_reference().path();
+                    signatures.extend(
+                        attachments::read_signatures(s.client(), repository, &digest).await?,
+                    );
+                }
+                Ok(signatures)
             }
             Source::Docker(s, None) => s.signatures(instance).await,
         }
@@ -211,6 +221,25 @@ impl ImageDestination for Destination<'_> {
                         "Unknown manifest digest, can't add signatures".into(),
                     )
                 })?;
+                let (sigstore, simple): (Vec<_>, Vec<_>) = signatures
+                    .iter()
+                    .cloned()
+                    .partition(|s| matches!(s, Signature::Sigstore(_)));
+                if !sigstore.is_empty() && lookaside.sigstore_attachments {
+                    let parsed = sigstore
+                        .iter()
+                        .map(|s| match s {
+                            Signature::Sigstore(json) => SigstoreSignature::from_json(json)
+                                .map_err(skopeo_core::Error::Invalid),
+                            Signature::SimpleSigning(_) => unreachable!("partitioned"),
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    let digest = digest.clone();
+                    let repository = d.reference().path().to_owned();
+                    attachments::write_signatures(d.client(), &repository, &digest, &parsed)
+                        .await?;
+                    return lookaside.write(&digest, &simple).await;
+                }
                 lookaside.write(digest, signatures).await
             }
             _ => each_destination!(self, d => d.put_signatures(signatures, instance).await),

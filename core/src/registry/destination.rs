@@ -41,6 +41,16 @@ impl<'c, 'h, H: HttpClient + Clock> DockerDestination<'c, 'h, H> {
         }
     }
 
+    /// The client the image is written through.
+    pub fn client(&self) -> &'c RegistryClient<'h, H> {
+        self.client
+    }
+
+    /// The image being written.
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
     /// The digest of the top-level manifest, once pushed (what its signatures are filed
     /// under in lookaside storage).
     pub fn pushed_manifest(&self) -> Option<&Digest> {

@@ -1,6 +1,7 @@
 //! The distribution (registry v2) protocol, sans I/O: challenges, credentials and tokens,
 //! error bodies, and a client that sends its requests through the host's `HttpClient`.
 
+pub mod attachments;
 pub mod auth;
 pub mod challenge;
 pub mod client;

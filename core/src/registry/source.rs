@@ -51,6 +51,11 @@ impl<'c, 'h, H: HttpClient + Clock> DockerSource<'c, 'h, H> {
         Ok((bytes, mime_type))
     }
 
+    /// The client the image is read through.
+    pub fn client(&self) -> &'c RegistryClient<'h, H> {
+        self.client
+    }
+
     /// Where the image is actually read from (a mirror or rewritten location, or the name as
     /// given).
     pub fn physical_reference(&self) -> &Reference {
