@@ -49,6 +49,23 @@ if [ -x /usr/bin/docker-registry ]; then
   SKOPEO_RS_NO_CACHE=1 bench "inspect --creds docker:// cold" inspect --tls-verify=false --creds alice:secret "docker://$auth_addr/bench/auth:latest"
   bench "inspect --raw --creds docker://" inspect --tls-verify=false --raw --creds alice:secret "docker://$auth_addr/bench/auth:latest"
   bench "list-tags --creds" list-tags --tls-verify=false --creds alice:secret "docker://$auth_addr/bench/auth"
+  # A pull of a signed image under a signedBy policy (simple signing in lookaside storage,
+  # a GnuPG key made here), and the same pull without a policy for the difference.
+  if command -v gpg >/dev/null; then
+    export GNUPGHOME=$tmp/gnupg && mkdir -m 700 "$GNUPGHOME"
+    gpg --batch -q --passphrase '' --quick-gen-key "Bench <bench@example.com>" rsa2048 sign never
+    fpr=$(gpg --with-colons --list-keys bench@example.com | awk -F: '/^fpr/{print $10; exit}')
+    gpg --batch -q --armor --export "$fpr" > "$tmp/bench.asc"
+    mkdir -p "$tmp/regd"
+    printf 'default-docker:\n  lookaside: file://%s\n  lookaside-staging: file://%s\n' "$tmp/sigs" "$tmp/sigs" > "$tmp/regd/default.yaml"
+    "$ref" --insecure-policy --registries.d "$tmp/regd" copy -q --dest-tls-verify=false --sign-by "$fpr" \
+      "oci:$tmp/layout:demo" "docker://$anon_addr/bench/signed:v1"
+    printf '{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"%s"}]}' "$tmp/bench.asc" > "$tmp/signed-policy.json"
+    bench "copy docker:// signed, signedBy policy" --policy "$tmp/signed-policy.json" --registries.d "$tmp/regd" \
+      copy -q --src-tls-verify=false "docker://$anon_addr/bench/signed:v1" "dir:$tmp/signed-pull"
+    bench "copy docker:// signed, no policy" --insecure-policy --registries.d "$tmp/regd" \
+      copy -q --src-tls-verify=false "docker://$anon_addr/bench/signed:v1" "dir:$tmp/signed-pull"
+  fi
 fi
 if [ -n "${addr:-}" ]; then
   # The registry's own share: the requests inspect needs (ping, manifest, config, tag list),

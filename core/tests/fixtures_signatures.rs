@@ -217,3 +217,43 @@ fn the_upstream_policy_fixtures_parse() {
         Policy::parse(&bytes, file).unwrap_or_else(|e| panic!("{file}: {e}"));
     }
 }
+
+#[test]
+fn secret_key_files_sign_in_core_and_the_signatures_verify() {
+    use skopeo_core::trust::openpgp::sign_with_key_file;
+    let Some(dir) = common::fixtures_dir() else {
+        return;
+    };
+    let gpg = dir.join("signatures-gpg");
+    let secring = std::fs::read(gpg.join("secring.gpg")).unwrap();
+    let public = std::fs::read(gpg.join("pubring.gpg")).unwrap();
+    let keyring = Keyring::from_blobs(&[public]).unwrap();
+    for (fingerprint, passphrase) in [
+        ("08CD26E446E2E95249B7A405E932F44B23E8DD43", ""),
+        (
+            "F2B501009F78B0B340221A12A3CD242DA6028093",
+            "WithPassphrase123",
+        ),
+    ] {
+        let signed = sign_with_key_file(&secring, fingerprint, passphrase, b"payload", [5; 32])
+            .unwrap_or_else(|e| panic!("{fingerprint}: {e}"));
+        let verified = keyring.verify(&signed, now()).unwrap();
+        assert_eq!(verified.payload, b"payload");
+        assert_eq!(verified.primary_fingerprint, fingerprint);
+    }
+    assert_eq!(
+        sign_with_key_file(
+            &secring,
+            "F2B501009F78B0B340221A12A3CD242DA6028093",
+            "wrong",
+            b"p",
+            [5; 32]
+        )
+        .unwrap_err(),
+        "Bad passphrase"
+    );
+    assert_eq!(
+        sign_with_key_file(&secring, "0123456789ABCDEF", "", b"p", [5; 32]).unwrap_err(),
+        "key \"0123456789ABCDEF\" not found"
+    );
+}

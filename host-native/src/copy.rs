@@ -199,6 +199,9 @@ pub struct CopyArgs {
     /// Sign the image using a sigstore parameter file at PATH
     #[arg(long, value_name = "PATH")]
     sign_by_sigstore: Option<String>,
+    /// Take --sign-by's secret key from the OpenPGP key file at PATH instead of GnuPG
+    #[arg(long, value_name = "PATH")]
+    sign_key_file: Option<String>,
     /// The signing passphrase sync read once for its copies.
     #[arg(skip)]
     sign_passphrase: Option<String>,
@@ -276,6 +279,7 @@ impl CopyArgs {
             sign_by_sigstore: self.sign_by_sigstore.clone(),
             sign_passphrase_file: self.sign_passphrase_file.clone(),
             sign_identity: self.sign_identity.clone(),
+            sign_key_file: self.sign_key_file.clone(),
             passphrase: self.sign_passphrase.clone(),
         }
     }
@@ -304,6 +308,7 @@ impl CopyArgs {
             sign_by_sigstore_private_key: shared.sign.sign_by_sigstore_private_key.clone(),
             sign_by_sigstore: shared.sign.sign_by_sigstore.clone(),
             sign_passphrase: shared.sign.passphrase.clone(),
+            sign_key_file: shared.sign.sign_key_file.clone(),
             ..CopyArgs::default()
         }
     }

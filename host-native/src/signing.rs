@@ -21,6 +21,8 @@ pub struct SignFlags {
     pub sign_by_sigstore: Option<String>,
     pub sign_passphrase_file: Option<String>,
     pub sign_identity: Option<String>,
+    /// `--sign-key-file`: `--sign-by`'s secret key from this OpenPGP key file, not GnuPG.
+    pub sign_key_file: Option<String>,
     /// A passphrase already read (sync reads it once for all its copies).
     pub passphrase: Option<String>,
 }
@@ -130,21 +132,25 @@ pub fn signing(flags: &SignFlags, dest: &ImageName) -> Result<Signing, String> {
     if flags.sign_by.is_none() && flags.sign_by_sigstore_private_key.is_none() {
         return Ok(Signing::default());
     }
-    let passphrase = match (
-        &flags.sign_passphrase_file,
-        &flags.sign_by_sigstore_private_key,
-    ) {
-        (Some(file), _) => Some(read_passphrase_file(file)?),
-        (None, Some(key)) => Some(prompt_for_passphrase(key)?),
-        (None, None) => None,
+    let passphrase = match &flags.passphrase {
+        Some(given) => Some(given.clone()),
+        None => passphrase_for(flags)?,
     };
     let identity = sign_identity(flags, dest)?;
     let mut signers: Vec<Arc<dyn ManifestSigner>> = Vec::new();
-    if let Some(fingerprint) = &flags.sign_by {
-        signers.push(Arc::new(GpgSigner {
+    match (&flags.sign_by, &flags.sign_key_file) {
+        (Some(fingerprint), Some(file)) => signers.push(Arc::new(KeyFileSigner {
+            key_file: std::fs::read(file)
+                .map_err(|e| format!("reading the secret key file {file}: {e}"))?,
+            fingerprint: fingerprint.clone(),
+            passphrase: passphrase.clone().unwrap_or_default(),
+        })),
+        (Some(fingerprint), None) => signers.push(Arc::new(GpgSigner {
             key: fingerprint.clone(),
             passphrase: passphrase.clone().filter(|p| !p.is_empty()),
-        }));
+        })),
+        (None, Some(_)) => return Err("--sign-key-file needs --sign-by FINGERPRINT".into()),
+        (None, None) => {}
     }
     if let Some(key_file) = &flags.sign_by_sigstore_private_key {
         let pem = std::fs::read(key_file)
@@ -221,6 +227,46 @@ impl GpgSigner {
 }
 
 impl ManifestSigner for GpgSigner {
+    fn announcement(&self) -> &'static str {
+        "Signing manifest using simple signing"
+    }
+
+    fn sign(&self, manifest: &[u8], identity: &str) -> Result<Signature, String> {
+        let digest = skopeo_core::manifest::manifest_digest(manifest)?;
+        let payload = simple_signing::SimpleSignature::new(
+            &digest.to_string(),
+            identity,
+            &creator("atomic "),
+            now(),
+        )
+        .to_payload();
+        Ok(Signature::SimpleSigning(self.sign_bytes(&payload)?))
+    }
+}
+
+/// Simple signing in the core with a secret key read from an OpenPGP key file (no GnuPG).
+pub struct KeyFileSigner {
+    pub key_file: Vec<u8>,
+    pub fingerprint: String,
+    pub passphrase: String,
+}
+
+impl KeyFileSigner {
+    /// An OpenPGP signed message over `payload`.
+    pub fn sign_bytes(&self, payload: &[u8]) -> Result<Vec<u8>, String> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| format!("reading random bytes: {e}"))?;
+        skopeo_core::trust::openpgp::sign_with_key_file(
+            &self.key_file,
+            &self.fingerprint,
+            &self.passphrase,
+            payload,
+            seed,
+        )
+    }
+}
+
+impl ManifestSigner for KeyFileSigner {
     fn announcement(&self) -> &'static str {
         "Signing manifest using simple signing"
     }

@@ -1,7 +1,7 @@
 //! `standalone-sign`, `standalone-verify`, `untrusted-signature-dump-without-verification`
 //! and `generate-sigstore-key`: signatures and keys as local files.
 
-use crate::signing::{gnupg_public_keys, now, read_passphrase_file, GpgSigner};
+use crate::signing::{gnupg_public_keys, now, read_passphrase_file, GpgSigner, KeyFileSigner};
 use clap::Args;
 use skopeo_core::trust::openpgp::{self, Keyring};
 use skopeo_core::trust::simple_signing::SimpleSignature;
@@ -17,6 +17,9 @@ pub struct StandaloneSignArgs {
     /// file that contains a passphrase for the --sign-by key
     #[arg(long, value_name = "string")]
     passphrase_file: Option<String>,
+    /// Take the secret key from the OpenPGP key file at PATH instead of GnuPG
+    #[arg(long, value_name = "PATH")]
+    key_file: Option<String>,
     /// MANIFEST DOCKER-REFERENCE KEY-FINGERPRINT
     #[arg(value_name = "ARG")]
     args: Vec<String>,
@@ -76,13 +79,20 @@ pub fn sign(args: StandaloneSignArgs) -> Result<(), String> {
     let creator = format!("atomic skopeo-rs {}", env!("CARGO_PKG_VERSION"));
     let payload = standalone::payload(&manifest, reference, &creator, now())
         .map_err(|e| format!("Error creating signature: {e}"))?;
-    let signer = GpgSigner {
-        key: fingerprint.clone(),
-        passphrase: Some(passphrase).filter(|p| !p.is_empty()),
-    };
-    let signature = signer
-        .sign_bytes(&payload)
-        .map_err(|e| format!("Error creating signature: {e}"))?;
+    let signature = match &args.key_file {
+        Some(file) => KeyFileSigner {
+            key_file: read(file, "Error reading")?,
+            fingerprint: fingerprint.clone(),
+            passphrase,
+        }
+        .sign_bytes(&payload),
+        None => GpgSigner {
+            key: fingerprint.clone(),
+            passphrase: Some(passphrase).filter(|p| !p.is_empty()),
+        }
+        .sign_bytes(&payload),
+    }
+    .map_err(|e| format!("Error creating signature: {e}"))?;
     std::fs::write(output, signature)
         .map_err(|e| format!("Error writing signature to {output}: {e}"))
 }

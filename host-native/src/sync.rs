@@ -42,6 +42,9 @@ pub struct SyncArgs {
     /// Sign the image using a sigstore parameter file at PATH
     #[arg(long, value_name = "PATH")]
     sign_by_sigstore: Option<String>,
+    /// Take --sign-by's secret key from the OpenPGP key file at PATH instead of GnuPG
+    #[arg(long, value_name = "PATH")]
+    sign_key_file: Option<String>,
     /// MANIFEST TYPE (oci, v2s1, or v2s2) to use when syncing image(s) to a destination
     #[arg(short = 'f', long, value_name = "MANIFEST TYPE")]
     format: Option<String>,
@@ -139,6 +142,7 @@ pub fn run(global: &crate::GlobalOptions, args: SyncArgs) -> Result<(), String> 
         sign_by_sigstore_private_key: args.sign_by_sigstore_private_key.clone(),
         sign_by_sigstore: args.sign_by_sigstore.clone(),
         sign_passphrase_file: args.sign_passphrase_file.clone(),
+        sign_key_file: args.sign_key_file.clone(),
         ..Default::default()
     };
     crate::signing::check_flags(&sign)?;

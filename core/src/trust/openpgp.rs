@@ -145,6 +145,84 @@ pub fn untrusted_contents(blob: &[u8]) -> Result<(Vec<u8>, String), String> {
     Ok((payload, key_id))
 }
 
+/// Signs `payload` with a key of the OpenPGP secret key file `key_file` (armored or binary):
+/// the key or subkey `fingerprint` names (or whose key ID it ends with); for a primary key
+/// with a signing subkey, that subkey, as gpg chooses. The message is what `gpg --sign`
+/// makes: compressed, one-pass signed, binary literal data. `seed` seeds the randomness
+/// some algorithms use.
+pub fn sign_with_key_file(
+    key_file: &[u8],
+    fingerprint: &str,
+    passphrase: &str,
+    payload: &[u8],
+    seed: [u8; 32],
+) -> Result<Vec<u8>, String> {
+    use pgp::composed::{MessageBuilder, SignedSecretKey};
+    use pgp::crypto::hash::HashAlgorithm;
+    use pgp::types::{CompressionAlgorithm, Password};
+    use rand_chacha::rand_core::SeedableRng;
+
+    let trimmed = key_file.trim_ascii_start();
+    let keys: Vec<SignedSecretKey> = if trimmed.starts_with(b"-----BEGIN PGP") {
+        SignedSecretKey::from_armor_many(trimmed)
+            .map_err(|e| format!("reading the secret key file: {e}"))?
+            .0
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("reading the secret key file: {e}"))?
+    } else {
+        SignedSecretKey::from_bytes_many(key_file)
+            .map_err(|e| format!("reading the secret key file: {e}"))?
+            .filter_map(Result::ok)
+            .collect()
+    };
+    let wanted = fingerprint.to_uppercase();
+    let names = |fp: &[u8]| {
+        let hex = hex(fp);
+        hex == wanted || (wanted.len() >= 16 && hex.ends_with(&wanted))
+    };
+    enum Chosen<'k> {
+        Primary(&'k pgp::packet::SecretKey),
+        Subkey(&'k pgp::packet::SecretSubkey),
+    }
+    let chosen = keys.iter().find_map(|key| {
+        let signing_sub = key.secret_subkeys.iter().find(|sub| {
+            sub.signatures
+                .iter()
+                .any(|s| s.typ() == Some(SignatureType::SubkeyBinding) && s.key_flags().sign())
+        });
+        if names(key.primary_key.fingerprint().as_bytes()) {
+            return Some(match signing_sub {
+                Some(sub) => Chosen::Subkey(&sub.key),
+                None => Chosen::Primary(&key.primary_key),
+            });
+        }
+        key.secret_subkeys
+            .iter()
+            .find(|sub| names(sub.key.fingerprint().as_bytes()))
+            .map(|sub| Chosen::Subkey(&sub.key))
+    });
+    let Some(chosen) = chosen else {
+        return Err(format!("key {fingerprint:?} not found"));
+    };
+    let password = Password::from(passphrase);
+    let unlocked = match &chosen {
+        Chosen::Primary(k) => k.unlock(&password, |_, _| Ok(())),
+        Chosen::Subkey(k) => k.unlock(&password, |_, _| Ok(())),
+    };
+    if !matches!(unlocked, Ok(Ok(()))) {
+        return Err("Bad passphrase".into());
+    }
+    let mut builder = MessageBuilder::from_bytes("", payload.to_vec());
+    builder.compression(CompressionAlgorithm::ZLIB);
+    match chosen {
+        Chosen::Primary(k) => builder.sign(k, password, HashAlgorithm::Sha256),
+        Chosen::Subkey(k) => builder.sign(k, password, HashAlgorithm::Sha256),
+    };
+    builder
+        .to_vec(rand_chacha::ChaCha20Rng::from_seed(seed))
+        .map_err(|e| format!("signing: {e}"))
+}
+
 /// A signing key found in the keyring, and whether it may still sign.
 struct Signer {
     key: SignerKey,
