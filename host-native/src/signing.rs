@@ -232,16 +232,25 @@ impl ManifestSigner for GpgSigner {
     }
 
     fn sign(&self, manifest: &[u8], identity: &str) -> Result<Signature, String> {
-        let digest = skopeo_core::manifest::manifest_digest(manifest)?;
-        let payload = simple_signing::SimpleSignature::new(
-            &digest.to_string(),
-            identity,
-            &creator("atomic "),
-            now(),
-        )
-        .to_payload();
-        Ok(Signature::SimpleSigning(self.sign_bytes(&payload)?))
+        simple_signature(manifest, identity, |payload| self.sign_bytes(payload))
     }
+}
+
+/// The simple signing signature of `manifest` for `identity`, its payload signed by `sign`.
+fn simple_signature(
+    manifest: &[u8],
+    identity: &str,
+    sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
+) -> Result<Signature, String> {
+    let digest = skopeo_core::manifest::manifest_digest(manifest)?;
+    let payload = simple_signing::SimpleSignature::new(
+        &digest.to_string(),
+        identity,
+        &creator("atomic "),
+        now(),
+    )
+    .to_payload();
+    Ok(Signature::SimpleSigning(sign(&payload)?))
 }
 
 /// Simple signing in the core with a secret key read from an OpenPGP key file (no GnuPG).
@@ -272,15 +281,7 @@ impl ManifestSigner for KeyFileSigner {
     }
 
     fn sign(&self, manifest: &[u8], identity: &str) -> Result<Signature, String> {
-        let digest = skopeo_core::manifest::manifest_digest(manifest)?;
-        let payload = simple_signing::SimpleSignature::new(
-            &digest.to_string(),
-            identity,
-            &creator("atomic "),
-            now(),
-        )
-        .to_payload();
-        Ok(Signature::SimpleSigning(self.sign_bytes(&payload)?))
+        simple_signature(manifest, identity, |payload| self.sign_bytes(payload))
     }
 }
 
