@@ -257,3 +257,137 @@ fn secret_key_files_sign_in_core_and_the_signatures_verify() {
         "key \"0123456789ABCDEF\" not found"
     );
 }
+
+/// Judges the `dir-img-*` fixture `image_dir` as `image` under one `sigstoreSigned`
+/// requirement (paths relative to `signatures-sigstore/`).
+fn sigstore_verdict(
+    dir: &Path,
+    requirement: serde_json::Value,
+    image_dir: &str,
+    image: &str,
+) -> Result<(), String> {
+    let sigstore = dir.join("signatures-sigstore");
+    let mut requirement = requirement;
+    for field in [
+        "keyPath",
+        "rekorPublicKeyPath",
+        "fulcio/caPath",
+        "pki/caRootsPath",
+        "pki/caIntermediatesPath",
+    ] {
+        let pointer = format!("/{field}");
+        if let Some(value) = requirement.pointer_mut(&pointer) {
+            let rel = value.as_str().unwrap().to_owned();
+            *value = sigstore.join(rel).display().to_string().into();
+        }
+    }
+    let policy = Policy::parse(
+        serde_json::json!({"default": [requirement]})
+            .to_string()
+            .as_bytes(),
+        "policy.json",
+    )
+    .unwrap();
+    let image = ImageName::parse(&format!("docker://{image}")).unwrap();
+    let mut check = TrustCheck::new(&policy, &image, now());
+    for path in check.key_paths() {
+        check.add_key_file(&path, std::fs::read(&path).map_err(|e| e.to_string()));
+    }
+    let (manifest, signatures) = dir_image(&sigstore.join(image_dir));
+    check.check(&manifest, &signatures)
+}
+
+#[test]
+fn rekor_signed_entry_timestamps_are_checked_as_containers_image_checks_them() {
+    let Some(dir) = common::fixtures_dir() else {
+        return;
+    };
+    let image = "192.168.64.2:5000/cosign-signed/key-1";
+    let requirement = |key: &str, rekor: &str| {
+        serde_json::json!({"type": "sigstoreSigned", "keyPath": key, "rekorPublicKeyPath": rekor,
+                           "signedIdentity": {"type": "matchRepository"}})
+    };
+    let valid = "dir-img-cosign-key-rekor-valid";
+    sigstore_verdict(&dir, requirement("cosign2.pub", "rekor.pub"), valid, image).unwrap();
+    assert_eq!(
+        sigstore_verdict(&dir, requirement("cosign2.pub", "cosign.pub"), valid, image).unwrap_err(),
+        "No public key verified against the RekorSET: cryptographic signature verification of Rekor SET failed"
+    );
+    assert_eq!(
+        sigstore_verdict(&dir, requirement("cosign.pub", "rekor.pub"), valid, image).unwrap_err(),
+        "No public key verified against the RekorSET: publicKey in Rekor SET does not match"
+    );
+    assert_eq!(
+        sigstore_verdict(
+            &dir,
+            requirement("cosign.pub", "rekor.pub"),
+            "dir-img-cosign-valid",
+            "192.168.64.2:5000/cosign-signed-single-sample"
+        )
+        .unwrap_err(),
+        "missing dev.sigstore.cosign/bundle annotation"
+    );
+    // Without Rekor, the key alone accepts the same signature.
+    let key_only = serde_json::json!({"type": "sigstoreSigned", "keyPath": "cosign2.pub",
+                                      "signedIdentity": {"type": "matchRepository"}});
+    sigstore_verdict(&dir, key_only, valid, image).unwrap();
+}
+
+#[test]
+fn fulcio_and_pki_certificates_are_checked_as_containers_image_checks_them() {
+    let Some(dir) = common::fixtures_dir() else {
+        return;
+    };
+    let fulcio = |issuer: &str, email: &str| {
+        serde_json::json!({"type": "sigstoreSigned",
+            "fulcio": {"caPath": "fulcio_v1.crt.pem", "oidcIssuer": issuer, "subjectEmail": email},
+            "rekorPublicKeyPath": "rekor.pub", "signedIdentity": {"type": "matchRepository"}})
+    };
+    let image = "192.168.64.2:5000/cosign-signed/fulcio-rekor-1";
+    let valid = "dir-img-cosign-fulcio-rekor-valid";
+    let github = "https://github.com/login/oauth";
+    sigstore_verdict(&dir, fulcio(github, "mitr@redhat.com"), valid, image).unwrap();
+    assert_eq!(
+        sigstore_verdict(&dir, fulcio(github, "x@example.com"), valid, image).unwrap_err(),
+        r#"Required email "x@example.com" not found (got ["mitr@redhat.com"])"#
+    );
+    assert_eq!(
+        sigstore_verdict(
+            &dir,
+            fulcio("https://example.com", "mitr@redhat.com"),
+            valid,
+            image
+        )
+        .unwrap_err(),
+        r#"Unexpected Fulcio OIDC issuer "https://github.com/login/oauth""#
+    );
+    // A CA that did not issue the certificate.
+    let mut other_ca = fulcio(github, "mitr@redhat.com");
+    other_ca["fulcio"]["caPath"] = "pki_root_crts.pem".into();
+    assert_eq!(
+        sigstore_verdict(&dir, other_ca, valid, image).unwrap_err(),
+        "veryfing leaf certificate failed: x509: certificate signed by unknown authority"
+    );
+
+    let pki = |email: &str| {
+        serde_json::json!({"type": "sigstoreSigned",
+            "pki": {"caRootsPath": "pki_root_crts.pem", "caIntermediatesPath": "pki_intermediate_crts.pem",
+                    "subjectEmail": email},
+            "signedIdentity": {"type": "matchRepository"}})
+    };
+    sigstore_verdict(
+        &dir,
+        pki("qiwan@redhat.com"),
+        "dir-img-cosign-pki-valid",
+        "localhost:5000/test",
+    )
+    .unwrap();
+    assert!(sigstore_verdict(
+        &dir,
+        pki("x@example.com"),
+        "dir-img-cosign-pki-valid",
+        "localhost:5000/test"
+    )
+    .unwrap_err()
+    .starts_with(r#"Required email "x@example.com" not found"#));
+}

@@ -6,8 +6,10 @@ pub mod cosign_key;
 pub mod identity;
 pub mod openpgp;
 pub mod policy_eval;
+pub mod rekor;
 pub mod requirement;
 pub mod sigstore;
+pub mod sigstore_eval;
 pub mod simple_signing;
 pub mod standalone;
 
@@ -25,4 +27,12 @@ mod base64_field {
             .decode(String::deserialize(d)?)
             .map_err(serde::de::Error::custom)
     }
+}
+pub mod x509;
+
+/// Go's `base64.StdEncoding.DecodeString`, which skips line breaks.
+pub(crate) fn go_base64_decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine as _;
+    let joined: String = text.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+    base64::engine::general_purpose::STANDARD.decode(joined)
 }

@@ -59,7 +59,7 @@ impl Keyring {
         let payload = message.literal.ok_or("No data")?;
         let report = GpgmeReport::of(signature);
         let Some((key, signer)) = self.find_signer(signature) else {
-            return Err(report.refusal(128, &report.key_id, 0x9));
+            return Err(report.refusal(128, &report.missing_key, 0x9));
         };
         if !signer.checks(signature, &payload) {
             return Err(GpgmeReport::bad(&report.key_id).refusal(4, &report.key_id, 0x700_0008));
@@ -315,7 +315,10 @@ impl SignedMessage {
 
 /// The fields of gpgme's `Signature` that containers/image prints when it refuses one.
 struct GpgmeReport {
+    /// The signer's long key ID (how gpg names it in a bad signature).
     key_id: String,
+    /// How gpg names a signer it has no key for.
+    missing_key: String,
     created: i64,
     expires: i64,
     pubkey_algo: u16,
@@ -331,15 +334,26 @@ impl GpgmeReport {
         let (pubkey_algo, hash_algo) = signature.config().map_or((0, 0), |c| {
             (gpgme_pubkey_algo(u8::from(c.pub_alg)), u8::from(c.hash_alg))
         });
-        // gpg names the signer by fingerprint when the signature carries one, else by key ID.
         let key_id = signature
+            .issuer_key_id()
+            .first()
+            .map(|id| hex(id.as_ref()))
+            .or_else(|| {
+                signature.issuer_fingerprint().first().map(|f| {
+                    let bytes = f.as_bytes();
+                    hex(&bytes[bytes.len().saturating_sub(8)..])
+                })
+            })
+            .unwrap_or_default();
+        // A missing key is named by its fingerprint when the signature carries one.
+        let missing_key = signature
             .issuer_fingerprint()
             .first()
             .map(|f| hex(f.as_bytes()))
-            .or_else(|| signature.issuer_key_id().first().map(|id| hex(id.as_ref())))
-            .unwrap_or_default();
+            .unwrap_or_else(|| key_id.clone());
         GpgmeReport {
             key_id,
+            missing_key,
             created,
             expires,
             pubkey_algo,
@@ -351,6 +365,7 @@ impl GpgmeReport {
     fn bad(key_id: &str) -> GpgmeReport {
         GpgmeReport {
             key_id: key_id.to_owned(),
+            missing_key: key_id.to_owned(),
             created: 0,
             expires: 0,
             pubkey_algo: 0,

@@ -9,7 +9,8 @@ use crate::transport::ImageName;
 use crate::trust::identity::SignedIdentity;
 use crate::trust::openpgp::Keyring;
 use crate::trust::requirement::{KeySource, Requirement, SignedBy, SigstoreSigned};
-use crate::trust::sigstore::{public_key_from_pem, SigstoreSignature};
+use crate::trust::sigstore::SigstoreSignature;
+use crate::trust::sigstore_eval;
 use crate::trust::simple_signing::SimpleSignature;
 use std::collections::BTreeMap;
 
@@ -202,18 +203,8 @@ impl TrustCheck {
                 }
             };
             let accept = || -> Result<(), String> {
-                if let Some(what) = r.unverifiable {
-                    return Err(format!(
-                        "verifying sigstore signatures with {what} is not supported by this build"
-                    ));
-                }
-                let source = r.keys.as_ref().expect("keys when neither fulcio nor pki");
-                let keys = self
-                    .key_blobs(source)?
-                    .iter()
-                    .map(|pem| public_key_from_pem(pem))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let claims = parsed.verify(&keys)?;
+                let key_blobs = |source: &KeySource| self.key_blobs(source);
+                let claims = sigstore_eval::verified_claims(r, &parsed, &key_blobs, self.now)?;
                 self.claims_accepted(&r.identity, manifest, &claims)
             };
             match accept() {

@@ -51,10 +51,30 @@ pub struct SignedBy {
 pub struct SigstoreSigned {
     /// The public keys (`None` when `fulcio` or `pki` names the signers instead).
     pub keys: Option<KeySource>,
-    /// Which of `fulcio`, `pki`, rekor keys the requirement uses that this build does not
-    /// verify (named in the refusal).
-    pub unverifiable: Option<&'static str>,
+    /// Rekor's public keys, when signatures must carry a signed entry timestamp.
+    pub rekor_keys: Option<KeySource>,
+    /// Signers certified by Fulcio.
+    pub fulcio: Option<Fulcio>,
+    /// Signers certified by a private PKI.
+    pub pki: Option<Pki>,
     pub identity: SignedIdentity,
+}
+
+/// `fulcio`: which Fulcio CA, OIDC issuer and e-mail a signing certificate must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fulcio {
+    pub ca: KeySource,
+    pub oidc_issuer: String,
+    pub subject_email: String,
+}
+
+/// `pki`: the roots (and intermediates) a signing certificate chains to, and its subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pki {
+    pub roots: KeySource,
+    pub intermediates: Option<KeySource>,
+    pub subject_email: Option<String>,
+    pub subject_hostname: Option<String>,
 }
 
 impl Requirement {
@@ -94,7 +114,15 @@ impl Requirement {
     pub fn key_paths(&self) -> Vec<&str> {
         match self {
             Requirement::SignedBy(s) => s.keys.paths(),
-            Requirement::SigstoreSigned(s) => s.keys.as_ref().map_or(Vec::new(), |k| k.paths()),
+            Requirement::SigstoreSigned(s) => s
+                .keys
+                .iter()
+                .chain(s.rekor_keys.iter())
+                .chain(s.fulcio.iter().map(|f| &f.ca))
+                .chain(s.pki.iter().map(|p| &p.roots))
+                .chain(s.pki.iter().filter_map(|p| p.intermediates.as_ref()))
+                .flat_map(|k| k.paths())
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -242,9 +270,9 @@ fn sigstore_signed(object: &Map<String, Value>) -> Result<Requirement, String> {
             .collect::<Result<Vec<_>, _>>()?;
         sources.push(KeySource::Data(decoded));
     }
-    let fulcio = object.contains_key("fulcio");
-    let pki = object.contains_key("pki");
-    let signer_kinds = sources.len() + usize::from(fulcio) + usize::from(pki);
+    let has_fulcio = object.contains_key("fulcio");
+    let has_pki = object.contains_key("pki");
+    let signer_kinds = sources.len() + usize::from(has_fulcio) + usize::from(has_pki);
     if signer_kinds != 1 {
         return Err(
             "exactly one of keyPath, keyPaths, keyData, keyDatas, fulcio, and pki must be specified"
@@ -263,24 +291,106 @@ fn sigstore_signed(object: &Map<String, Value>) -> Result<Requirement, String> {
     if rekor > 1 {
         return Err("at most one of rekorPublickeyPath, rekorPublicKeyPaths, rekorPublickeyData and rekorPublicKeyDatas can be used simultaneously".into());
     }
-    if fulcio && rekor == 0 {
+    if has_fulcio && rekor == 0 {
         return Err("At least one of rekorPublickeyPath, rekorPublicKeyPaths, rekorPublickeyData and rekorPublicKeyDatas must be specified if fulcio is used".into());
     }
-    if pki && rekor > 0 {
+    if has_pki && rekor > 0 {
         return Err("rekorPublickeyPath, rekorPublicKeyPaths, rekorPublickeyData and rekorPublicKeyDatas are not supported for pki".into());
     }
-    let unverifiable = if fulcio {
-        Some("fulcio")
-    } else if pki {
-        Some("pki")
-    } else if rekor > 0 {
-        Some("rekorPublicKey*")
-    } else {
-        None
-    };
+    let fulcio = object.get("fulcio").map(fulcio_of).transpose()?;
+    let pki = object.get("pki").map(pki_of).transpose()?;
+    let mut rekor_keys = None;
+    if let Some(p) = string_field(object, "rekorPublicKeyPath")? {
+        rekor_keys = Some(KeySource::Path(p));
+    }
+    if let Some(ps) = strings_field(object, "rekorPublicKeyPaths")? {
+        rekor_keys = Some(KeySource::Paths(ps));
+    }
+    if let Some(d) = string_field(object, "rekorPublicKeyData")? {
+        rekor_keys = Some(KeySource::Data(vec![bytes_of("rekorPublicKeyData", &d)?]));
+    }
+    if let Some(ds) = strings_field(object, "rekorPublicKeyDatas")? {
+        let decoded = ds
+            .iter()
+            .map(|d| bytes_of("rekorPublicKeyDatas", d))
+            .collect::<Result<Vec<_>, _>>()?;
+        rekor_keys = Some(KeySource::Data(decoded));
+    }
     Ok(Requirement::SigstoreSigned(SigstoreSigned {
         keys: sources.pop(),
-        unverifiable,
+        rekor_keys,
+        fulcio,
+        pki,
         identity: identity(object)?,
     }))
+}
+
+/// One of a path or inline (base64) data naming a file's contents.
+fn file_or_data(
+    object: &Map<String, Value>,
+    path_key: &str,
+    data_key: &str,
+) -> Result<Option<KeySource>, String> {
+    match (
+        string_field(object, path_key)?,
+        string_field(object, data_key)?,
+    ) {
+        (Some(_), Some(_)) => Err(format!(
+            "{path_key} and {data_key} cannot be used simultaneously"
+        )),
+        (Some(p), None) => Ok(Some(KeySource::Path(p))),
+        (None, Some(d)) => Ok(Some(KeySource::Data(vec![bytes_of(data_key, &d)?]))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn fulcio_of(value: &Value) -> Result<Fulcio, String> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| format!("JSON object expected, got \"{value}\""))?;
+    only_keys(object, &["caPath", "caData", "oidcIssuer", "subjectEmail"])?;
+    let ca = file_or_data(object, "caPath", "caData")?
+        .ok_or("At least one of caPath and caData must be specified")?;
+    let oidc_issuer = string_field(object, "oidcIssuer")?
+        .filter(|s| !s.is_empty())
+        .ok_or("oidcIssuer not specified")?;
+    let subject_email = string_field(object, "subjectEmail")?
+        .filter(|s| !s.is_empty())
+        .ok_or("subjectEmail not specified")?;
+    Ok(Fulcio {
+        ca,
+        oidc_issuer,
+        subject_email,
+    })
+}
+
+fn pki_of(value: &Value) -> Result<Pki, String> {
+    let object = value
+        .as_object()
+        .ok_or_else(|| format!("JSON object expected, got \"{value}\""))?;
+    only_keys(
+        object,
+        &[
+            "caRootsPath",
+            "caRootsData",
+            "caIntermediatesPath",
+            "caIntermediatesData",
+            "subjectEmail",
+            "subjectHostname",
+        ],
+    )?;
+    let roots = file_or_data(object, "caRootsPath", "caRootsData")?
+        .ok_or("At least one of caRootsPath and caRootsData must be specified")?;
+    let intermediates = file_or_data(object, "caIntermediatesPath", "caIntermediatesData")?;
+    let subject_email = string_field(object, "subjectEmail")?.filter(|s| !s.is_empty());
+    let subject_hostname = string_field(object, "subjectHostname")?.filter(|s| !s.is_empty());
+    if subject_email.is_none() && subject_hostname.is_none() {
+        return Err("At least one of subjectEmail, subjectHostname must be specified".into());
+    }
+    Ok(Pki {
+        roots,
+        intermediates,
+        subject_email,
+        subject_hostname,
+    })
 }

@@ -69,9 +69,7 @@ impl SigstoreSignature {
             .annotations
             .get(SIGNATURE_ANNOTATION)
             .ok_or_else(|| format!("missing {SIGNATURE_ANNOTATION} annotation"))?;
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(encoded)
-            .map_err(|e| format!("base64 decoding: {e}"))?;
+        let raw = super::go_base64_decode(encoded).map_err(|e| format!("base64 decoding: {e}"))?;
         let signature = p256::ecdsa::DerSignature::from_bytes(&raw)
             .ok()
             .and_then(|d| p256::ecdsa::Signature::from_der(d.as_bytes()).ok());
@@ -82,6 +80,24 @@ impl SigstoreSignature {
                 "cryptographic signature verification failed: invalid signature when validating ASN.1 encoded signature"
                     .into(),
             );
+        }
+        SimpleSignature::parse_of(&self.payload, SIGSTORE_TYPE)
+    }
+}
+
+impl SigstoreSignature {
+    /// Checks the signature with a certificate's key and returns the payload's claims.
+    pub fn verify_with_certificate(
+        &self,
+        key: &crate::trust::x509::CertKey,
+    ) -> Result<SimpleSignature, String> {
+        let encoded = self
+            .annotations
+            .get(SIGNATURE_ANNOTATION)
+            .ok_or_else(|| format!("missing {SIGNATURE_ANNOTATION} annotation"))?;
+        let raw = super::go_base64_decode(encoded).map_err(|e| format!("base64 decoding: {e}"))?;
+        if !key.verifies(&self.payload, &raw) {
+            return Err("cryptographic signature verification failed: invalid signature".into());
         }
         SimpleSignature::parse_of(&self.payload, SIGSTORE_TYPE)
     }
@@ -100,8 +116,12 @@ pub fn public_key_from_pem(pem: &[u8]) -> Result<p256::ecdsa::VerifyingKey, Stri
 
 /// The PEM `PUBLIC KEY` of a signing key, as cosign writes `*.pub`.
 pub fn public_key_pem(key: &p256::ecdsa::SigningKey) -> String {
-    key.verifying_key()
-        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+    verifying_key_pem(key.verifying_key())
+}
+
+/// The PEM `PUBLIC KEY` of a public key.
+pub fn verifying_key_pem(key: &p256::ecdsa::VerifyingKey) -> String {
+    key.to_public_key_pem(p256::pkcs8::LineEnding::LF)
         .expect("a P-256 key encodes")
 }
 
