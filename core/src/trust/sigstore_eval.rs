@@ -35,7 +35,7 @@ pub fn verified_claims(
 ) -> Result<SimpleSignature, String> {
     let encoded = annotation(signature, SIGNATURE_ANNOTATION)?;
     let rekor_keys = match &r.rekor_keys {
-        Some(source) => Some(rekor_keys(source, key_blobs)?),
+        Some(source) => Some(public_keys(source, key_blobs, "Rekor public key")?),
         None => None,
     };
     if let Some(fulcio) = &r.fulcio {
@@ -62,16 +62,7 @@ pub fn verified_claims(
         .keys
         .as_ref()
         .ok_or("Internal inconsistency: A public key, Fulcio, or PKI must be specified.")?;
-    let mut keys = Vec::new();
-    for (i, pem) in key_blobs(source)?.iter().enumerate() {
-        keys.push(public_key_from_pem(pem).map_err(|e| {
-            e.replacen(
-                "parsing public key",
-                &format!("parsing public key {}", i + 1),
-                1,
-            )
-        })?);
-    }
+    let mut keys = public_keys(source, key_blobs, "public key")?;
     if let Some(rekor_keys) = rekor_keys {
         let set = annotation(signature, rekor::SET_ANNOTATION)?;
         let mut failures = Vec::new();
@@ -104,16 +95,19 @@ pub fn verified_claims(
     signature.verify(&keys)
 }
 
-fn rekor_keys(
+/// The PEM public keys `source` names, numbered in errors as containers/image numbers them
+/// (`parsing public key 2: …`, `parsing Rekor public key 1: …`).
+fn public_keys(
     source: &KeySource,
     key_blobs: &KeyBlobs,
+    what: &str,
 ) -> Result<Vec<p256::ecdsa::VerifyingKey>, String> {
     let mut keys = Vec::new();
     for (i, pem) in key_blobs(source)?.iter().enumerate() {
         keys.push(public_key_from_pem(pem).map_err(|e| {
             e.replacen(
                 "parsing public key",
-                &format!("parsing Rekor public key {}", i + 1),
+                &format!("parsing {what} {}", i + 1),
                 1,
             )
         })?);
