@@ -391,3 +391,27 @@ fn fulcio_and_pki_certificates_are_checked_as_containers_image_checks_them() {
     .unwrap_err()
     .starts_with(r#"Required email "x@example.com" not found"#));
 }
+
+#[test]
+fn key_files_concatenated_binary_and_armored_all_load() {
+    let Some(dir) = common::fixtures_dir() else {
+        return;
+    };
+    let gpg = dir.join("signatures-gpg");
+    let mut all = Vec::new();
+    for k in [
+        "public-key-1.gpg",
+        "public-key.gpg",
+        "public-key-2.gpg",
+        "public-key-with-subkey.gpg",
+    ] {
+        all.extend(std::fs::read(gpg.join(k)).unwrap());
+    }
+    let keyring = Keyring::from_blobs(&[all]).unwrap();
+    assert_eq!(
+        keyring.fingerprints().len(),
+        4,
+        "{:?}",
+        keyring.fingerprints()
+    );
+}

@@ -3,7 +3,7 @@
 
 use crate::signing::{gnupg_public_keys, now, read_passphrase_file, GpgSigner, KeyFileSigner};
 use clap::Args;
-use skopeo_core::trust::openpgp::{self, Keyring};
+use skopeo_core::trust::openpgp;
 use skopeo_core::trust::simple_signing::SimpleSignature;
 use skopeo_core::trust::{cosign_key, sigstore, standalone};
 use skopeo_std_effects::fs::go_io_error;
@@ -105,9 +105,7 @@ pub fn verify(args: StandaloneVerifyArgs) -> Result<(), String> {
                 .into(),
         );
     };
-    let mut expected: Vec<String> = fingerprints.split(',').map(str::to_owned).collect();
-    let any = expected == ["any"];
-    if any && args.public_key_file.is_none() {
+    if fingerprints == "any" && args.public_key_file.is_none() {
         return Err("Cannot use any fingerprint without a public key file".into());
     }
     let manifest = read(manifest_path, "Error reading manifest from")?;
@@ -116,15 +114,16 @@ pub fn verify(args: StandaloneVerifyArgs) -> Result<(), String> {
         Some(file) => read(file, "Error reading public keys from")?,
         None => gnupg_public_keys()?,
     };
-    let keyring =
-        Keyring::from_blobs(&[keys]).map_err(|e| format!("Error initializing GPG: {e}"))?;
-    if any {
-        expected = keyring.fingerprints();
-    }
-    let claims = standalone::verify(&keyring, &manifest, reference, &expected, &signature, now())
-        .map_err(|e| format!("Error verifying signature: {e}"))?;
-    println!("Signature verified, digest {}", claims.manifest_digest);
-    Ok(())
+    let line = standalone::verify_command(
+        &keys,
+        args.public_key_file.is_some(),
+        &manifest,
+        reference,
+        fingerprints,
+        &signature,
+        now(),
+    )?;
+    crate::write_stdout(line.as_bytes())
 }
 
 /// `untrusted-signature-dump-without-verification SIGNATURE`.

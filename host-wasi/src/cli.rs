@@ -48,6 +48,15 @@ enum Command {
     },
     /// Synchronize one or more images from one location to another
     Sync(crate::sync::SyncArgs),
+    /// Verify a signature using local files (with --public-key-file: there is no GnuPG here)
+    StandaloneVerify {
+        /// File containing public keys
+        #[arg(long, value_name = "string")]
+        public_key_file: Option<String>,
+        /// MANIFEST DOCKER-REFERENCE KEY-FINGERPRINTS SIGNATURE
+        #[arg(value_name = "ARG")]
+        args: Vec<String>,
+    },
 }
 
 /// The registry flags the component honours.
@@ -141,6 +150,10 @@ fn run(cli: Cli) -> Result<(), String> {
             let digest = ops::manifest_digest(&bytes).map_err(|e| e.to_string())?;
             write_stdout(format!("{digest}\n").as_bytes())
         }
+        Some(Command::StandaloneVerify {
+            public_key_file,
+            args,
+        }) => standalone_verify(public_key_file, &args),
         Some(Command::Inspect(args)) => {
             let [name] = args.images.as_slice() else {
                 return Err("Exactly one argument expected".into());
@@ -185,6 +198,42 @@ fn run(cli: Cli) -> Result<(), String> {
 }
 
 /// The command line's definition (for printing a subcommand's help).
+/// `standalone-verify` over preopened files, with the native CLI's outputs; the keys must
+/// come from `--public-key-file` (the component has no GnuPG home).
+fn standalone_verify(public_key_file: Option<String>, args: &[String]) -> Result<(), String> {
+    let [manifest, reference, fingerprints, signature] = args else {
+        return Err(
+            "Usage: skopeo standalone-verify manifest docker-reference key-fingerprint signature"
+                .into(),
+        );
+    };
+    let read = |path: &str, what: &str| {
+        std::fs::read(path).map_err(|e| format!("{what} {path}: {}", go_io_error("open", path, &e)))
+    };
+    if fingerprints == "any" && public_key_file.is_none() {
+        return Err("Cannot use any fingerprint without a public key file".into());
+    }
+    let manifest = read(manifest, "Error reading manifest from")?;
+    let signature = read(signature, "Error reading signature from")?;
+    let Some(key_file) = public_key_file else {
+        return Err("Error initializing GPG: the component has no GnuPG home; give the keys with --public-key-file".into());
+    };
+    let keys = read(&key_file, "Error reading public keys from")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let line = skopeo_core::trust::standalone::verify_command(
+        &keys,
+        true,
+        &manifest,
+        reference,
+        fingerprints,
+        &signature,
+        now,
+    )?;
+    write_stdout(line.as_bytes())
+}
+
 pub(crate) fn command() -> clap::Command {
     use clap::CommandFactory;
     Cli::command()

@@ -397,19 +397,43 @@ fn gpgme_pubkey_algo(openpgp: u8) -> u16 {
     }
 }
 
+/// Every public key in `blob`: binary packets, ASCII-armored blocks, or both one after the
+/// other (key files concatenated), as `gpg --import` takes them.
 fn read_keys(blob: &[u8]) -> Result<Vec<SignedPublicKey>, String> {
-    let trimmed = blob.trim_ascii_start();
-    if trimmed.starts_with(b"-----BEGIN PGP") {
-        let keys = SignedPublicKey::from_armor_many(trimmed)
+    const BEGIN: &[u8] = b"-----BEGIN PGP";
+    const END: &[u8] = b"-----END PGP";
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut keys = Vec::new();
+    let mut rest = blob;
+    while !rest.is_empty() {
+        let binary_len = find(rest, BEGIN).unwrap_or(rest.len());
+        let binary = &rest[..binary_len];
+        if !binary.trim_ascii().is_empty() {
+            let parsed = SignedPublicKey::from_bytes_many(binary)
+                .map_err(|e| format!("reading a key: {e}"))?;
+            // Keyrings carry trust packets and secret keys GnuPG skips; keep what parses.
+            keys.extend(parsed.filter_map(Result::ok));
+        }
+        rest = &rest[binary_len..];
+        if rest.is_empty() {
+            break;
+        }
+        // One armored block: through the line of its END marker.
+        let end = find(rest, END).ok_or("reading an armored key: no END line")?;
+        let line_end = rest[end..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(rest.len(), |i| end + i + 1);
+        let block = &rest[..line_end];
+        let armored = SignedPublicKey::from_armor_many(block)
             .map_err(|e| format!("reading an armored key: {e}"))?
-            .0;
-        return keys
+            .0
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("reading an armored key: {e}"));
+            .map_err(|e| format!("reading an armored key: {e}"))?;
+        keys.extend(armored);
+        rest = &rest[line_end..];
     }
-    let keys = SignedPublicKey::from_bytes_many(blob).map_err(|e| format!("reading a key: {e}"))?;
-    // Keyrings carry trust packets and secret keys GnuPG skips; keep what parses.
-    Ok(keys.filter_map(Result::ok).collect())
+    Ok(keys)
 }
 
 fn hex_fingerprint(key: &SignedPublicKey) -> String {

@@ -63,3 +63,30 @@ pub fn payload(
     let digest = crate::manifest::manifest_digest(manifest)?;
     Ok(SimpleSignature::new(&digest.to_string(), reference, creator, now).to_payload())
 }
+
+/// `standalone-verify` once its files are read: `fingerprints` as given (comma-separated, or
+/// `any` when the keys come from a public key file), `keys` the keyring to trust. Returns
+/// the line to print, or the fatal message, both in skopeo's words.
+pub fn verify_command(
+    keys: &[u8],
+    keys_from_file: bool,
+    manifest: &[u8],
+    reference: &str,
+    fingerprints: &str,
+    signature: &[u8],
+    now: i64,
+) -> Result<String, String> {
+    let keyring =
+        Keyring::from_blobs(&[keys]).map_err(|e| format!("Error initializing GPG: {e}"))?;
+    let expected: Vec<String> = match fingerprints {
+        "any" if keys_from_file => keyring.fingerprints(),
+        "any" => return Err("Cannot use any fingerprint without a public key file".into()),
+        list => list.split(',').map(str::to_owned).collect(),
+    };
+    let claims = verify(&keyring, manifest, reference, &expected, signature, now)
+        .map_err(|e| format!("Error verifying signature: {e}"))?;
+    Ok(format!(
+        "Signature verified, digest {}\n",
+        claims.manifest_digest
+    ))
+}

@@ -345,3 +345,55 @@ fn registry_sync_in_component() {
         refused.stderr
     );
 }
+
+#[test]
+fn standalone_verify_of_the_signature_vectors_in_component() {
+    let Some(fx) = fixtures_dir() else { return };
+    let gpg = std::fs::canonicalize(fx.join("signatures-gpg")).unwrap();
+    let tmp = TempDir::new("three-hosts-verify");
+    let keys = tmp.0.join("keys.gpg");
+    let mut keyring = Vec::new();
+    for k in [
+        "public-key.gpg",
+        "public-key-1.gpg",
+        "public-key-2.gpg",
+        "public-key-with-subkey.gpg",
+        "public-key-with-revoked-subkey.gpg",
+    ] {
+        keyring.extend(std::fs::read(gpg.join(k)).unwrap());
+    }
+    std::fs::write(&keys, keyring).unwrap();
+    let table: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(gpg.join("expected-standalone-verify.json")).unwrap(),
+    )
+    .unwrap();
+    let dirs = [gpg.clone(), tmp.0.clone()];
+    let mut checked = 0;
+    for (name, case) in table.as_object().unwrap() {
+        if name.starts_with('_') {
+            continue;
+        }
+        let signature = gpg.join(name.split(' ').next().unwrap());
+        let manifest = gpg.join(case["manifest"].as_str().unwrap());
+        let args = [
+            "standalone-verify",
+            "--public-key-file",
+            keys.to_str().unwrap(),
+            manifest.to_str().unwrap(),
+            case["reference"].as_str().unwrap(),
+            case["fingerprint"].as_str().unwrap(),
+            signature.to_str().unwrap(),
+        ];
+        let result = same_in_component(&args, &tmp.0, &dirs);
+        // skopeo 1.9.3's outcome (its keys came from a GnuPG home holding the same keys).
+        let expected_code = case["exit_code"].as_i64().unwrap() as i32;
+        assert_eq!(result.code, expected_code, "{name}: {}", result.stderr);
+        let output = case["output"].as_str().unwrap();
+        match expected_code {
+            0 => assert_eq!(result.stdout.trim_end(), output, "{name}"),
+            _ => assert_eq!(result.stderr.trim_end(), output, "{name}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 30, "only {checked} vectors");
+}
