@@ -795,3 +795,76 @@ fn key_files_sign_without_gnupg_and_sync_signs_every_image() {
         }
     }
 }
+
+#[test]
+fn signing_into_a_destination_without_signatures_is_refused_as_skopeo_refuses_it() {
+    let tmp = TempDir::new("trust-no-storage");
+    let Some(gpg) = GnuPg::new(&tmp.0) else {
+        return;
+    };
+    let tools = Tools::new();
+    let layout = example_layout(&tmp.0);
+    let key = gpg.generate(
+        "Oci <oci@example.com>",
+        "rsa2048",
+        "sign",
+        "never",
+        "",
+        None,
+    );
+    let src = format!("oci:{}:demo", layout.display());
+    let mut refusals = Vec::new();
+    for (who, bin) in tools.both() {
+        let dest = tmp.0.join(format!("{who}-layout"));
+        let r = run_in(
+            bin,
+            &gpg,
+            &[
+                "--insecure-policy",
+                "copy",
+                "-q",
+                "--sign-by",
+                &key,
+                "--sign-identity",
+                IDENTITY,
+                &src,
+                &format!("oci:{}:x", dest.display()),
+            ],
+            &tmp.0,
+        );
+        assert_eq!(r.code, 1, "{who}");
+        if who == "ours" {
+            assert!(!dest.join("index.json").exists(), "a layout was committed");
+        }
+        refusals.push(r.stderr);
+    }
+    assert!(
+        refusals[0]
+            .contains("writing signatures: Pushing signatures for OCI images is not supported"),
+        "{}",
+        refusals[0]
+    );
+    if let [ours, theirs] = refusals.as_slice() {
+        assert_eq!(ours, theirs);
+    }
+    // Fulcio/Rekor signing needs their servers: refused before anything is read.
+    let r = run(
+        &tools.ours,
+        &[
+            "--insecure-policy",
+            "copy",
+            "--sign-by-sigstore",
+            "/nonexistent.yaml",
+            &src,
+            "dir:/tmp/never",
+        ],
+        &tmp.0,
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("--sign-by-sigstore: signing through Fulcio and Rekor needs their servers"),
+        "{}",
+        r.stderr
+    );
+}
