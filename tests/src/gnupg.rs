@@ -2,6 +2,7 @@
 //! without a passphrase, with a signing subkey, expired, revoked), exported for policies,
 //! and signatures made by gpg itself.
 
+use crate::{our_skopeo, reference_skopeo, run_with_env, RunResult};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -155,4 +156,61 @@ pub fn payload(digest: &str, reference: &str) -> Vec<u8> {
         r#"{{"critical":{{"identity":{{"docker-reference":"{reference}"}},"image":{{"docker-manifest-digest":"{digest}"}},"type":"atomic container signature"}},"optional":{{}}}}"#
     )
     .into_bytes()
+}
+
+/// The identity the trust tests sign for.
+pub const IDENTITY: &str = "example.com/demo:1";
+
+/// A policy file whose default is `requirement`.
+pub fn policy(dir: &Path, name: &str, requirement: serde_json::Value) -> String {
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(
+        &path,
+        serde_json::json!({ "default": [requirement] }).to_string(),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+/// A `signedBy` requirement: the key file, signatures for `repository`.
+pub fn signed_by(key_path: &str, repository: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "signedBy",
+        "keyType": "GPGKeys",
+        "keyPath": key_path,
+        "signedIdentity": {"type": "exactRepository", "dockerRepository": repository},
+    })
+}
+
+/// Our binary and, when installed, skopeo 1.9.3.
+pub struct Tools {
+    pub ours: PathBuf,
+    pub skopeo: Option<PathBuf>,
+}
+
+impl Default for Tools {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tools {
+    pub fn new() -> Tools {
+        Tools {
+            ours: our_skopeo(),
+            skopeo: reference_skopeo(),
+        }
+    }
+
+    pub fn both(&self) -> Vec<(&'static str, &PathBuf)> {
+        let mut all = vec![("ours", &self.ours)];
+        all.extend(self.skopeo.iter().map(|s| ("skopeo", s)));
+        all
+    }
+}
+
+/// Runs `bin` with this home as `GNUPGHOME`.
+pub fn run_in(bin: &Path, gpg: &GnuPg, args: &[&str], cwd: &Path) -> RunResult {
+    let (k, v) = gpg.env();
+    run_with_env(bin, args, cwd, &[(k, &v)])
 }
