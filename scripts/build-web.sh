@@ -16,17 +16,25 @@ if ! { [ -x "$bindgen" ] && "$bindgen" --version | grep -q " $version\$"; }; the
 fi
 command -v wasm-opt >/dev/null || { echo "wasm-opt missing: apt-get install binaryen" >&2; exit 1; }
 
-cargo build -q --profile web -p skopeo-web --target wasm32-unknown-unknown
 target_dir=${CARGO_TARGET_DIR:-target}
-out=web/www/pkg
-rm -rf "$out"
-# wasm-opt runs before wasm-bindgen: Debian's binaryen (108) mistypes the externref table that
-# wasm-bindgen adds, so it must only see rustc's output.
 work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
-wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
-  --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types \
-  "$target_dir/wasm32-unknown-unknown/web/skopeo_web.wasm" -o "$work/skopeo_web.wasm"
-"$bindgen" --target web --no-typescript --out-dir "$out" "$work/skopeo_web.wasm"
-size=$(stat -c %s "$out/skopeo_web_bg.wasm")
-gz=$(gzip -9 -c "$out/skopeo_web_bg.wasm" | wc -c)
-echo "web/www/pkg/skopeo_web_bg.wasm: $((size / 1024)) KB ($((gz / 1024)) KB gzipped)"
+# Two modules from one crate: the inspector the page loads (pkg/), and the same with the
+# signature checks (pkg-trust/, feature "signatures"), which the page imports only when asked
+# to verify, so its first load stays small.
+build() {
+  local out=$1; shift
+  cargo build -q --profile web -p skopeo-web --target wasm32-unknown-unknown "$@"
+  rm -rf "$out"
+  # wasm-opt runs before wasm-bindgen: Debian's binaryen (108) mistypes the externref table
+  # that wasm-bindgen adds, so it must only see rustc's output.
+  wasm-opt -Oz --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+    --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types \
+    "$target_dir/wasm32-unknown-unknown/web/skopeo_web.wasm" -o "$work/skopeo_web.wasm"
+  "$bindgen" --target web --no-typescript --out-dir "$out" "$work/skopeo_web.wasm"
+  local size gz
+  size=$(stat -c %s "$out/skopeo_web_bg.wasm")
+  gz=$(gzip -9 -c "$out/skopeo_web_bg.wasm" | wc -c)
+  echo "$out/skopeo_web_bg.wasm: $((size / 1024)) KB ($((gz / 1024)) KB gzipped)"
+}
+build web/www/pkg-trust --features signatures
+build web/www/pkg

@@ -136,6 +136,9 @@ fn inspector_page_in_chromium() {
         }
         std::fs::write(&vectors_file, serde_json::to_vec(&vectors).unwrap()).unwrap();
     }
+    // The signature vectors (skopeo 1.9.3's standalone-verify outcomes), for the page.
+    let signatures_file = tmp.0.join("signatures.json");
+    let expected_signatures = signature_vectors(&signatures_file);
     let out = Command::new("node")
         .arg(repo_root().join("tests/web/browser-test.mjs"))
         .env("PAGE_URL", &server.url)
@@ -155,6 +158,13 @@ fn inspector_page_in_chromium() {
                 vectors_file.clone()
             },
         )
+        .env(
+            "SIGNATURES_FILE",
+            match expected_signatures.is_empty() {
+                true => PathBuf::new(),
+                false => signatures_file.clone(),
+            },
+        )
         .output()
         .expect("run node");
     assert!(
@@ -163,6 +173,10 @@ fn inspector_page_in_chromium() {
         String::from_utf8_lossy(&out.stderr)
     );
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (i, (name, expected)) in expected_signatures.iter().enumerate() {
+        assert_eq!(shown["signatures"][i][0], name.as_str());
+        assert_eq!(shown["signatures"][i][1], expected.as_str(), "{name}");
+    }
 
     // The image: digest, platform, layers (digest, size, media type) and the inspect text.
     let t = "--tls-verify=false";
@@ -289,4 +303,58 @@ fn group_thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Writes the page's signature cases to `file` (base64 keys, manifest and signature, the
+/// reference and fingerprint) and returns what each must give: skopeo 1.9.3's line, or
+/// `error: ` and its message.
+fn signature_vectors(file: &Path) -> Vec<(String, String)> {
+    use base64::Engine;
+    let Some(fx) = fixtures_dir() else {
+        return Vec::new();
+    };
+    let gpg = fx.join("signatures-gpg");
+    let mut keys = Vec::new();
+    for k in [
+        "public-key.gpg",
+        "public-key-1.gpg",
+        "public-key-2.gpg",
+        "public-key-with-subkey.gpg",
+        "public-key-with-revoked-subkey.gpg",
+    ] {
+        keys.extend(std::fs::read(gpg.join(k)).unwrap());
+    }
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let table: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(gpg.join("expected-standalone-verify.json")).unwrap(),
+    )
+    .unwrap();
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for (name, case) in table.as_object().unwrap() {
+        if name.starts_with('_') {
+            continue;
+        }
+        let manifest = std::fs::read(gpg.join(case["manifest"].as_str().unwrap())).unwrap();
+        let signature = std::fs::read(gpg.join(name.split(' ').next().unwrap())).unwrap();
+        cases.push(serde_json::json!([
+            name,
+            b64(&keys),
+            b64(&manifest),
+            case["reference"],
+            case["fingerprint"],
+            b64(&signature)
+        ]));
+        let output = case["output"].as_str().unwrap();
+        let shown = match output.strip_prefix("level=fatal msg=\"") {
+            Some(quoted) => format!(
+                "error: {}",
+                quoted.trim_end_matches('"').replace("\\\"", "\"")
+            ),
+            None => output.to_owned(),
+        };
+        expected.push((name.clone(), shown));
+    }
+    std::fs::write(file, serde_json::to_vec(&cases).unwrap()).unwrap();
+    expected
 }

@@ -1,7 +1,7 @@
 // Drives web/www in headless chromium and prints what the page shows, as JSON, for
 // tests/tests/web_page.rs to compare with skopeo. Environment: PAGE_URL, REGISTRY_URL,
 // IMAGE, INDEX, NO_CORS_URL, MANIFEST_FILE, SCREENSHOT, and optionally AUTH_URL,
-// EXTRA_IMAGES and VECTORS_FILE.
+// EXTRA_IMAGES, VECTORS_FILE and SIGNATURES_FILE.
 import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
 
@@ -113,6 +113,22 @@ if (env.VECTORS_FILE) {
       return [name, "error: " + (e.message ?? e)];
     }
   }), vectors);
+}
+// Signature vectors: standalone-verify computed in the page's module.
+if (env.SIGNATURES_FILE) {
+  const cases = JSON.parse(readFileSync(env.SIGNATURES_FILE, "utf8"));
+  out.signatures = await page.evaluate(async (cs) => {
+    const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const results = [];
+    for (const [name, keys, manifest, reference, fingerprint, signature] of cs) {
+      try {
+        results.push([name, await window.skopeo.verifySignature(bytes(keys), bytes(manifest), reference, fingerprint, bytes(signature))]);
+      } catch (e) {
+        results.push([name, "error: " + (e.message ?? e)]);
+      }
+    }
+    return results;
+  }, cases);
 }
 // The screenshot shows the index view.
 await inspect(env.REGISTRY_URL, env.INDEX);

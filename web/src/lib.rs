@@ -21,6 +21,32 @@ pub fn manifest_digest(bytes: &[u8]) -> Result<String, JsError> {
 /// What the page says about pasted or dropped manifest bytes, as JSON: `digest` (always, as
 /// `skopeo manifest-digest` computes it), `mediaType` (recognised from the content, or empty)
 /// and `problem` (why the bytes are not a usable manifest, or null).
+/// `standalone-verify` in the page: checks a simple signing `signature` over `manifest` for
+/// `reference`, made by one of `fingerprints` (comma-separated, or `any`) among the public
+/// `keys`; returns skopeo's success line, or its error as the exception's message.
+#[cfg(feature = "signatures")]
+#[wasm_bindgen(js_name = verifySignature)]
+pub fn verify_signature(
+    keys: &[u8],
+    manifest: &[u8],
+    reference: String,
+    fingerprints: String,
+    signature: &[u8],
+) -> Result<String, JsError> {
+    let now = (js_sys::Date::now() / 1000.0) as i64;
+    skopeo_core::trust::standalone::verify_command(
+        keys,
+        true,
+        manifest,
+        &reference,
+        &fingerprints,
+        signature,
+        now,
+    )
+    .map(|line| line.trim_end().to_owned())
+    .map_err(|e| JsError::new(&e))
+}
+
 #[wasm_bindgen(js_name = describeManifest)]
 pub fn describe_manifest(bytes: &[u8]) -> Result<String, JsError> {
     let digest = manifest_digest(bytes)?;

@@ -127,7 +127,13 @@ function showDigest(bytes) {
 }
 
 await init();
-window.skopeo = { describeManifest, inspect, listTags, manifestDigest };
+// Signature checks live in a second module, fetched the first time one is asked for.
+let trust = null;
+async function verifySignature(...args) {
+  trust ??= import("./pkg-trust/skopeo_web.js").then(async (m) => { await m.default(); return m; });
+  return (await trust).verifySignature(...args);
+}
+window.skopeo = { describeManifest, inspect, listTags, manifestDigest, verifySignature };
 $("inspect-form").addEventListener("submit", (e) => { e.preventDefault(); run($("image").value); });
 $("manifest-input").addEventListener("input", (e) => showDigest(new TextEncoder().encode(e.target.value)));
 const box = $("digest-box");
