@@ -214,3 +214,19 @@ pub fn run_in(bin: &Path, gpg: &GnuPg, args: &[&str], cwd: &Path) -> RunResult {
     let (k, v) = gpg.env();
     run_with_env(bin, args, cwd, &[(k, &v)])
 }
+
+/// The public keys skopeo 1.9.3's standalone-verify vectors were checked with
+/// (`signatures-gpg/expected-standalone-verify.json`), as one key file.
+pub fn fixture_public_keys(signatures_gpg: &Path) -> Vec<u8> {
+    let mut keys = Vec::new();
+    for k in [
+        "public-key.gpg",
+        "public-key-1.gpg",
+        "public-key-2.gpg",
+        "public-key-with-subkey.gpg",
+        "public-key-with-revoked-subkey.gpg",
+    ] {
+        keys.extend(std::fs::read(signatures_gpg.join(k)).unwrap());
+    }
+    keys
+}

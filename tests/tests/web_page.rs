@@ -314,16 +314,7 @@ fn signature_vectors(file: &Path) -> Vec<(String, String)> {
         return Vec::new();
     };
     let gpg = fx.join("signatures-gpg");
-    let mut keys = Vec::new();
-    for k in [
-        "public-key.gpg",
-        "public-key-1.gpg",
-        "public-key-2.gpg",
-        "public-key-with-subkey.gpg",
-        "public-key-with-revoked-subkey.gpg",
-    ] {
-        keys.extend(std::fs::read(gpg.join(k)).unwrap());
-    }
+    let keys = skopeo_integration_tests::gnupg::fixture_public_keys(&gpg);
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     let table: serde_json::Value = serde_json::from_slice(
         &std::fs::read(gpg.join("expected-standalone-verify.json")).unwrap(),

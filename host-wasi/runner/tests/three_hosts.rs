@@ -352,17 +352,11 @@ fn standalone_verify_of_the_signature_vectors_in_component() {
     let gpg = std::fs::canonicalize(fx.join("signatures-gpg")).unwrap();
     let tmp = TempDir::new("three-hosts-verify");
     let keys = tmp.0.join("keys.gpg");
-    let mut keyring = Vec::new();
-    for k in [
-        "public-key.gpg",
-        "public-key-1.gpg",
-        "public-key-2.gpg",
-        "public-key-with-subkey.gpg",
-        "public-key-with-revoked-subkey.gpg",
-    ] {
-        keyring.extend(std::fs::read(gpg.join(k)).unwrap());
-    }
-    std::fs::write(&keys, keyring).unwrap();
+    std::fs::write(
+        &keys,
+        skopeo_integration_tests::gnupg::fixture_public_keys(&gpg),
+    )
+    .unwrap();
     let table: serde_json::Value = serde_json::from_slice(
         &std::fs::read(gpg.join("expected-standalone-verify.json")).unwrap(),
     )
