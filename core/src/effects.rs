@@ -146,7 +146,25 @@ pub trait FilesystemWrite: Filesystem {
 
     /// The names in a directory (not `.` and `..`), in no particular order.
     async fn read_dir(&self, path: &str) -> Result<Vec<String>, EffectError>;
+
+    /// A name part no other writer uses at the same time (the process, natively), for
+    /// temporary files several processes may write side by side in one directory.
+    fn writer_tag(&self) -> String {
+        String::new()
+    }
+
+    /// Takes an exclusive advisory lock on `path` (a directory, or a file created if
+    /// missing), held until the guard is dropped, so processes writing the same layout take
+    /// turns. Hosts without
+    /// file locks (one writer per sandbox) keep the default, which holds nothing.
+    async fn lock(&self, path: &str) -> Result<LockGuard, EffectError> {
+        let _ = path;
+        Ok(Box::new(()))
+    }
 }
+
+/// Holds a [`FilesystemWrite::lock`] until dropped.
+pub type LockGuard = Box<dyn std::any::Any>;
 
 /// A tar archive being written entry by entry (a `docker-archive:` destination). The host
 /// owns the file and the tar format (writing to a temporary file it renames into place at

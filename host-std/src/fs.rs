@@ -97,4 +97,38 @@ impl FilesystemWrite for NativeFs {
             })
             .collect()
     }
+
+    fn writer_tag(&self) -> String {
+        // The process and a count: unique across processes and across this one's threads.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!(".{}-{n}", std::process::id())
+    }
+
+    async fn lock(&self, path: &str) -> Result<skopeo_core::effects::LockGuard, EffectError> {
+        let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+        let file = match is_dir {
+            true => std::fs::File::open(path),
+            false => std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path),
+        }
+        .map_err(|e| go_io_error("open", path, &e))?;
+        lock_exclusive(&file).map_err(|e| go_io_error("flock", path, &e))?;
+        // Closing the file releases the lock.
+        Ok(Box::new(file))
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn lock_exclusive(file: &std::fs::File) -> std::io::Result<()> {
+    rustix::fs::flock(file, rustix::fs::FlockOperation::LockExclusive).map_err(std::io::Error::from)
+}
+
+/// WASI has no file locks: a sandbox is one writer.
+#[cfg(target_family = "wasm")]
+fn lock_exclusive(_file: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
 }

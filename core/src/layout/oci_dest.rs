@@ -43,16 +43,9 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
     pub async fn new(fs: &'a F, path: &str, tag: &str) -> Result<Self> {
         let path = clean_path(path);
         let existed = fs.exists(&path).await?;
-        let index_path = join_path(&path, "index.json");
-        let index = if existed && fs.exists(&index_path).await? {
-            let bytes = fs.read_file(&index_path).await?;
-            document::decode::<OciIndex>(&bytes)
-                .map_err(|e| Error::Invalid(format!("{index_path}: {e}")))?
-        } else {
-            OciIndex {
-                schema_version: 2,
-                ..Default::default()
-            }
+        let index = match existed {
+            true => read_index(fs, &path).await?,
+            false => empty_index(),
         };
         Ok(OciDestination {
             fs,
@@ -107,11 +100,14 @@ impl<'a, F: FilesystemWrite> OciDestination<'a, F> {
             None => join_path(&self.blobs, "sha256"),
         };
         self.fs.create_dir_all(&dir).await?;
+        // Other copies may write the same blob into this layout at the same time: each
+        // writes its own temporary file, and renames are atomic.
+        let writer = self.fs.writer_tag();
         let tmp = match digest {
-            Some(d) => join_path(&dir, &format!(".{}.partial", d.hex())),
+            Some(d) => join_path(&dir, &format!(".{}{writer}.partial", d.hex())),
             None => {
                 let n = self.started.borrow().len();
-                join_path(&dir, &format!(".new-{n}.partial"))
+                join_path(&dir, &format!(".new-{n}{writer}.partial"))
             }
         };
         self.started.borrow_mut().push(tmp.clone());
@@ -204,26 +200,57 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
             sink.write_all(OCI_LAYOUT.as_bytes()).await?;
             sink.finish().await?;
         }
+        // The index is read again and rewritten under the layout's lock (the layout directory
+        // itself is locked, so the layout holds exactly what skopeo writes): copies into one
+        // layout at once each add their entry, none lost (their blobs need no lock).
+        let _lock = self.fs.lock(&self.path).await?;
+        let mut index = read_index(self.fs, &self.path).await?;
         let tag = self.tag.clone();
-        name_in_index(&mut self.index, descriptor, &tag);
+        name_in_index(&mut index, descriptor, &tag);
         let index_path = join_path(&self.path, "index.json");
-        let tmp = join_path(&self.path, ".index.json.partial");
+        let tmp = join_path(
+            &self.path,
+            &format!(".index.json{}.partial", self.fs.writer_tag()),
+        );
         let mut sink = self.fs.create(&tmp).await?;
-        sink.write_all(&document::encode(&self.index)).await?;
+        sink.write_all(&document::encode(&index)).await?;
         sink.finish().await?;
         self.fs.rename(&tmp, &index_path).await?;
+        self.index = index;
         Ok(())
     }
 
     async fn abort(self) {
         if !self.existed {
-            let _ = self.fs.remove_dir_all(&self.path).await;
-            return;
+            // A layout this copy made goes, unless another copy committed into it meanwhile.
+            let lock = self.fs.lock(&self.path).await;
+            let index = join_path(&self.path, "index.json");
+            if lock.is_ok() && !self.fs.exists(&index).await.unwrap_or(true) {
+                let _ = self.fs.remove_dir_all(&self.path).await;
+                return;
+            }
         }
         for tmp in self.started.take() {
             let _ = self.fs.remove_file(&tmp).await;
         }
     }
+}
+
+fn empty_index() -> OciIndex {
+    OciIndex {
+        schema_version: 2,
+        ..Default::default()
+    }
+}
+
+/// The layout's `index.json` (an empty index when there is none yet).
+async fn read_index<F: FilesystemWrite>(fs: &F, layout: &str) -> Result<OciIndex> {
+    let index_path = join_path(layout, "index.json");
+    if !fs.exists(&index_path).await? {
+        return Ok(empty_index());
+    }
+    let bytes = fs.read_file(&index_path).await?;
+    document::decode::<OciIndex>(&bytes).map_err(|e| Error::Invalid(format!("{index_path}: {e}")))
 }
 
 /// Adds `descriptor` to `index`, named `tag` (when not empty): an entry with the same name is
