@@ -136,6 +136,49 @@ impl Drop for ScratchDir {
     }
 }
 
+/// Refuses a symbolic or hard link whose target is outside the archive: absolute, or above
+/// the archive's root from where the link is.
+fn refuse_links_out<R: std::io::Read>(entry: &tar::Entry<R>) -> Result<(), String> {
+    let kind = entry.header().entry_type();
+    if !kind.is_symlink() && !kind.is_hard_link() {
+        return Ok(());
+    }
+    let name = entry
+        .path()
+        .map_err(|e| e.to_string())?
+        .to_string_lossy()
+        .into_owned();
+    let target = match entry.link_name() {
+        Ok(Some(t)) => t.to_string_lossy().into_owned(),
+        _ => return Err(format!("link {name:?} has no target")),
+    };
+    let outside = || format!("link {name:?} points outside the archive ({target:?})");
+    if target.starts_with('/') {
+        return Err(outside());
+    }
+    // Symbolic links resolve from the link's directory, hard links from the root.
+    let mut depth: Vec<&str> = match kind.is_symlink() {
+        true => name
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .collect(),
+        false => vec!["."],
+    };
+    depth.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if depth.pop().is_none() {
+                    return Err(outside());
+                }
+            }
+            other => depth.push(other),
+        }
+    }
+    Ok(())
+}
+
 /// Unpacks the archive at `path` (plain or gzip tar) into `into`; entries may not leave it.
 pub fn extract(path: &str, into: &Path) -> Result<(), String> {
     let mut archive = open_tar(path)?;
@@ -146,6 +189,7 @@ pub fn extract(path: &str, into: &Path) -> Result<(), String> {
     for entry in entries {
         crate::interrupt::check().map_err(|e| format!("reading {path}: {e}"))?;
         let mut entry = entry.map_err(|e| format!("reading {path}: {}", tar_error(&e)))?;
+        refuse_links_out(&entry).map_err(|e| format!("extracting {path}: {e}"))?;
         // `unpack_in` refuses paths that would escape `into`.
         entry
             .unpack_in(into)
