@@ -223,6 +223,9 @@ impl<F: FilesystemWrite> ImageDestination for OciDestination<'_, F> {
     async fn abort(self) {
         if !self.existed {
             // A layout this copy made goes, unless another copy committed into it meanwhile.
+            if !self.fs.exists(&self.path).await.unwrap_or(false) {
+                return;
+            }
             let lock = self.fs.lock(&self.path).await;
             let index = join_path(&self.path, "index.json");
             if lock.is_ok() && !self.fs.exists(&index).await.unwrap_or(true) {

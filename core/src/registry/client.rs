@@ -1,12 +1,13 @@
 //! A client for one registry, speaking the distribution protocol through the host's
 //! [`HttpClient`]: ping and challenge discovery, credentials and bearer tokens per scope,
-//! retries on 429/503 with `Retry-After`, and the operations skopeo needs.
+//! retries of what may heal (`retry`), and the operations skopeo needs.
 
 use super::auth::{self, Credentials, TokenCache};
 use super::challenge::{parse_challenges, Challenge};
 use super::errors::{
     manifest_error_retryable, manifest_response_error, response_error, status_text,
 };
+use super::retry;
 use crate::concurrent::{prefer_first, Turn};
 use crate::digest::Digest;
 use crate::effects::{Clock, HttpClient};
@@ -62,11 +63,6 @@ enum Speculation<T> {
 pub fn repository_scope(repository: &str, actions: &str) -> String {
     format!("repository:{repository}:{actions}")
 }
-
-/// Retries of a 429 answer, and the delays between them (seconds).
-const MAX_ATTEMPTS: u32 = 5;
-const INITIAL_DELAY: u64 = 2;
-const MAX_DELAY: u64 = 60;
 
 /// A registry client. Not `Sync`: one per task, as the core is driven single-threaded.
 pub struct RegistryClient<'h, H> {
@@ -175,29 +171,56 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         b
     }
 
-    /// Sends with retries on 429, honouring `Retry-After`.
+    /// Sends, repeating the request while the registry or the connection may heal
+    /// (`retry`'s rules); `heal_transport` also repeats exchanges that got no answer (not for
+    /// pings, which decide the scheme). Streamed uploads do not come here.
     async fn send_retrying(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>> {
-        // Requests with a body (uploads) are sent once, without copying the body.
-        if !request.body().is_empty() {
-            return Ok(self.host.send(request).await?);
-        }
-        let mut delay = INITIAL_DELAY;
+        self.send_healing(request, true).await
+    }
+
+    async fn send_healing(
+        &self,
+        request: Request<Vec<u8>>,
+        heal_transport: bool,
+    ) -> Result<Response<Vec<u8>>> {
+        // Bodies here are small and whole in memory (manifests, upload ends): a request is
+        // as safe to send again as it was to send (PUTs of manifests are idempotent).
+        self.healing(heal_transport, async || {
+            self.host.send(clone_request(&request)).await
+        })
+        .await
+    }
+
+    /// Runs `send` again while its answer may heal (`retry`'s rules and bounds); the last
+    /// answer or failure is the result.
+    async fn healing<B>(
+        &self,
+        heal_transport: bool,
+        send: impl AsyncFn() -> std::result::Result<Response<B>, crate::effects::EffectError>,
+    ) -> Result<Response<B>> {
+        let mut waited = 0;
         let mut attempt = 1;
         loop {
-            let res = self.host.send(clone_request(&request)).await?;
-            let status = res.status().as_u16();
-            let retry_after = res
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
-            let retryable = status == 429;
-            if !retryable || attempt == MAX_ATTEMPTS || !request.body().is_empty() {
-                return Ok(res);
+            let (outcome, retry_after) = match send().await {
+                Ok(res) if retry::heals(res.status().as_u16()) => {
+                    let after = res
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| retry::retry_after(v, self.host.now_unix()));
+                    (Ok(res), after)
+                }
+                Ok(res) => return Ok(res),
+                Err(e) if heal_transport && retry::transport_heals(&e) => (Err(e), None),
+                Err(e) => return Err(e.into()),
+            };
+            let seed = self.host.now_unix() as u64 ^ u64::from(attempt);
+            let wait = retry::delay(attempt, retry_after, seed);
+            if attempt >= retry::MAX_ATTEMPTS || waited + wait > retry::MAX_TOTAL_WAIT {
+                return outcome.map_err(Error::from);
             }
-            delay = retry_after.unwrap_or(delay).min(MAX_DELAY);
-            self.host.sleep(delay).await;
-            delay = (delay * 2).min(MAX_DELAY);
+            self.host.sleep(wait).await;
+            waited += wait;
             attempt += 1;
         }
     }
@@ -238,7 +261,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             .base_request(Method::GET, &url)
             .body(Vec::new())
             .map_err(|e| Error::Invalid(format!("{url}: {e}")))?;
-        let res = self.send_retrying(req).await?;
+        let res = self.send_healing(req, false).await?;
         let status = res.status().as_u16();
         if status != 200 && status != 401 {
             return Err(status_error(&res, ""));
@@ -335,7 +358,12 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         scopes: &[String],
     ) -> Result<Response<H::Body>> {
         self.request_via(method, path, headers, Vec::new(), scopes, async |req| {
-            Ok(self.host.send_streaming(req).await?)
+            // Repeated like any body-less request until the answer starts well; once the
+            // body streams, a cut is the caller's to resume.
+            self.healing(true, async || {
+                self.host.send_streaming(clone_request(&req)).await
+            })
+            .await
         })
         .await
     }
