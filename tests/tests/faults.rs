@@ -8,6 +8,26 @@ use skopeo_integration_tests::faults::FaultProxy;
 use skopeo_integration_tests::registry::{setup, Flavour};
 use skopeo_integration_tests::*;
 
+/// Pushes the example straight to the registry as `repo_tag`; returns the example's name
+/// and the pushed image's.
+fn seeded(
+    registry: &skopeo_integration_tests::registry::Registry,
+    tmp: &std::path::Path,
+    repo_tag: &str,
+) -> (String, String) {
+    let layout = example_layout(tmp);
+    let src = format!("oci:{}:demo", layout.display());
+    let direct = registry.image(repo_tag);
+    let flags = ["--insecure-policy", "copy", "-q", "--dest-tls-verify=false"];
+    let r = run(
+        &our_skopeo(),
+        &[&flags[..], &[src.as_str(), direct.as_str()]].concat(),
+        tmp,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    (src, direct)
+}
+
 #[test]
 fn pulls_and_pushes_heal_through_transient_faults() {
     let Some(registry) = setup(Flavour::Plain) else {
@@ -15,22 +35,7 @@ fn pulls_and_pushes_heal_through_transient_faults() {
     };
     let tmp = TempDir::new("faults");
     let ours = our_skopeo();
-    let layout = example_layout(&tmp.0);
-    let src = format!("oci:{}:demo", layout.display());
-    let direct = registry.image("faulty/app:v1");
-    let r = run(
-        &ours,
-        &[
-            "--insecure-policy",
-            "copy",
-            "-q",
-            "--dest-tls-verify=false",
-            &src,
-            &direct,
-        ],
-        &tmp.0,
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (src, direct) = seeded(&registry, &tmp.0, "faulty/app:v1");
     let rules = serde_json::json!([
         {"match": "^GET /v2/faulty/app/manifests/", "count": 2, "status": 503},
         {"match": "^GET /v2/faulty/app/blobs/", "count": 1, "status": 429, "retry_after": "1"},
@@ -120,22 +125,7 @@ fn a_fault_that_persists_fails_in_bounded_time_with_nothing_written() {
     };
     let tmp = TempDir::new("faults-persist");
     let ours = our_skopeo();
-    let layout = example_layout(&tmp.0);
-    let direct = registry.image("stuck/app:v1");
-    let src = format!("oci:{}:demo", layout.display());
-    let r = run(
-        &ours,
-        &[
-            "--insecure-policy",
-            "copy",
-            "-q",
-            "--dest-tls-verify=false",
-            &src,
-            &direct,
-        ],
-        &tmp.0,
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    seeded(&registry, &tmp.0, "stuck/app:v1");
     let rules = serde_json::json!([{"match": "^GET /v2/stuck/app/manifests/", "count": 1000, "status": 503}]);
     let proxy = FaultProxy::start(&registry.addr, rules, &tmp.0);
     let dest = tmp.0.join("never");
