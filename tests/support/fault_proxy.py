@@ -8,6 +8,7 @@ applies to the request:
   {"match": "...", "count": 2, "status": 503, "retry_after": "1"}  answer STATUS instead
   {"match": "...", "count": 1, "reset": true}                       drop the connection
   {"match": "...", "count": 1, "cut_after": 100}                    forward, then cut the body
+  {"match": "...", "count": 1, "status": 200, "body_len": N}         a body of N bytes instead
 Every request is logged as "METHOD PATH OUTCOME" (OUTCOME: the status sent, "reset", "cut").
 """
 import http.client
@@ -66,10 +67,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         if rule and "status" in rule:
             LOG.write(f"{line} {rule['status']}\n")
             payload = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
+            if "body_len" in rule:
+                payload = b" " * rule["body_len"]
             self.send_response(rule["status"])
             if "retry_after" in rule:
                 self.send_header("Retry-After", rule["retry_after"])
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", rule.get("content_type", "application/json"))
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

@@ -79,6 +79,13 @@ pub async fn destination_tags<F: crate::effects::FilesystemWrite>(
 
 /// Parses `manifest.json`.
 pub fn parse_manifest(bytes: &[u8]) -> Result<Vec<ManifestItem>> {
+    // containers/image reads at most 1 MiB of an archive's manifest.json.
+    const MAX_TAR_MANIFEST: usize = 1 << 20;
+    if bytes.len() > MAX_TAR_MANIFEST {
+        return Err(Error::Invalid(format!(
+            "decoding tar manifest.json: exceeded maximum allowed size of {MAX_TAR_MANIFEST} bytes"
+        )));
+    }
     serde_json::from_slice(bytes)
         .map_err(|e| Error::Invalid(format!("decoding tar manifest.json: {e}")))
 }

@@ -128,6 +128,15 @@ impl Manifest {
                 Manifest::DockerList(serde_json::from_slice(bytes).map_err(invalid)?)
             }
             mime::OCI_INDEX => Manifest::OciIndex(serde_json::from_slice(bytes).map_err(invalid)?),
+            // JSON nested too deep to read names its own problem, not a type.
+            "" => match serde_json::from_slice::<serde_json::Value>(bytes) {
+                Err(e) if e.to_string().contains("recursion limit") => {
+                    return Err(ManifestError::Invalid(format!(
+                        "invalid manifest: nested too deeply ({e})"
+                    )))
+                }
+                _ => return Err(ManifestError::UnsupportedType(String::new())),
+            },
             other => return Err(ManifestError::UnsupportedType(other.to_owned())),
         })
     }

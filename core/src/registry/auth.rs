@@ -152,6 +152,13 @@ pub struct Token {
 
 /// Reads a token server's JSON answer; `now` is the current Unix time.
 pub fn parse_token_response(body: &[u8], now: i64) -> Result<Token, String> {
+    // containers/image reads at most 1 MiB of a token answer.
+    const MAX_TOKEN_RESPONSE: usize = 1 << 20;
+    if body.len() > MAX_TOKEN_RESPONSE {
+        return Err(format!(
+            "exceeded maximum allowed size of {MAX_TOKEN_RESPONSE} bytes"
+        ));
+    }
     let r: TokenResponse =
         serde_json::from_slice(body).map_err(|e| format!("decoding token response: {e}"))?;
     let value = if r.token.is_empty() {

@@ -59,6 +59,11 @@ enum Speculation<T> {
     Failed(Error),
 }
 
+/// Largest manifest read (containers/image's limit).
+pub const MAX_MANIFEST_SIZE: usize = 4 << 20;
+/// Largest config (or other small blob read whole).
+pub const MAX_CONFIG_SIZE: usize = 4 << 20;
+
 /// The `repository:NAME:ACTIONS` scope for a repository.
 pub fn repository_scope(repository: &str, actions: &str) -> String {
     format!("repository:{repository}:{actions}")
@@ -625,6 +630,11 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = res.into_body();
+        if body.len() > MAX_MANIFEST_SIZE {
+            return Err(Error::Invalid(format!(
+                "reading manifest {reference} in {name}: exceeded maximum allowed size of {MAX_MANIFEST_SIZE} bytes"
+            )));
+        }
         let expected = match reference.parse::<Digest>() {
             Ok(d) if reference.contains(':') => Some(d),
             _ => header_digest.and_then(|h| h.parse::<Digest>().ok()),
@@ -654,6 +664,11 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             return Err(status_error(&res, "Error fetching blob"));
         }
         let body = res.into_body();
+        if body.len() > MAX_CONFIG_SIZE {
+            return Err(Error::Invalid(format!(
+                "blob {digest}: exceeded maximum allowed size of {MAX_CONFIG_SIZE} bytes"
+            )));
+        }
         crate::digest::verify_bytes(&body, digest, None)
             .map_err(|e| Error::Verification(format!("blob {digest}: {e}")))?;
         Ok(body)

@@ -1,0 +1,115 @@
+//! Hostile manifests are refused with an error naming what is wrong, never a panic, and
+//! nothing written: JSON nested too deep to read, digests that do not parse or name an
+//! unknown algorithm, layer sizes that lie, and a registry manifest over containers/image's
+//! 4 MiB limit (served by the fault proxy in front of a real registry).
+
+use skopeo_integration_tests::faults::FaultProxy;
+use skopeo_integration_tests::registry::{setup, Flavour};
+use skopeo_integration_tests::*;
+
+#[test]
+fn hostile_dir_manifests_are_refused_by_name() {
+    let tmp = TempDir::new("hostile-manifests");
+    let ours = our_skopeo();
+    let layout = example_layout(&tmp.0);
+    let template = tmp.0.join("template");
+    let r = run(
+        &ours,
+        &[
+            "--insecure-policy",
+            "copy",
+            "-q",
+            &format!("oci:{}:demo", layout.display()),
+            &format!("dir:{}", template.display()),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(template.join("manifest.json")).unwrap()).unwrap();
+    let with_layer = |field: &str, value: serde_json::Value| {
+        let mut m = manifest.clone();
+        m["layers"][0][field] = value;
+        m.to_string()
+    };
+    let cases = [
+        (
+            "deep",
+            format!("{}{}", "[".repeat(200_000), "]".repeat(200_000)),
+            "nested too deeply",
+        ),
+        (
+            "bad digest",
+            with_layer("digest", "sha256:xyz".into()),
+            "invalid checksum digest length: \\\"sha256:xyz\\\"",
+        ),
+        (
+            "unknown algorithm",
+            with_layer("digest", format!("md5:{}", "a".repeat(32)).into()),
+            "unsupported digest algorithm",
+        ),
+        (
+            "lying size",
+            with_layer("size", 10.into()),
+            "content is larger than the expected size 10",
+        ),
+    ];
+    for (i, (what, text, words)) in cases.iter().enumerate() {
+        let src = tmp.0.join(format!("src-{i}"));
+        std::fs::create_dir_all(&src).unwrap();
+        for entry in std::fs::read_dir(&template).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), src.join(entry.file_name())).unwrap();
+        }
+        std::fs::write(src.join("manifest.json"), text).unwrap();
+        let dest = tmp.0.join(format!("dest-{i}"));
+        let r = run(
+            &ours,
+            &[
+                "--insecure-policy",
+                "copy",
+                "-q",
+                &format!("dir:{}", src.display()),
+                &format!("dir:{}", dest.display()),
+            ],
+            &tmp.0,
+        );
+        assert_eq!(r.code, 1, "{what}: {}", r.stderr);
+        assert!(r.stderr.contains(words), "{what}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "{what}: {}", r.stderr);
+        assert!(!dest.exists(), "{what}: the destination was written");
+    }
+}
+
+#[test]
+fn a_registry_manifest_over_the_size_limit_is_refused() {
+    let Some(registry) = setup(Flavour::Plain) else {
+        return;
+    };
+    let tmp = TempDir::new("hostile-registry");
+    let rules = serde_json::json!([{
+        "match": "^GET /v2/huge/app/manifests/", "count": 10, "status": 200,
+        "body_len": 5 << 20, "content_type": "application/vnd.oci.image.manifest.v1+json",
+    }]);
+    let proxy = FaultProxy::start(&registry.addr, rules, &tmp.0);
+    let dest = tmp.0.join("never");
+    let r = run(
+        &our_skopeo(),
+        &[
+            "--insecure-policy",
+            "copy",
+            "--src-tls-verify=false",
+            &format!("docker://{}/huge/app:v1", proxy.addr),
+            &format!("dir:{}", dest.display()),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("exceeded maximum allowed size of 4194304 bytes"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dest.exists());
+}
