@@ -470,6 +470,13 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                 ),
                 retryable: false,
             }),
+            // A registry still failing after the retries answered: asking again after a ping
+            // would only repeat them.
+            status if retry::heals(status) => {
+                state.ping = Some(scheme);
+                state.speculative = true;
+                Speculation::Answered(res)
+            }
             // Anything else is left to the ping, which reports odd servers as it always has.
             _ => Speculation::Unsettled,
         }
