@@ -24,7 +24,9 @@ impl FaultProxy {
     /// Starts a proxy to `upstream` (`HOST:PORT`) applying `rules` (see the script), logging
     /// under `dir`.
     pub fn start(upstream: &str, rules: serde_json::Value, dir: &Path) -> FaultProxy {
-        let log = dir.join(format!("proxy-{}.log", std::process::id()));
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = dir.join(format!("proxy-{}-{n}.log", std::process::id()));
         let script = crate::repo_root().join("tests/support/fault_proxy.py");
         let mut child = Command::new("python3")
             .arg(script)

@@ -9,6 +9,8 @@ applies to the request:
   {"match": "...", "count": 1, "reset": true}                       drop the connection
   {"match": "...", "count": 1, "cut_after": 100}                    forward, then cut the body
   {"match": "...", "count": 1, "status": 200, "body_len": N}         a body of N bytes instead
+  {"match": "...", "count": 1, "status": 401, "headers": {...}}       with these headers
+  {"match": "...", "count": 1, "body": "..."}                        with this body
 Every request is logged as "METHOD PATH OUTCOME" (OUTCOME: the status sent, "reset", "cut").
 """
 import http.client
@@ -69,9 +71,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             payload = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
             if "body_len" in rule:
                 payload = b" " * rule["body_len"]
+            if "body" in rule:
+                payload = rule["body"].encode()
             self.send_response(rule["status"])
             if "retry_after" in rule:
                 self.send_header("Retry-After", rule["retry_after"])
+            for k, v in rule.get("headers", {}).items():
+                self.send_header(k, v)
             self.send_header("Content-Type", rule.get("content_type", "application/json"))
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

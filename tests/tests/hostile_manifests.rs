@@ -113,3 +113,55 @@ fn a_registry_manifest_over_the_size_limit_is_refused() {
     );
     assert!(!dest.exists());
 }
+
+#[test]
+fn malformed_registry_headers_are_refused_by_name() {
+    let Some(registry) = setup(Flavour::Plain) else {
+        return;
+    };
+    let tmp = TempDir::new("hostile-headers");
+    let ours = our_skopeo();
+    // Challenges whose realm is not a URL we may fetch a token from.
+    for (header, words) in [
+        (
+            r#"Bearer realm="unterminated, ,,=""="#,
+            "invalid token realm \\\"unterminated, ,,=\\\": invalid uri character",
+        ),
+        (
+            r#"Bearer realm="file:///etc/passwd",service="x""#,
+            "invalid token realm \\\"file:///etc/passwd\\\": invalid format",
+        ),
+    ] {
+        let rules = serde_json::json!([{"match": "^GET /v2/", "count": 100, "status": 401,
+            "headers": {"WWW-Authenticate": header}}]);
+        let proxy = FaultProxy::start(&registry.addr, rules, &tmp.0);
+        let image = format!("docker://{}/links/app:v1", proxy.addr);
+        let r = run(&ours, &["inspect", "--tls-verify=false", &image], &tmp.0);
+        assert_eq!(r.code, 1, "{header}: {}", r.stderr);
+        assert!(r.stderr.contains(words), "{header}: {}", r.stderr);
+        assert!(!proxy.requests().iter().any(|l| l.contains("/etc/passwd")));
+    }
+    // A `Link` that names no page: the tags so far, and no request to a made-up page.
+    let rules = serde_json::json!([{"match": "^GET /v2/links/app/tags/list", "count": 100, "status": 200,
+        "body": "{\"name\":\"links/app\",\"tags\":[\"a\"]}",
+        "headers": {"Link": "<<<>>>; rel=\"next\"; ;"}}]);
+    let proxy = FaultProxy::start(&registry.addr, rules, &tmp.0);
+    let r = run(
+        &ours,
+        &[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{}/links/app", proxy.addr),
+        ],
+        &tmp.0,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let listed: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(listed["Tags"], serde_json::json!(["a"]));
+    let tag_requests = proxy
+        .requests()
+        .iter()
+        .filter(|l| l.contains("/tags/list"))
+        .count();
+    assert_eq!(tag_requests, 1, "{:#?}", proxy.requests());
+}
