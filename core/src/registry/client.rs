@@ -190,44 +190,10 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
     ) -> Result<Response<Vec<u8>>> {
         // Bodies here are small and whole in memory (manifests, upload ends): a request is
         // as safe to send again as it was to send (PUTs of manifests are idempotent).
-        self.healing(heal_transport, async || {
+        retry::healing(self.host, heal_transport, async || {
             self.host.send(clone_request(&request)).await
         })
         .await
-    }
-
-    /// Runs `send` again while its answer may heal (`retry`'s rules and bounds); the last
-    /// answer or failure is the result.
-    async fn healing<B>(
-        &self,
-        heal_transport: bool,
-        send: impl AsyncFn() -> std::result::Result<Response<B>, crate::effects::EffectError>,
-    ) -> Result<Response<B>> {
-        let mut waited = 0;
-        let mut attempt = 1;
-        loop {
-            let (outcome, retry_after) = match send().await {
-                Ok(res) if retry::heals(res.status().as_u16()) => {
-                    let after = res
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| retry::retry_after(v, self.host.now_unix()));
-                    (Ok(res), after)
-                }
-                Ok(res) => return Ok(res),
-                Err(e) if heal_transport && retry::transport_heals(&e) => (Err(e), None),
-                Err(e) => return Err(e.into()),
-            };
-            let seed = self.host.now_unix() as u64 ^ u64::from(attempt);
-            let wait = retry::delay(attempt, retry_after, seed);
-            if attempt >= retry::MAX_ATTEMPTS || waited + wait > retry::MAX_TOTAL_WAIT {
-                return outcome.map_err(Error::from);
-            }
-            self.host.sleep(wait).await;
-            waited += wait;
-            attempt += 1;
-        }
     }
 
     /// Pings `/v2/` once, recording the auth challenges: over HTTPS, or, when insecure, over
@@ -365,7 +331,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         self.request_via(method, path, headers, Vec::new(), scopes, async |req| {
             // Repeated like any body-less request until the answer starts well; once the
             // body streams, a cut is the caller's to resume.
-            self.healing(true, async || {
+            retry::healing(self.host, true, async || {
                 self.host.send_streaming(clone_request(&req)).await
             })
             .await

@@ -42,6 +42,40 @@ pub fn delay(attempt: u32, retry_after: Option<u64>, seed: u64) -> u64 {
     (base - jitter).max(INITIAL_DELAY)
 }
 
+/// Runs `send` again while its answer may heal (the rules and bounds above), waiting on
+/// `clock` between attempts; the last answer or failure is the result. `heal_transport` also
+/// repeats exchanges that got no answer.
+pub async fn healing<B, C: crate::effects::Clock>(
+    clock: &C,
+    heal_transport: bool,
+    send: impl AsyncFn() -> Result<http::Response<B>, crate::effects::EffectError>,
+) -> crate::Result<http::Response<B>> {
+    let mut waited = 0;
+    let mut attempt = 1;
+    loop {
+        let (outcome, asked) = match send().await {
+            Ok(res) if heals(res.status().as_u16()) => {
+                let after = res
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry_after(v, clock.now_unix()));
+                (Ok(res), after)
+            }
+            Ok(res) => return Ok(res),
+            Err(e) if heal_transport && transport_heals(&e) => (Err(e), None),
+            Err(e) => return Err(e.into()),
+        };
+        let wait = delay(attempt, asked, clock.now_unix() as u64 ^ u64::from(attempt));
+        if attempt >= MAX_ATTEMPTS || waited + wait > MAX_TOTAL_WAIT {
+            return outcome.map_err(crate::Error::from);
+        }
+        clock.sleep(wait).await;
+        waited += wait;
+        attempt += 1;
+    }
+}
+
 /// `Retry-After` as seconds from `now_unix`: a number of seconds, or an HTTP date
 /// (`Sun, 06 Nov 1994 08:49:37 GMT`).
 pub fn retry_after(value: &str, now_unix: i64) -> Option<u64> {
