@@ -8,7 +8,7 @@ use skopeo_core::reference::Reference;
 use skopeo_core::signature::Signature;
 use skopeo_core::transport::ImageName;
 use skopeo_core::trust::policy_eval::TrustCheck;
-use skopeo_core::trust::{cosign_key, sigstore::SigstoreSignature, simple_signing};
+use skopeo_core::trust::{cosign_key, sigstore::SigstoreSignature};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -242,14 +242,8 @@ fn simple_signature(
     identity: &str,
     sign: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
 ) -> Result<Signature, String> {
-    let digest = skopeo_core::manifest::manifest_digest(manifest)?;
-    let payload = simple_signing::SimpleSignature::new(
-        &digest.to_string(),
-        identity,
-        &creator("atomic "),
-        now(),
-    )
-    .to_payload();
+    let payload =
+        skopeo_core::trust::standalone::payload(manifest, identity, &creator("atomic "), now())?;
     Ok(Signature::SimpleSigning(sign(&payload)?))
 }
 
