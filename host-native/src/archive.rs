@@ -152,29 +152,10 @@ fn refuse_links_out<R: std::io::Read>(entry: &tar::Entry<R>) -> Result<(), Strin
         Ok(Some(t)) => t.to_string_lossy().into_owned(),
         _ => return Err(format!("link {name:?} has no target")),
     };
-    let outside = || format!("link {name:?} points outside the archive ({target:?})");
-    if target.starts_with('/') {
-        return Err(outside());
-    }
-    // Symbolic links resolve from the link's directory, hard links from the root.
-    let mut depth: Vec<&str> = match kind.is_symlink() {
-        true => name
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != ".")
-            .collect(),
-        false => vec!["."],
-    };
-    depth.pop();
-    for part in target.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if depth.pop().is_none() {
-                    return Err(outside());
-                }
-            }
-            other => depth.push(other),
-        }
+    if skopeo_core::docker_archive::paths::link_leaves_archive(&name, &target, kind.is_symlink()) {
+        return Err(format!(
+            "link {name:?} points outside the archive ({target:?})"
+        ));
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! their images, what skopeo derives from it, and writing them.
 
 mod dest;
+pub mod paths;
 mod source;
 
 pub use dest::DockerArchiveDestination;

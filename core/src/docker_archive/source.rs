@@ -96,29 +96,6 @@ pub fn choose_item<'m>(
     }
 }
 
-/// A file `manifest.json` names, as a path inside the archive: relative, `.` parts dropped,
-/// never above the archive's root (a hostile archive must not make us read other files).
-fn member(name: &str) -> Result<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in name.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                return Err(Error::Invalid(format!(
-                    "invalid path {name:?} in the archive's manifest.json: it leaves the archive"
-                )))
-            }
-            other => parts.push(other),
-        }
-    }
-    if name.starts_with('/') || parts.is_empty() {
-        return Err(Error::Invalid(format!(
-            "invalid path {name:?} in the archive's manifest.json: not a file inside the archive"
-        )));
-    }
-    Ok(parts.join("/"))
-}
-
 impl<'a, F: crate::effects::Filesystem> DockerArchiveSource<'a, F> {
     /// Opens the image in the archive unpacked at `root`.
     pub async fn open(
@@ -133,7 +110,7 @@ impl<'a, F: crate::effects::Filesystem> DockerArchiveSource<'a, F> {
         use crate::source::join_path;
         let items = parse_manifest(&fs.read_file(&join_path(root, MANIFEST_FILE)).await?)?;
         let item = choose_item(&items, reference, index)?;
-        let config_path = join_path(root, &member(&item.config)?);
+        let config_path = join_path(root, &super::paths::member(&item.config)?);
         let config = fs.read_file(&config_path).await?;
         let config_digest = Digest::sha256_of(&config);
         #[derive(Deserialize)]
@@ -159,7 +136,7 @@ impl<'a, F: crate::effects::Filesystem> DockerArchiveSource<'a, F> {
         for (path, diff_id) in item.layers.iter().zip(&parsed.rootfs.diff_ids) {
             let digest = Digest::parse(diff_id)
                 .map_err(|e| Error::Invalid(format!("invalid diff ID {diff_id}: {e}")))?;
-            let full = join_path(root, &member(path)?);
+            let full = join_path(root, &super::paths::member(path)?);
             let (size, compression) = uncompressed_size(fs, &full).await?;
             layers.push(Schema2Descriptor {
                 media_type: mime::DOCKER_LAYER_GZIP.into(),
