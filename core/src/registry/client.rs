@@ -762,7 +762,8 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
     }
 }
 
-/// The path (and query) of the next page from a `Link: <URL>; rel="next"` header.
+/// The path (and query) of the next page from a `Link: <URL>; rel="next"` header; `None`
+/// when the header names no path on the registry.
 pub fn next_page_path(link: &str) -> Option<String> {
     let target = link
         .split(';')
@@ -779,7 +780,9 @@ pub fn next_page_path(link: &str) -> Option<String> {
         }
         None => target,
     };
-    Some(without_origin.to_owned())
+    without_origin
+        .starts_with('/')
+        .then(|| without_origin.to_owned())
 }
 
 fn clone_request(r: &Request<Vec<u8>>) -> Request<Vec<u8>> {

@@ -475,6 +475,8 @@ fn link_headers() {
         Some("/v2/x/tags/list?last=b")
     );
     assert_eq!(next_page_path(""), None);
+    assert_eq!(next_page_path("Basic"), None);
+    assert_eq!(next_page_path("<https://h:5000>; rel=\"next\""), None);
 }
 
 #[test]
