@@ -69,8 +69,18 @@ pub trait ByteStream {
         false
     }
 
-    /// After the end of a stream that took [`ByteStream::hash_ahead`]: the digester fed with
-    /// every byte handed over. `None` before the end or when it was not taken.
+    /// [`ByteStream::hash_ahead`] going on from `digester`, which already holds what came
+    /// before this stream (a download resumed part-way keeps one digest over the whole blob).
+    /// Hands the digester back when the stream cannot take it (`None`: taken).
+    fn hash_ahead_from(
+        &mut self,
+        digester: crate::digest::Digester,
+    ) -> Option<crate::digest::Digester> {
+        Some(digester)
+    }
+
+    /// After the end of a stream that took [`ByteStream::hash_ahead`], or after it failed: the
+    /// digester fed with every byte handed over. `None` before then or when it was not taken.
     fn hashed(&mut self) -> Option<crate::digest::Digester> {
         None
     }

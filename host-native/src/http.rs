@@ -172,6 +172,21 @@ pub type NativeBody = PipeReader;
 /// Response bodies are read this many chunks ahead.
 const BODY_DEPTH: usize = 1;
 
+/// How long a blob transfer may make no progress (no byte read, or none written) before it
+/// counts as a dropped connection (and a download resumes): `SKOPEO_STALL_TIMEOUT` seconds,
+/// 60 by default.
+fn stall_timeout() -> Duration {
+    static STALL: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *STALL.get_or_init(|| {
+        let seconds = std::env::var("SKOPEO_STALL_TIMEOUT")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .unwrap_or(60);
+        Duration::from_secs(seconds)
+    })
+}
+
 impl HttpClient for NativeHttp {
     type Body = NativeBody;
 
@@ -193,6 +208,10 @@ impl HttpClient for NativeHttp {
         }
         let response = skopeo_std_effects::background::on_thread(move || {
             let request = http::Request::from_parts(parts, ureq::SendBody::from_owned_reader(rx));
+            let request = agent
+                .configure_request(request)
+                .timeout_per_write(Some(stall_timeout()))
+                .build();
             run(&agent, request)
         });
         let mut failure = None;
@@ -226,10 +245,14 @@ impl HttpClient for NativeHttp {
         let agent = self.agent.clone();
         skopeo_std_effects::background::on_thread(move || {
             let (method, uri) = (request.method().clone(), request.uri().clone());
+            let request = agent
+                .configure_request(request)
+                .timeout_per_read(Some(stall_timeout()))
+                .build();
             let (parts, body) = send_once(&agent, request)?.into_parts();
             let reader = body.into_reader();
             let body = read_ahead(reader, BODY_DEPTH, move |e| {
-                transport_error(&method, &uri, &ureq::Error::Io(e))
+                transport_error(&method, &uri, &ureq::Error::from(e))
             });
             Ok(http::Response::from_parts(parts, body))
         })

@@ -1,7 +1,7 @@
 //! The transports `copy` can read and write, as one source type and one destination type, so
 //! the core's generic engine is instantiated once for every pair.
 
-use crate::http::{NativeBody, NativeHttp};
+use crate::http::NativeHttp;
 use crate::lookaside::Lookaside;
 use skopeo_core::destination::{ImageDestination, LayerCompression, StoredBlob};
 use skopeo_core::digest::Digest;
@@ -12,6 +12,7 @@ use skopeo_core::manifest::manifest_digest;
 use skopeo_core::reference::Reference;
 use skopeo_core::registry::attachments;
 use skopeo_core::registry::destination::DockerDestination;
+use skopeo_core::registry::resume::ResumingBlob;
 use skopeo_core::registry::source::DockerSource;
 use skopeo_core::signature::Signature;
 use skopeo_core::source::{BlobSource, ImageSource};
@@ -28,13 +29,13 @@ pub enum Source<'a> {
 }
 
 /// A blob from any source.
-pub enum Blob {
+pub enum Blob<'a> {
     File(FileStream),
     ArchiveLayer(skopeo_core::docker_archive::LayerStream<FileStream>),
-    Http(NativeBody),
+    Http(Box<ResumingBlob<'a, 'a, NativeHttp>>),
 }
 
-impl ByteStream for Blob {
+impl ByteStream for Blob<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
         match self {
             Blob::File(f) => f.read(buf).await,
@@ -120,14 +121,14 @@ impl ImageSource for Source<'_> {
     }
 }
 
-impl BlobSource for Source<'_> {
-    type Blob = Blob;
+impl<'a> BlobSource for Source<'a> {
+    type Blob = Blob<'a>;
 
-    async fn blob(&self, digest: &Digest, size: Option<u64>) -> Result<Blob> {
+    async fn blob(&self, digest: &Digest, size: Option<u64>) -> Result<Blob<'a>> {
         Ok(match self {
             Source::Local(s) => Blob::File(s.blob(digest, size).await?),
             Source::DockerArchive(s) => Blob::ArchiveLayer(s.blob(digest, size).await?),
-            Source::Docker(s, _) => Blob::Http(s.blob(digest, size).await?),
+            Source::Docker(s, _) => Blob::Http(Box::new(s.blob(digest, size).await?)),
         })
     }
 }

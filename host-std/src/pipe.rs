@@ -113,12 +113,12 @@ pub struct PipeWriter(Arc<Shared>);
 /// The receiving end.
 pub struct PipeReader {
     shared: Arc<Shared>,
-    /// Starts the worker of a [`read_ahead`] pipe, hashing with the algorithm given; it runs
+    /// Starts the worker of a [`read_ahead`] pipe, hashing with the digester given; it runs
     /// at the first read or [`ByteStream::hash_ahead`], whichever comes first.
     start: Option<Starter>,
 }
 
-type Starter = Box<dyn FnOnce(Option<Algorithm>) + Send>;
+type Starter = Box<dyn FnOnce(Option<Digester>) + Send>;
 
 /// A pipe holding at most `depth` chunks in flight.
 pub fn pipe(depth: usize) -> (PipeWriter, PipeReader) {
@@ -193,7 +193,14 @@ impl PipeWriter {
 
     /// Ends the stream with `error` (the reader sees it after the chunks already queued).
     pub fn fail(self, error: EffectError) {
+        self.fail_hashed(error, None);
+    }
+
+    /// [`PipeWriter::fail`], leaving `hashed` (everything sent before the failure, hashed)
+    /// for the reader to carry on from.
+    pub fn fail_hashed(self, error: EffectError, hashed: Option<Digester>) {
         let mut state = self.0.lock();
+        state.hashed = hashed;
         state.failure = Some(error);
         state.writer_done = true;
         self.0.notify(&mut state);
@@ -321,12 +328,16 @@ impl ByteStream for PipeReader {
     }
 
     fn hash_ahead(&mut self, algorithm: Algorithm) -> bool {
+        self.hash_ahead_from(Digester::new(algorithm)).is_none()
+    }
+
+    fn hash_ahead_from(&mut self, digester: Digester) -> Option<Digester> {
         match self.start.take() {
             Some(start) => {
-                start(Some(algorithm));
-                true
+                start(Some(digester));
+                None
             }
-            None => false,
+            None => Some(digester),
         }
     }
 
@@ -371,9 +382,8 @@ where
     D: Fn(std::io::Error) -> EffectError + Send + 'static,
 {
     let (tx, mut rx) = pipe(depth);
-    let start = move |algorithm: Option<Algorithm>| {
+    let start = move |mut digester: Option<Digester>| {
         crate::background::spawn(move || {
-            let mut digester = algorithm.map(Digester::new);
             loop {
                 let mut chunk = full_buffer();
                 let (filled, failure) = fill(&mut reader, &mut chunk);
@@ -385,7 +395,7 @@ where
                     return;
                 }
                 if let Some(e) = failure {
-                    tx.fail(describe(e));
+                    tx.fail_hashed(describe(e), digester);
                     return;
                 }
                 if filled < CHUNK {

@@ -8,14 +8,19 @@ applies to the request:
   {"match": "...", "count": 2, "status": 503, "retry_after": "1"}  answer STATUS instead
   {"match": "...", "count": 1, "reset": true}                       drop the connection
   {"match": "...", "count": 1, "cut_after": 100}                    forward, then cut the body
+  {"match": "...", "count": 1, "stall_after": 100, "stall": 30}      forward, pausing 30 s there
+  {"match": "...", "count": 1, "ignore_range": true}                 forward without its Range
   {"match": "...", "count": 1, "status": 200, "body_len": N}         a body of N bytes instead
   {"match": "...", "count": 1, "status": 401, "headers": {...}}       with these headers
   {"match": "...", "count": 1, "body": "..."}                        with this body
-Every request is logged as "METHOD PATH OUTCOME" (OUTCOME: the status sent, "reset", "cut").
+Every request is logged as "METHOD PATH OUTCOME" (OUTCOME: the status sent, "reset", "cut",
+"stalled"), followed by " range=VALUE" when the request had a Range header. Bodies are
+forwarded as they stream (a 1 GB blob is never held whole).
 """
 import http.client
 import http.server
 import json
+import time
 import re
 import socket
 import struct
@@ -58,16 +63,17 @@ class Proxy(http.server.BaseHTTPRequestHandler):
 
     def handle_any(self):
         line = f"{self.command} {self.path}"
+        ranged = f" range={self.headers['Range']}" if self.headers.get("Range") else ""
         body = self.read_body()
         rule = take_rule(line)
         if rule and rule.get("reset"):
-            LOG.write(f"{line} reset\n")
+            LOG.write(f"{line} reset{ranged}\n")
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
             self.close_connection = True
             return
         if rule and "status" in rule:
-            LOG.write(f"{line} {rule['status']}\n")
+            LOG.write(f"{line} {rule['status']}{ranged}\n")
             payload = b'{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}'
             if "body_len" in rule:
                 payload = b" " * rule["body_len"]
@@ -84,34 +90,61 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.wfile.write(payload)
             return
         upstream = http.client.HTTPConnection(UPSTREAM, timeout=60)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("transfer-encoding", "content-length", "connection")}
+        skip = ("transfer-encoding", "content-length", "connection")
+        if rule and rule.get("ignore_range"):
+            skip += ("range",)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
         if body or self.command in ("PUT", "POST", "PATCH"):
             headers["Content-Length"] = str(len(body))
         upstream.request(self.command, self.path, body=body, headers=headers)
         res = upstream.getresponse()
-        data = res.read()
+        length = res.getheader("Content-Length")
+        data = None
+        if length is None and self.command != "HEAD":
+            data = res.read()
+            length = str(len(data))
         self.send_response(res.status)
-        keep_length = self.command == "HEAD"
         for k, v in res.getheaders():
-            if k.lower() in ("transfer-encoding", "connection"):
-                continue
-            if k.lower() == "content-length" and not keep_length:
-                continue
-            self.send_header(k, v)
-        if not keep_length:
-            self.send_header("Content-Length", str(len(data)))
+            if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(k, v)
+        if length is not None:
+            self.send_header("Content-Length", length)
         self.end_headers()
-        if rule and "cut_after" in rule and self.command != "HEAD":
-            LOG.write(f"{line} cut\n")
-            self.wfile.write(data[: rule["cut_after"]])
-            self.wfile.flush()
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            self.connection.close()
-            self.close_connection = True
+        if self.command == "HEAD":
+            LOG.write(f"{line} {res.status}{ranged}\n")
             return
-        LOG.write(f"{line} {res.status}\n")
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        cut = rule.get("cut_after") if rule else None
+        stall = rule.get("stall_after") if rule else None
+        outcome = "cut" if cut is not None else "stalled" if stall is not None else str(res.status)
+        LOG.write(f"{line} {outcome}{ranged}\n")
+        sent = 0
+        while True:
+            if data is not None:
+                chunk, data = data, b""
+            else:
+                chunk = res.read(256 * 1024)
+            if not chunk:
+                break
+            if cut is not None and sent + len(chunk) >= cut:
+                self.wfile.write(chunk[: cut - sent])
+                self.wfile.flush()
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                self.close_connection = True
+                return
+            if stall is not None and sent + len(chunk) >= stall:
+                self.wfile.write(chunk[: stall - sent])
+                self.wfile.flush()
+                time.sleep(rule.get("stall", 30))
+                chunk = chunk[stall - sent :]
+                sent = stall
+                stall = None
+            try:
+                self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+                return
+            sent += len(chunk)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 

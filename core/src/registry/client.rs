@@ -143,6 +143,11 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         }
     }
 
+    /// The host's clock (waits between attempts).
+    pub(super) fn clock(&self) -> &'h H {
+        self.host
+    }
+
     /// The host name requests go to.
     pub fn endpoint(&self) -> &str {
         endpoint_host(&self.config.registry)

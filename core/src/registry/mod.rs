@@ -8,6 +8,7 @@ pub mod client;
 pub mod destination;
 pub mod errors;
 pub mod lookaside;
+pub mod resume;
 pub mod retry;
 pub mod source;
 pub mod transfer;

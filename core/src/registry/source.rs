@@ -85,8 +85,8 @@ impl<H: HttpClient + Clock> ImageSource for DockerSource<'_, '_, H> {
     }
 }
 
-impl<H: HttpClient + Clock> BlobSource for DockerSource<'_, '_, H> {
-    type Blob = H::Body;
+impl<'c, 'h, H: HttpClient + Clock> BlobSource for DockerSource<'c, 'h, H> {
+    type Blob = super::resume::ResumingBlob<'c, 'h, H>;
 
     async fn blob(&self, digest: &Digest, _size: Option<u64>) -> Result<Self::Blob> {
         self.client

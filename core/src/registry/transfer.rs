@@ -2,6 +2,7 @@
 //! cross-repository mounts, and manifest pushes.
 
 use super::client::{repository_scope, status_error, RegistryClient};
+use super::resume::ResumingBlob;
 use crate::destination::{StoredBlob, Verifying};
 use crate::digest::Digest;
 use crate::effects::{ByteStream, Clock, HttpClient};
@@ -23,11 +24,15 @@ fn location<T>(res: &Response<T>, what: &str) -> Result<String> {
         .ok_or_else(|| Error::Invalid(format!("{what}: the registry sent no upload location")))
 }
 
-impl<H: HttpClient + Clock> RegistryClient<'_, H> {
-    /// Opens the blob `digest` of `repository` for streaming.
-    pub async fn get_blob_stream(&self, repository: &str, digest: &Digest) -> Result<H::Body> {
+impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
+    /// Opens the blob `digest` of `repository` for streaming; a cut body resumes itself.
+    pub async fn get_blob_stream<'c>(
+        &'c self,
+        repository: &str,
+        digest: &Digest,
+    ) -> Result<ResumingBlob<'c, 'h, H>> {
         let path = format!("/v2/{repository}/blobs/{digest}");
-        let scopes = [repository_scope(repository, "pull")];
+        let scopes = vec![repository_scope(repository, "pull")];
         let res = self
             .request_streaming(Method::GET, &path, &[], &scopes)
             .await?;
@@ -36,7 +41,7 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
             let head = Response::from_parts(parts, Vec::new());
             return Err(status_error(&head, "fetching blob"));
         }
-        Ok(res.into_body())
+        Ok(ResumingBlob::new(self, path, scopes, res))
     }
 
     /// Whether `repository` has the blob `digest` (HEAD).
