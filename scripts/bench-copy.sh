@@ -4,6 +4,7 @@
 # pushed from oci:, registry to registry, and re-copied when everything exists; and an image
 # of 60 layers of MANY_KIB KiB each (default 256) pushed; and one uncompressed layer of real
 # files (a tar of the system's shared libraries) compressed to gzip and to zstd into dir:, with the sizes written.
+# And the same ~1 GB pull through the fault proxy, every layer cut once at half its size.
 # Median of RUNS (default 3) interleaved runs, and peak RSS.
 # Usage: [ROWS=REGEX] scripts/bench-copy.sh [RUNS] [LAYER_MB] [MANY_KIB]  (ROWS picks rows by label)
 set -euo pipefail
@@ -133,3 +134,49 @@ bench "compress to gzip (dir:)" "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out
 if selected "compress to gzip"; then sizes "$tmp/out-gz" "oci:$tmp/plain:big" "dir:$tmp/out-gz" --dest-compress; fi
 bench "compress to zstd (dir:)" "$tmp/out-zst" "oci:$tmp/plain:big" "dir:$tmp/out-zst" --dest-compress --dest-compress-format zstd
 if selected "compress to zstd"; then sizes "$tmp/out-zst" "oci:$tmp/plain:big" "dir:$tmp/out-zst" --dest-compress --dest-compress-format zstd; fi
+
+# A pull through the fault proxy (tests/support/fault_proxy.py) that cuts every layer's body
+# once at half its size, next to the same pull through the proxy with no fault: ours resumes
+# from the cut (Range), skopeo 1.9.3 fails or starts the layer over.
+# start_proxy RULES: starts the proxy in front of the registry, setting $proxy and $proxy_pid.
+start_proxy() {
+  python3 tests/support/fault_proxy.py "$addr" "$1" "$tmp/proxy.log" > "$tmp/proxy.port" &
+  proxy_pid=$!
+  for _ in $(seq 50); do
+    proxy=$(sed -n 's/^port /127.0.0.1:/p' "$tmp/proxy.port")
+    [ -n "$proxy" ] && return 0
+    sleep 0.1
+  done
+  echo "the fault proxy did not start" >&2; return 1
+}
+# time_cut BIN RULES: milliseconds for one pull to oci: through a proxy applying RULES, and
+# "failed" after the time when the copy failed.
+time_cut() {
+  local bin=$1 rules=$2 s e code=0
+  start_proxy "$rules"
+  rm -rf "$tmp/out-cut"; sync
+  s=$(date +%s%N)
+  "$bin" "${flags[@]}" "docker://$proxy/bench/src:v1" "oci:$tmp/out-cut:x" >/dev/null 2>&1 || code=$?
+  e=$(date +%s%N)
+  kill "$proxy_pid"; wait "$proxy_pid" 2>/dev/null || true
+  if [ "$code" = 0 ]; then echo $(( (e - s) / 1000000 )); else echo "$(( (e - s) / 1000000 )) failed"; fi
+}
+if selected "pull cut at 50%"; then
+  cut_rules=$("$ref" inspect --raw --tls-verify=false "docker://$addr/bench/src:v1" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+print(json.dumps([{"match": "^GET /v2/bench/src/blobs/" + l["digest"] + "$", "count": 1, "cut_after": l["size"] // 2} for l in m["layers"]]))')
+  : > "$tmp/clean-o"; : > "$tmp/cut-o"; : > "$tmp/clean-r"; : > "$tmp/cut-r"
+  for i in $(seq "$runs"); do
+    time_cut "$ours" '[]' >> "$tmp/clean-o"
+    time_cut "$ours" "$cut_rules" >> "$tmp/cut-o"
+    time_cut "$ref" '[]' >> "$tmp/clean-r"
+    time_cut "$ref" "$cut_rules" >> "$tmp/cut-r"
+  done
+  co=$(cut -d' ' -f1 "$tmp/clean-o" | median); xo=$(cut -d' ' -f1 "$tmp/cut-o" | median)
+  cr=$(cut -d' ' -f1 "$tmp/clean-r" | median); xr=$(cut -d' ' -f1 "$tmp/cut-r" | median)
+  of=$(grep -c failed "$tmp/cut-o" || true); rf=$(grep -c failed "$tmp/cut-r" || true)
+  printf '%-30s ours %6d ms (clean %6d, %.2fx, %d/%d failed)  skopeo %6d ms (clean %6d, %.2fx, %d/%d failed)\n' \
+    "pull cut at 50% (via proxy)" "$xo" "$co" "$(echo "$xo/$co" | bc -l)" "$of" "$runs" \
+    "$xr" "$cr" "$(echo "$xr/$cr" | bc -l)" "$rf" "$runs"
+fi

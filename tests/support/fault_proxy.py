@@ -93,10 +93,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         skip = ("transfer-encoding", "content-length", "connection")
         if rule and rule.get("ignore_range"):
             skip += ("range",)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+        # Every header as sent (a client may send several Accept headers).
+        upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for k, v in self.headers.items():
+            if k.lower() not in skip:
+                upstream.putheader(k, v)
         if body or self.command in ("PUT", "POST", "PATCH"):
-            headers["Content-Length"] = str(len(body))
-        upstream.request(self.command, self.path, body=body, headers=headers)
+            upstream.putheader("Content-Length", str(len(body)))
+        upstream.endheaders(body or None)
         res = upstream.getresponse()
         length = res.getheader("Content-Length")
         data = None
