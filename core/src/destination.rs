@@ -52,6 +52,27 @@ pub trait ImageDestination {
         size: Option<u64>,
     ) -> Result<StoredBlob>;
 
+    /// [`ImageDestination::put_blob`] for the layer the copy knows as `key` (its digest in
+    /// the source), which the copy may call again with a fresh stream of the same bytes when
+    /// [`ImageDestination::resumes_layer`] says a failed attempt left work to go on from.
+    async fn put_layer<S: ByteStream>(
+        &self,
+        key: &Digest,
+        stream: &mut S,
+        digest: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        let _ = key;
+        self.put_blob(stream, digest, size).await
+    }
+
+    /// Whether the last [`ImageDestination::put_layer`] of `key` failed part-way in a way
+    /// another attempt can finish (a registry upload cut, or its session lost).
+    fn resumes_layer(&self, key: &Digest) -> bool {
+        let _ = key;
+        false
+    }
+
     /// Stores the image's config blob (as [`ImageDestination::put_blob`] does, unless the
     /// destination keeps configs apart from layers).
     async fn put_config<S: ByteStream>(

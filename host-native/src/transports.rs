@@ -180,6 +180,20 @@ impl ImageDestination for Destination<'_> {
         each_destination!(self, d => d.put_blob(stream, digest, size).await)
     }
 
+    async fn put_layer<S: ByteStream>(
+        &self,
+        key: &Digest,
+        stream: &mut S,
+        digest: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        each_destination!(self, d => d.put_layer(key, stream, digest, size).await)
+    }
+
+    fn resumes_layer(&self, key: &Digest) -> bool {
+        each_destination!(self, d => d.resumes_layer(key))
+    }
+
     async fn put_config<S: ByteStream>(
         &self,
         stream: &mut S,

@@ -115,6 +115,9 @@ fn operation(
     }
 }
 
+/// Attempts after the first at a layer whose transfer the destination can go on from.
+const MAX_LAYER_RESUMES: u32 = crate::registry::retry::MAX_ATTEMPTS - 1;
+
 /// Copies `layer` unless the destination has it; returns how it was stored when that
 /// differs from the source, and with `with_diff_id` its stored size and diff ID (then the
 /// layer is copied even when the destination has it, as containers/image does: the diff ID
@@ -132,8 +135,17 @@ pub(super) async fn copy_layer<S: BlobSource, D: ImageDestination>(
         report.blob_done(&layer.digest, BlobOutcome::Skipped);
         return Ok((None, None));
     }
-    let (change, outcome, facts) =
-        transfer_layer(src, dest, layer, want, opts, with_diff_id, report).await?;
+    // A transfer the destination can go on from (an upload cut part-way) is made again
+    // from a fresh read of the source; the destination skips what it holds.
+    let mut resumes = 0;
+    let (change, outcome, facts) = loop {
+        match transfer_layer(src, dest, layer, want, opts, with_diff_id, report).await {
+            Err(_) if resumes < MAX_LAYER_RESUMES && dest.resumes_layer(&layer.digest) => {
+                resumes += 1;
+            }
+            done => break done?,
+        }
+    };
     report.blob_done(&layer.digest, outcome);
     Ok((change, facts))
 }
@@ -204,7 +216,7 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     let mut stream = open(with_diff_id).await?;
     if want == LayerCompression::Preserve {
         let stored = dest
-            .put_blob(&mut stream, Some(&layer.digest), size)
+            .put_layer(&layer.digest, &mut stream, Some(&layer.digest), size)
             .await
             .map_err(context)?;
         let facts = facts_of(&mut stream, with_diff_id, stored.size).await?;
@@ -230,7 +242,7 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     if let Operation::Keep = op {
         // Stored as is: the destination verifies the digest (hashing it once).
         let stored = dest
-            .put_blob(&mut peeked, Some(&layer.digest), size)
+            .put_layer(&layer.digest, &mut peeked, Some(&layer.digest), size)
             .await
             .map_err(context)?;
         let facts = facts_of(peeked.inner_mut(), with_diff_id, stored.size).await?;
@@ -246,7 +258,7 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     let mut output = Transformed::new(&op, verified, opts)?;
     if !opts.precompute_digests {
         let stored = dest
-            .put_blob(&mut output, None, None)
+            .put_layer(&layer.digest, &mut output, None, None)
             .await
             .map_err(context)?;
         drop(output);
@@ -266,7 +278,12 @@ async fn transfer_layer<S: BlobSource, D: ImageDestination>(
     let verified = Verifying::new(&mut again, Some(&layer.digest), size);
     let mut output = Transformed::new(&op, verified, opts)?;
     let stored = dest
-        .put_blob(&mut output, Some(&known.digest), Some(known.size))
+        .put_layer(
+            &layer.digest,
+            &mut output,
+            Some(&known.digest),
+            Some(known.size),
+        )
         .await
         .map_err(context)?;
     Ok((Some(changed(stored)), BlobOutcome::Copied, facts))

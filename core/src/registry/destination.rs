@@ -3,6 +3,7 @@
 
 use super::client::RegistryClient;
 use super::source::tag_or_digest;
+use super::upload::UploadSession;
 use crate::destination::{ImageDestination, LayerCompression, StoredBlob};
 use crate::digest::Digest;
 use crate::effects::{ByteStream, Clock, HttpClient};
@@ -19,6 +20,8 @@ pub struct DockerDestination<'c, 'h, H> {
     mount_from: Option<String>,
     /// The digest of the top-level manifest pushed, once it is.
     pushed: Option<Digest>,
+    /// Uploads cut part-way, by the copy's layer key, for the copy's next attempt.
+    interrupted: std::cell::RefCell<std::collections::HashMap<Digest, UploadSession>>,
 }
 
 impl<'c, 'h, H: HttpClient + Clock> DockerDestination<'c, 'h, H> {
@@ -38,6 +41,7 @@ impl<'c, 'h, H: HttpClient + Clock> DockerDestination<'c, 'h, H> {
             reference,
             mount_from,
             pushed: None,
+            interrupted: Default::default(),
         }
     }
 
@@ -105,6 +109,29 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
         self.client
             .upload_blob(self.reference.path(), stream, digest, size)
             .await
+    }
+
+    async fn put_layer<S: ByteStream>(
+        &self,
+        key: &Digest,
+        stream: &mut S,
+        digest: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        let taken = self.interrupted.borrow_mut().remove(key);
+        let mut session = taken.unwrap_or_default();
+        let result = self
+            .client
+            .upload_blob_resuming(self.reference.path(), stream, digest, size, &mut session)
+            .await;
+        if result.is_err() && session.resumable() {
+            self.interrupted.borrow_mut().insert(key.clone(), session);
+        }
+        result
+    }
+
+    fn resumes_layer(&self, key: &Digest) -> bool {
+        self.interrupted.borrow().contains_key(key)
     }
 
     async fn put_manifest(

@@ -12,6 +12,7 @@ pub mod resume;
 pub mod retry;
 pub mod source;
 pub mod transfer;
+pub mod upload;
 
 pub use auth::{CredentialFlags, Credentials};
 

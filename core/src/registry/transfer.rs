@@ -3,20 +3,19 @@
 
 use super::client::{repository_scope, status_error, RegistryClient};
 use super::resume::ResumingBlob;
-use crate::destination::{StoredBlob, Verifying};
 use crate::digest::Digest;
-use crate::effects::{ByteStream, Clock, HttpClient};
+use crate::effects::{Clock, HttpClient};
 use crate::{Error, Result};
 use http::{Method, Response};
 
 /// Appends `key=value` to a URL or path that may already have a query.
-fn with_query(location: &str, key: &str, value: &str) -> String {
+pub(super) fn with_query(location: &str, key: &str, value: &str) -> String {
     let sep = if location.contains('?') { '&' } else { '?' };
     format!("{location}{sep}{key}={}", value.replace(':', "%3A"))
 }
 
 /// The upload location a registry returned (`Location`), as an absolute URL or a path.
-fn location<T>(res: &Response<T>, what: &str) -> Result<String> {
+pub(super) fn location<T>(res: &Response<T>, what: &str) -> Result<String> {
     res.headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
@@ -86,73 +85,6 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
             }
         }
         Ok(res.status() == 201)
-    }
-
-    /// Uploads `stream` as a blob of `repository` in one streamed request, verifying
-    /// `digest` and size as it passes (or computing the digest when `None`: the upload is
-    /// committed under it at the end); nothing is committed on a mismatch.
-    pub async fn upload_blob<S: ByteStream>(
-        &self,
-        repository: &str,
-        stream: &mut S,
-        digest: Option<&Digest>,
-        size: Option<u64>,
-    ) -> Result<StoredBlob> {
-        let scopes = [repository_scope(repository, "pull,push")];
-        let what = match digest {
-            Some(d) => format!("writing blob {d}"),
-            None => "writing blob".to_owned(),
-        };
-        let start = self
-            .request(
-                Method::POST,
-                &format!("/v2/{repository}/blobs/uploads/"),
-                &[],
-                Vec::new(),
-                &scopes,
-            )
-            .await?;
-        if start.status() != 202 {
-            return Err(status_error(&start, "initiating layer upload"));
-        }
-        let loc = location(&start, &what)?;
-        let mut verifying = Verifying::new(stream, digest, size);
-        let sent = self
-            .request_streamed_body(
-                Method::PATCH,
-                &loc,
-                &[("Content-Type", "application/octet-stream")],
-                &mut verifying,
-                size,
-                &scopes,
-            )
-            .await;
-        let cancel = async || {
-            let _ = self
-                .request(Method::DELETE, &loc, &[], Vec::new(), &scopes)
-                .await;
-        };
-        let stored = match verifying.finish() {
-            Ok(stored) => stored,
-            Err(e) => {
-                cancel().await;
-                return Err(Error::Verification(format!("{what}: {e}")));
-            }
-        };
-        let patched = sent?;
-        if patched.status() != 202 {
-            cancel().await;
-            return Err(status_error(&patched, "uploading layer chunked"));
-        }
-        let loc = location(&patched, &what)?;
-        let url = with_query(&loc, "digest", &stored.digest.to_string());
-        let res = self
-            .request(Method::PUT, &url, &[], Vec::new(), &scopes)
-            .await?;
-        if res.status() != 201 {
-            return Err(status_error(&res, "uploading layer to"));
-        }
-        Ok(stored)
     }
 
     /// Pushes a manifest as `reference` (a tag or digest) of `repository`.

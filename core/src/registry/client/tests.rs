@@ -510,3 +510,79 @@ fn an_answer_over_https_keeps_insecure_registries_on_https() {
         "GET https://reg.test/v2/r/manifests/latest []"
     );
 }
+
+#[test]
+fn a_cut_upload_goes_on_from_the_offset_its_session_reports() {
+    const BLOB: &[u8] = b"hello, world";
+    let host = FakeHost::new(|req| {
+        let uri = req.uri().to_string();
+        match (req.method().as_str(), req.uri().path()) {
+            ("GET", "/v2/") => response(200, &[], b""),
+            // The session holds the first five bytes.
+            ("GET", "/v2/r/blobs/uploads/u") => response(
+                204,
+                &[
+                    ("Range", "0-4"),
+                    ("Location", "/v2/r/blobs/uploads/u?_state=5"),
+                ],
+                b"",
+            ),
+            ("PATCH", "/v2/r/blobs/uploads/u") => {
+                assert!(uri.ends_with("_state=5"), "{uri}");
+                assert_eq!(req.headers()["content-range"], "5-11");
+                assert_eq!(req.body(), &BLOB[5..]);
+                response(202, &[("Location", "/v2/r/blobs/uploads/u?_state=12")], b"")
+            }
+            ("PUT", "/v2/r/blobs/uploads/u") => response(201, &[], b""),
+            _ => response(500, &[], b"unexpected"),
+        }
+    });
+    let c = client(&host, Credentials::Anonymous);
+    let digest = Digest::sha256_of(BLOB);
+    let mut session =
+        super::super::upload::UploadSession::Cut("/v2/r/blobs/uploads/u?_state=0".into());
+    let mut stream = crate::destination::SliceStream::new(BLOB);
+    let stored = pollster::block_on(c.upload_blob_resuming(
+        "r",
+        &mut stream,
+        Some(&digest),
+        Some(BLOB.len() as u64),
+        &mut session,
+    ))
+    .unwrap();
+    assert_eq!(stored.digest, digest);
+    let log = host.log.borrow();
+    assert!(log.iter().all(|l| !l.starts_with("POST")), "{log:#?}");
+    assert!(
+        log.iter().any(|l| l.starts_with("PUT")
+            && l.contains(&format!(
+                "digest={}",
+                digest.to_string().replace(':', "%3A")
+            ))),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn a_session_that_cannot_say_where_it_stands_is_started_again() {
+    let host = FakeHost::new(|req| match (req.method().as_str(), req.uri().path()) {
+        ("GET", "/v2/") => response(200, &[], b""),
+        ("GET", "/v2/r/blobs/uploads/old") => response(404, &[], b""),
+        ("POST", "/v2/r/blobs/uploads/") => {
+            response(202, &[("Location", "/v2/r/blobs/uploads/new")], b"")
+        }
+        ("PATCH", "/v2/r/blobs/uploads/new") => {
+            assert!(req.headers().get("content-range").is_none());
+            assert_eq!(req.body(), b"abc");
+            response(202, &[("Location", "/v2/r/blobs/uploads/new")], b"")
+        }
+        ("PUT", "/v2/r/blobs/uploads/new") => response(201, &[], b""),
+        _ => response(500, &[], b"unexpected"),
+    });
+    let c = client(&host, Credentials::Anonymous);
+    let mut session = super::super::upload::UploadSession::Cut("/v2/r/blobs/uploads/old".into());
+    let mut stream = crate::destination::SliceStream::new(b"abc");
+    pollster::block_on(c.upload_blob_resuming("r", &mut stream, None, Some(3), &mut session))
+        .unwrap();
+    assert_eq!(session, super::super::upload::UploadSession::Fresh);
+}
