@@ -222,7 +222,9 @@ impl Decoder {
                         .frame
                         .decode_from_to(pending, &mut [])
                         .map_err(invalid)?;
-                    at += read.min(pending.len());
+                    // ruzstd may claim bytes it was not given (a checksum, at the end).
+                    let consumed = read.min(pending.len());
+                    at += consumed;
                     if self.frame.is_finished() {
                         out.extend(self.frame.collect().unwrap_or_default());
                         if let (Some(stored), Some(computed)) = (
@@ -236,8 +238,10 @@ impl Decoder {
                         self.state = State::BetweenFrames;
                         continue;
                     }
-                    out.extend(self.frame.collect().unwrap_or_default());
-                    if read == 0 {
+                    let produced = self.frame.collect().unwrap_or_default();
+                    let progressed = consumed > 0 || !produced.is_empty();
+                    out.extend(produced);
+                    if !progressed {
                         if at_end {
                             return Err(truncated());
                         }
@@ -254,6 +258,18 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frame_cut_before_its_checksum_ends_in_an_error_not_a_loop() {
+        // Found by the `archives` fuzzer: ruzstd claims a checksum it was never given.
+        let cut = [
+            0x28, 0xb5, 0x2f, 0xfd, 0x5d, 0x86, 0, 0, 0, 0x11, 0, 0, 0xbb, 0x0d,
+        ];
+        let mut decoder = Decoder::default();
+        assert!(decoder.push(&cut).unwrap().is_empty());
+        let e = decoder.finish().unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnexpectedEof, "{e}");
+    }
 
     fn sample(len: usize) -> Vec<u8> {
         (0..len as u32)
