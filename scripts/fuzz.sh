@@ -53,9 +53,15 @@ if [ -d "$fixtures" ]; then
 fi
 
 cd fuzz
+failed=()
 for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   cargo +nightly fuzz run --target-dir "$(dirname "$work")/fuzz-target" "$t" "$work/corpus/$t" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len=262144 \
-    -artifact_prefix="$work/artifacts/$t/" -print_final_stats=1
+    -artifact_prefix="$work/artifacts/$t/" -print_final_stats=1 || failed+=("$t")
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "== crashed: ${failed[*]} (inputs under $work/artifacts/)" >&2
+  exit 1
+fi
+echo "== no crash in ${targets[*]}"
