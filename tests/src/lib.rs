@@ -265,6 +265,20 @@ impl TestLayer {
     }
 }
 
+impl TestLayer {
+    /// A gzip layer of `content` in stored (uncompressed) deflate blocks: large layers made
+    /// at once.
+    pub fn gzip_stored(content: &[u8]) -> Self {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+        std::io::Write::write_all(&mut gz, content).unwrap();
+        TestLayer {
+            blob: gz.finish().unwrap(),
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip",
+            diff_id: skopeo_core::digest::Digest::sha256_of(content).to_string(),
+        }
+    }
+}
+
 /// Writes an OCI layout at `root` holding one linux/amd64 image of `layers`, tagged `tag`;
 /// returns its `oci:ROOT:TAG` name.
 pub fn write_layout(root: &Path, tag: &str, layers: &[TestLayer]) -> String {

@@ -10,19 +10,7 @@ use skopeo_integration_tests::*;
 
 /// An image of two noise layers in an OCI layout; its `oci:` name.
 fn source(tmp: &std::path::Path) -> String {
-    let layers = [1, 2].map(|i| {
-        let content = noise(3 << 20, 40 + i);
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
-        std::io::Write::write_all(&mut gz, &content).unwrap();
-        TestLayer {
-            blob: gz.finish().unwrap(),
-            media_type: "application/vnd.oci.image.layer.v1.tar+gzip",
-            diff_id: format!(
-                "sha256:{}",
-                skopeo_core::digest::Digest::sha256_of(&content).hex()
-            ),
-        }
-    });
+    let layers = [1, 2].map(|i| TestLayer::gzip_stored(&noise(3 << 20, 40 + i)));
     write_layout(&tmp.join("src"), "v1", &layers)
 }
 

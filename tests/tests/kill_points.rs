@@ -21,16 +21,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// A 50 MB image of five gzip layers (stored, so nothing is slow to make).
 fn source_layout(tmp: &Path) -> String {
     let layers: Vec<TestLayer> = (0..5)
-        .map(|i| {
-            let content = noise(10 << 20, 100 + i);
-            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
-            std::io::Write::write_all(&mut gz, &content).unwrap();
-            TestLayer {
-                blob: gz.finish().unwrap(),
-                media_type: "application/vnd.oci.image.layer.v1.tar+gzip",
-                diff_id: format!("sha256:{}", sha256_hex(&content)),
-            }
-        })
+        .map(|i| TestLayer::gzip_stored(&noise(10 << 20, 100 + i)))
         .collect();
     write_layout(&tmp.join("src"), "v1", &layers)
 }
