@@ -24,6 +24,10 @@ command -v wasm-opt >/dev/null 2>&1 || need_apt+=(binaryen)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# docker-daemon: a Docker Engine the tests start on private roots, and a static busybox to
+# run in the images they load into it.
+[ -x /usr/sbin/dockerd ] || need_apt+=(docker.io)
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
@@ -32,6 +36,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
   # The package's own service is not used (tests start their own registries on free ports).
   service docker-registry stop >/dev/null 2>&1 || true
+  service docker stop >/dev/null 2>&1 || true
 fi
 installed_targets=$(rustup target list --installed)
 for t in wasm32-unknown-unknown wasm32-wasip2; do

@@ -162,7 +162,15 @@ fn refuse_links_out<R: std::io::Read>(entry: &tar::Entry<R>) -> Result<(), Strin
 
 /// Unpacks the archive at `path` (plain or gzip tar) into `into`; entries may not leave it.
 pub fn extract(path: &str, into: &Path) -> Result<(), String> {
-    let mut archive = open_tar(path)?;
+    unpack(open_tar(path)?, path, into)
+}
+
+/// Unpacks the plain tar `stream` gives (`what`, for errors) into `into`, as it arrives.
+pub fn extract_stream(stream: impl Read, what: &str, into: &Path) -> Result<(), String> {
+    unpack(tar::Archive::new(stream), what, into)
+}
+
+fn unpack<R: Read>(mut archive: tar::Archive<R>, path: &str, into: &Path) -> Result<(), String> {
     archive.set_preserve_permissions(false);
     let entries = archive
         .entries()

@@ -28,6 +28,8 @@ pub struct ArchiveWriter {
     temp: Option<PathBuf>,
     state: Mutex<State>,
     finished: bool,
+    /// Set once the archive ends well (a pipe's reader tells a whole archive from a cut one).
+    ended: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 struct State {
@@ -90,7 +92,28 @@ impl ArchiveWriter {
                 streaming: None,
             }),
             finished: false,
+            ended: None,
         })
+    }
+
+    /// An archive written into the pipe `pipe` (not rewindable: every entry added whole),
+    /// named `shown` in messages; `ended` is set when it ends well.
+    pub fn into_pipe(
+        pipe: File,
+        shown: &str,
+        ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        ArchiveWriter {
+            target: PathBuf::from(shown),
+            shown: shown.to_owned(),
+            temp: None,
+            state: Mutex::new(State {
+                file: pipe,
+                streaming: None,
+            }),
+            finished: false,
+            ended: Some(ended),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -183,6 +206,9 @@ impl ArchiveWriter {
         }
         drop(state);
         self.finished = true;
+        if let Some(ended) = &self.ended {
+            ended.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         Ok(())
     }
 }

@@ -345,7 +345,7 @@ pub fn copy_one(
             "'--tls-verify' is deprecated, instead use: --src-tls-verify, --dest-tls-verify",
         );
     }
-    use crate::unsupported::{refuse_daemon_host, refuse_given, ENCRYPTION};
+    use crate::unsupported::{refuse_given, ENCRYPTION};
     refuse_given(
         &[
             ("encryption-key", !args.encryption_key.is_empty()),
@@ -359,8 +359,6 @@ pub fn copy_one(
         ImageName::parse(src_name).map_err(|e| format!("Invalid source name {src_name}: {e}"))?;
     let dest = ImageName::parse(dest_name)
         .map_err(|e| format!("Invalid destination name {dest_name}: {e}"))?;
-    refuse_daemon_host("src-daemon-host", args.src_daemon_host.is_some(), &src)?;
-    refuse_daemon_host("dest-daemon-host", args.dest_daemon_host.is_some(), &dest)?;
     for (name, given, side) in [
         (&src, src_name, "source"),
         (&dest, dest_name, "destination"),
@@ -461,6 +459,13 @@ pub fn copy_one(
                 .map_err(|e| format!("initializing source {src}: {e}"))?;
             Some(scratch)
         }
+        // The daemon's `docker save` stream is unpacked as it arrives, then read as an archive.
+        ImageName::DockerDaemon(image) => {
+            let scratch = ScratchDir::new("docker-daemon-src")?;
+            crate::daemon::save(args.src_daemon_host.as_deref(), image, &scratch.0)
+                .map_err(|e| format!("initializing source {src}: {e}"))?;
+            Some(scratch)
+        }
         _ => None,
     };
     if let ImageName::Sif { .. } = &dest {
@@ -497,7 +502,20 @@ pub fn copy_one(
     let dest_scratch = match &dest {
         ImageName::OciArchive { .. } => Some(ScratchDir::new("oci-archive-dest")?),
         ImageName::DockerArchive { .. } => Some(ScratchDir::new("docker-archive-dest")?),
+        ImageName::DockerDaemon(_) => Some(ScratchDir::new("docker-daemon-dest")?),
         _ => None,
+    };
+    // A daemon image is written as a docker archive loaded into the daemon, under its name.
+    let daemon_tags = match &dest {
+        ImageName::DockerDaemon(image) => match crate::daemon::archive_reference(image) {
+            Some(named) => vec![named.clone()],
+            None => {
+                return Err(format!(
+                    "initializing destination {dest}: Invalid destination {dest}: a destination must be a name:tag"
+                ))
+            }
+        },
+        _ => Vec::new(),
     };
 
     let retry_delay = match &args.retry_delay {
@@ -521,13 +539,22 @@ pub fn copy_one(
     };
     let fs = NativeFs;
     let attempt = || {
-        pollster::block_on(async {
+        // The daemon's answer to a load this attempt started.
+        let loading: std::cell::RefCell<Option<crate::daemon::Load>> = Default::default();
+        let copied = pollster::block_on(async {
             let source = match (&src, &src_client) {
                 (ImageName::Sif { .. }, _) => {
                     let sif = sif_source.clone().expect("converted for sif:");
                     Ok(Source::Local(skopeo_core::layout::LocalSource::Sif(
                         Box::new(sif),
                     )))
+                }
+                (ImageName::DockerDaemon(image), _) => {
+                    let root = src_scratch.as_ref().expect("made for docker-daemon").path();
+                    let named = crate::daemon::archive_reference(image);
+                    DockerArchiveSource::open(&fs, &root, named, None)
+                        .await
+                        .map(|s| Source::DockerArchive(Box::new(s)))
                 }
                 (
                     ImageName::DockerArchive {
@@ -607,6 +634,22 @@ pub fn copy_one(
                     .map_err(init_dest)?;
                     Destination::DockerArchive(d)
                 }
+                (ImageName::DockerDaemon(_), _) => {
+                    let scratch = dest_scratch.as_ref().expect("made for docker-daemon");
+                    let staging = format!("{}/staging", scratch.path());
+                    let (archive, load) =
+                        crate::daemon::start_load(args.dest_daemon_host.as_deref())
+                            .map_err(|e| init_dest(skopeo_core::Error::Invalid(e)))?;
+                    *loading.borrow_mut() = Some(load);
+                    let d = skopeo_core::docker_archive::DockerArchiveDestination::new(
+                        &fs,
+                        archive,
+                        &staging,
+                        daemon_tags.clone(),
+                    )
+                    .map_err(init_dest)?;
+                    Destination::DockerArchive(d)
+                }
                 (ImageName::Docker { reference, .. }, Some(client)) => {
                     let source_ref = match &src {
                         ImageName::Docker { reference, .. } => Some(reference),
@@ -632,7 +675,14 @@ pub fn copy_one(
                 crate::interrupt::signalled(),
             )
             .await
-        })
+        });
+        // The destination is gone (its archive ended, or cut off): the daemon has answered.
+        match (copied, loading.take().map(crate::daemon::Load::wait)) {
+            (copied, None | Some(Ok(()))) => copied,
+            (_, Some(Err(e))) => Err(skopeo_core::Error::Invalid(format!(
+                "writing to destination {dest}: {e}"
+            ))),
+        }
     };
     let digest = crate::retry::if_necessary_with_delay(args.retry_times, retry_delay, attempt)
         .map_err(|e| e.to_string())?;

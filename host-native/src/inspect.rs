@@ -60,7 +60,6 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
     registry::validate(&args.docker)?;
     let parsed =
         ImageName::parse(name).map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
-    crate::unsupported::refuse_daemon_host("daemon-host", args.daemon_host.is_some(), &parsed)?;
     let out = match parsed {
         ImageName::Docker { reference, .. } => {
             inspect_docker(global, &args, name, reference, &opts)?
@@ -69,6 +68,9 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
             inspect_archive(&parsed, name, &opts)?
         }
         ImageName::Sif { path } => inspect_sif(&path, name, &opts)?,
+        ImageName::DockerDaemon(image) => {
+            inspect_daemon(&image, args.daemon_host.as_deref(), name, &opts)?
+        }
         parsed => {
             let fs = NativeFs;
             pollster::block_on(async {
@@ -129,6 +131,30 @@ fn inspect_archive(
             _ => unreachable!("called for archives only"),
         };
         out.map_err(|e| e.to_string())
+    })
+}
+
+/// Inspects an image in a Docker daemon, its `docker save` stream unpacked into a scratch
+/// directory that goes away afterwards.
+fn inspect_daemon(
+    image: &skopeo_core::transport::DaemonImage,
+    host: Option<&str>,
+    name: &str,
+    opts: &InspectOptions,
+) -> Result<Vec<u8>, String> {
+    let scratch = ScratchDir::new("inspect-daemon")?;
+    crate::daemon::save(host, image, &scratch.0)
+        .map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
+    let fs = NativeFs;
+    pollster::block_on(async {
+        let root = scratch.path();
+        let named = crate::daemon::archive_reference(image);
+        let src = DockerArchiveSource::open(&fs, &root, named, None)
+            .await
+            .map_err(|e| format!("Error retrieving manifest for image: {e}"))?;
+        inspect::run(&src, opts, async || Ok(Some(Vec::new())))
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 

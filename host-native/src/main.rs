@@ -4,6 +4,7 @@ mod archive;
 mod archive_writer;
 mod config_cache;
 mod copy;
+mod daemon;
 mod delete;
 use skopeo_std_effects::fs;
 use skopeo_std_effects::log as fatal;

@@ -3,8 +3,6 @@
 
 /// Layer encryption (`--encryption-key`, `--decryption-key`, `--encrypt-layer`).
 pub const ENCRYPTION: &str = "image encryption and decryption are not supported by this build";
-/// `--daemon-host` and its prefixed forms, which only docker-daemon: images use.
-pub const DAEMON: &str = "the docker-daemon: transport is not available in this build yet";
 
 /// Refuses the first of `flags` (name without dashes, whether given) that was given.
 pub fn refuse_given(flags: &[(&str, bool)], why: &str) -> Result<(), String> {
@@ -12,15 +10,4 @@ pub fn refuse_given(flags: &[(&str, bool)], why: &str) -> Result<(), String> {
         Some((flag, _)) => Err(format!("--{flag}: {why}")),
         None => Ok(()),
     }
-}
-
-/// Refuses `--FLAG` for a docker-daemon: image, the only transport that reads it (skopeo
-/// ignores it for the others, and so does this build).
-pub fn refuse_daemon_host(
-    flag: &str,
-    given: bool,
-    image: &skopeo_core::transport::ImageName,
-) -> Result<(), String> {
-    let daemon = matches!(image, skopeo_core::transport::ImageName::DockerDaemon(_));
-    refuse_given(&[(flag, given && daemon)], DAEMON)
 }

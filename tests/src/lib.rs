@@ -1,6 +1,7 @@
 //! Helpers for end-to-end tests: our binary, the reference `/usr/bin/skopeo`, fixtures, and
 //! output normalisation for side-by-side comparison.
 
+pub mod daemon;
 pub mod faults;
 pub mod gnupg;
 pub mod registry;

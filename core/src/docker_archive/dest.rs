@@ -1,7 +1,7 @@
 //! `docker-archive:` as a copy destination: a `docker save` archive written through the
 //! host's [`ArchiveWrite`]. Layers are stored uncompressed as `HEX.tar`, streamed straight
-//! into the archive one after another when it can take them (else staged in a directory and
-//! added when the manifest comes), the config as `HEX.json`; then the legacy per-layer
+//! into the archive one after another when it can take them (else, into a pipe, each staged
+//! in a directory and added as soon as it is whole), the config as `HEX.json`; then the legacy per-layer
 //! directories (`ID/VERSION`, `ID/json`, `ID/layer.tar` linking to the layer),
 //! `manifest.json` and `repositories` are written as containers/image writes them, with the
 //! destination's tag and any `--additional-tag`s.
@@ -101,10 +101,24 @@ impl<'a, F: FilesystemWrite, A: ArchiveWrite> DockerArchiveDestination<'a, F, A>
         })
         .await?;
         let path = join_path(&self.staging, stored.digest.hex());
-        self.layers
-            .borrow_mut()
-            .entry(stored.digest.clone())
-            .or_insert(Stored::Staged(path));
+        let known = self.layers.borrow().contains_key(&stored.digest);
+        if !self.archive.streams_entries() {
+            // An archive that cannot be rewound takes the layer now, whole.
+            if !known {
+                let name = format!("{}.tar", stored.digest.hex());
+                self.archive.add_file_from(&name, &path).await?;
+                self.layers
+                    .borrow_mut()
+                    .insert(stored.digest.clone(), Stored::InArchive);
+            }
+            self.fs.remove_file(&path).await?;
+            return Ok(stored);
+        }
+        if !known {
+            self.layers
+                .borrow_mut()
+                .insert(stored.digest.clone(), Stored::Staged(path));
+        }
         Ok(stored)
     }
 
@@ -205,8 +219,10 @@ impl<F: FilesystemWrite, A: ArchiveWrite> ImageDestination for DockerArchiveDest
         LayerCompression::Decompress
     }
 
+    /// Layers go in one after another: streamed into a file, or (into a pipe) staged one at a
+    /// time and added as soon as they are whole, so at most one layer waits on disk.
     fn one_blob_at_a_time(&self) -> bool {
-        self.archive.streams_entries()
+        true
     }
 
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {

@@ -1,0 +1,99 @@
+//! A private Docker Engine for the `docker-daemon:` tests: Debian's dockerd started by the
+//! test on a socket of its own, with its own data and exec roots, no networking set up and
+//! the vfs storage driver; stopped (and its roots removed) when dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running dockerd.
+pub struct DockerEngine {
+    child: Child,
+    root: PathBuf,
+    /// `unix:///…/docker.sock`.
+    pub host: String,
+}
+
+impl DockerEngine {
+    /// Starts one under `dir`; `None` (with the reason printed) where this machine cannot
+    /// run one: not root, or dockerd missing.
+    pub fn start(dir: &Path) -> Option<DockerEngine> {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipping: dockerd needs root");
+            return None;
+        }
+        if !Path::new("/usr/sbin/dockerd").exists() {
+            eprintln!("skipping: /usr/sbin/dockerd is not installed (Debian's docker.io)");
+            return None;
+        }
+        let root = dir.join("dockerd");
+        std::fs::create_dir_all(&root).unwrap();
+        let socket = root.join("docker.sock");
+        let log = std::fs::File::create(root.join("log")).unwrap();
+        let child = Command::new("/usr/sbin/dockerd")
+            .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
+            .args(["--storage-driver=vfs", "--log-level=warn"])
+            .arg(format!("--data-root={}", root.join("data").display()))
+            .arg(format!("--exec-root={}", root.join("exec").display()))
+            .arg(format!("--pidfile={}", root.join("pid").display()))
+            .arg(format!("-H=unix://{}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start dockerd");
+        let engine = DockerEngine {
+            child,
+            root,
+            host: format!("unix://{}", socket.display()),
+        };
+        let started = Instant::now();
+        while engine.docker(&["version"]).0 != 0 {
+            if started.elapsed() > Duration::from_secs(60) {
+                let log = std::fs::read_to_string(engine.root.join("log")).unwrap_or_default();
+                panic!("dockerd did not start: {log}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Some(engine)
+    }
+
+    /// Runs the docker client against this engine: exit code and standard output.
+    pub fn docker(&self, args: &[&str]) -> (i32, String) {
+        let out = Command::new("docker")
+            .args(args)
+            .env("DOCKER_HOST", &self.host)
+            .output();
+        match out {
+            Ok(o) => (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+            ),
+            Err(_) => (-1, String::new()),
+        }
+    }
+
+    /// The ID of the image `name` (`docker image inspect`), if the engine has it.
+    pub fn image_id(&self, name: &str) -> Option<String> {
+        let (code, out) = self.docker(&["image", "inspect", "--format", "{{.Id}}", name]);
+        (code == 0).then(|| out.trim().to_owned())
+    }
+}
+
+impl Drop for DockerEngine {
+    fn drop(&mut self) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32);
+        if let Some(pid) = pid {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
