@@ -28,6 +28,7 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 # run in the images they load into it.
 [ -x /usr/sbin/dockerd ] || need_apt+=(docker.io)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
+[ -x /usr/bin/podman ] || need_apt+=(podman)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

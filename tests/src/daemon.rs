@@ -1,6 +1,7 @@
 //! A private Docker Engine for the `docker-daemon:` tests: Debian's dockerd started by the
 //! test on a socket of its own, with its own data and exec roots, no networking set up and
-//! the vfs storage driver; stopped (and its roots removed) when dropped.
+//! the vfs storage driver, or podman's Docker-compatible service on a private store; stopped
+//! (and its roots removed) when dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -46,15 +47,52 @@ impl DockerEngine {
             root,
             host: format!("unix://{}", socket.display()),
         };
+        engine.wait_ready();
+        Some(engine)
+    }
+
+    /// Starts podman's Docker-compatible API service under `dir` (a vfs store of its own);
+    /// `None` (with the reason printed) where this machine cannot: not root, or no podman.
+    pub fn start_podman(dir: &Path) -> Option<DockerEngine> {
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipping: the podman service here needs root");
+            return None;
+        }
+        if !Path::new("/usr/bin/podman").exists() {
+            eprintln!("skipping: /usr/bin/podman is not installed");
+            return None;
+        }
+        let root = dir.join("podman");
+        std::fs::create_dir_all(&root).unwrap();
+        let socket = root.join("podman.sock");
+        let log = std::fs::File::create(root.join("log")).unwrap();
+        let child = Command::new("/usr/bin/podman")
+            .arg(format!("--root={}", root.join("store").display()))
+            .arg(format!("--runroot={}", root.join("run").display()))
+            .args(["--storage-driver=vfs", "system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the podman service");
+        let engine = DockerEngine {
+            child,
+            root,
+            host: format!("unix://{}", socket.display()),
+        };
+        engine.wait_ready();
+        Some(engine)
+    }
+
+    fn wait_ready(&self) {
         let started = Instant::now();
-        while engine.docker(&["version"]).0 != 0 {
+        while self.docker(&["version"]).0 != 0 {
             if started.elapsed() > Duration::from_secs(60) {
-                let log = std::fs::read_to_string(engine.root.join("log")).unwrap_or_default();
-                panic!("dockerd did not start: {log}");
+                let log = std::fs::read_to_string(self.root.join("log")).unwrap_or_default();
+                panic!("the engine did not start: {log}");
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        Some(engine)
     }
 
     /// Runs the docker client against this engine: exit code and standard output.

@@ -209,3 +209,54 @@ fn the_daemons_refusals_are_skopeos_and_a_failed_copy_loads_nothing() {
     let (_, listed) = engine.docker(&["images", "--format", "{{.Repository}}"]);
     assert!(!listed.contains("broken"), "{listed}");
 }
+
+#[test]
+fn podmans_docker_compatible_service_takes_and_gives_images_as_skopeo_does() {
+    let tmp = TempDir::new("daemon-podman");
+    let Some(engine) = DockerEngine::start_podman(&tmp.0) else {
+        return;
+    };
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let ours = our_skopeo();
+    let example = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", example.display());
+    for (bin, name) in [(&ours, "ours/app:v1"), (&reference, "ref/app:v1")] {
+        let r = copy(
+            bin,
+            &engine.host,
+            &src,
+            &format!("docker-daemon:{name}"),
+            &tmp.0,
+        );
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+    }
+    let id = engine.image_id("ours/app:v1").expect("listed by podman");
+    assert_eq!(engine.image_id("ref/app:v1"), Some(id));
+    let trees: Vec<_> = [&ours, &reference]
+        .iter()
+        .enumerate()
+        .map(|(i, bin)| {
+            let out = tmp.0.join(format!("out-{i}"));
+            let dest = format!("dir:{}", out.display());
+            let r = copy(
+                bin,
+                &engine.host,
+                "docker-daemon:ours/app:v1",
+                &dest,
+                &tmp.0,
+            );
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            tree(&out)
+        })
+        .collect();
+    assert_eq!(trees[0], trees[1]);
+    let args = [
+        "inspect",
+        "--daemon-host",
+        &engine.host,
+        "docker-daemon:ours/app:v1",
+    ];
+    assert_eq!(run(&ours, &args, &tmp.0), run(&reference, &args, &tmp.0));
+}
