@@ -462,8 +462,13 @@ pub fn copy_one(
         // The daemon's `docker save` stream is unpacked as it arrives, then read as an archive.
         ImageName::DockerDaemon(image) => {
             let scratch = ScratchDir::new("docker-daemon-src")?;
-            crate::daemon::save(args.src_daemon_host.as_deref(), image, &scratch.0)
-                .map_err(|e| format!("initializing source {src}: {e}"))?;
+            crate::daemon::Access::from_flags(
+                args.src_daemon_host.as_deref(),
+                src_flags.cert_dir.as_deref(),
+                src_flags.tls_verify,
+            )
+            .and_then(|access| crate::daemon::save(access, image, &scratch.0))
+            .map_err(|e| format!("initializing source {src}: {e}"))?;
             Some(scratch)
         }
         _ => None,
@@ -637,9 +642,13 @@ pub fn copy_one(
                 (ImageName::DockerDaemon(_), _) => {
                     let scratch = dest_scratch.as_ref().expect("made for docker-daemon");
                     let staging = format!("{}/staging", scratch.path());
-                    let (archive, load) =
-                        crate::daemon::start_load(args.dest_daemon_host.as_deref())
-                            .map_err(|e| init_dest(skopeo_core::Error::Invalid(e)))?;
+                    let (archive, load) = crate::daemon::Access::from_flags(
+                        args.dest_daemon_host.as_deref(),
+                        dest_flags.cert_dir.as_deref(),
+                        dest_flags.tls_verify,
+                    )
+                    .and_then(crate::daemon::start_load)
+                    .map_err(|e| init_dest(skopeo_core::Error::Invalid(e)))?;
                     *loading.borrow_mut() = Some(load);
                     let d = skopeo_core::docker_archive::DockerArchiveDestination::new(
                         &fs,

@@ -14,11 +14,22 @@ use std::sync::Arc;
 /// Where Docker listens unless told otherwise.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 
-/// A daemon address: a Unix socket path or a TCP `host:port`.
+/// A daemon address: a Unix socket path, or a TCP `host:port` spoken to over TLS
+/// (`tcp://`) or in plain HTTP (`http://`), as containers/image tells them apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     Unix(String),
-    Tcp(String),
+    Tls(String),
+    Plain(String),
+}
+
+/// How to reach a daemon: where, and the TLS a `tcp://` one is spoken to with.
+pub struct Access {
+    pub endpoint: Endpoint,
+    /// `--*-cert-dir`: `ca.pem`, `cert.pem`, `key.pem`.
+    pub cert_dir: Option<std::path::PathBuf>,
+    /// `--*-tls-verify=false`.
+    pub skip_verify: bool,
 }
 
 impl Endpoint {
@@ -29,21 +40,42 @@ impl Endpoint {
         Endpoint::parse(host.as_deref().unwrap_or(DEFAULT_HOST))
     }
 
-    /// `unix:///PATH`, `tcp://HOST:PORT` or `http://HOST:PORT`.
+    /// `unix:///PATH`, `tcp://HOST:PORT` (TLS) or `http://HOST:PORT`.
     pub fn parse(host: &str) -> Result<Endpoint, String> {
         if let Some(path) = host.strip_prefix("unix://") {
             return Ok(Endpoint::Unix(path.to_owned()));
         }
-        for scheme in ["tcp://", "http://"] {
-            if let Some(addr) = host.strip_prefix(scheme) {
-                return Ok(Endpoint::Tcp(addr.trim_end_matches('/').to_owned()));
-            }
+        if let Some(addr) = host.strip_prefix("tcp://") {
+            return Ok(Endpoint::Tls(addr.trim_end_matches('/').to_owned()));
+        }
+        if let Some(addr) = host.strip_prefix("http://") {
+            return Ok(Endpoint::Plain(addr.trim_end_matches('/').to_owned()));
         }
         Err(format!("unable to parse docker host `{host}`"))
     }
+}
+
+impl Access {
+    /// The daemon the flags name: `--*-daemon-host` (else `DOCKER_HOST`, else the default
+    /// socket), with `--*-cert-dir` and `--*-tls-verify` for a `tcp://` one.
+    pub fn from_flags(
+        host: Option<&str>,
+        cert_dir: Option<&str>,
+        tls_verify: Option<bool>,
+    ) -> Result<Access, String> {
+        Ok(Access {
+            endpoint: Endpoint::choose(host)?,
+            cert_dir: cert_dir.map(std::path::PathBuf::from),
+            skip_verify: tls_verify == Some(false),
+        })
+    }
 
     fn connect(&self) -> Result<Box<dyn Stream>, String> {
-        match self {
+        let tcp = |addr: &str| {
+            std::net::TcpStream::connect(addr)
+                .map_err(|e| format!("Cannot connect to the Docker daemon at tcp://{addr}: {e}"))
+        };
+        match &self.endpoint {
             Endpoint::Unix(path) => std::os::unix::net::UnixStream::connect(path)
                 .map(|s| Box::new(s) as Box<dyn Stream>)
                 .map_err(|e| {
@@ -51,9 +83,25 @@ impl Endpoint {
                         "Cannot connect to the Docker daemon at unix://{path}. Is the docker daemon running? ({e})"
                     )
                 }),
-            Endpoint::Tcp(addr) => std::net::TcpStream::connect(addr)
-                .map(|s| Box::new(s) as Box<dyn Stream>)
-                .map_err(|e| format!("Cannot connect to the Docker daemon at tcp://{addr}: {e}")),
+            Endpoint::Plain(addr) => tcp(addr).map(|s| Box::new(s) as Box<dyn Stream>),
+            Endpoint::Tls(addr) => {
+                let mut settings = crate::tls::TlsSettings {
+                    skip_verify: self.skip_verify,
+                    ..Default::default()
+                };
+                if let Some(dir) = &self.cert_dir {
+                    settings.read_docker_cert_dir(dir)?;
+                }
+                let config = Arc::new(settings.client_config()?);
+                let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+                    .map_err(|e| format!("docker host {addr}: {e}"))?;
+                let connection = rustls::ClientConnection::new(config, name)
+                    .map_err(|e| format!("docker host {addr}: {e}"))?;
+                let stream = rustls::StreamOwned::new(connection, tcp(addr)?);
+                Ok(Box::new(stream))
+            }
         }
     }
 }
@@ -90,16 +138,16 @@ impl Answer {
 
 /// A connection's worth of the Engine API: one request per connection (`Connection: close`).
 pub struct Daemon {
-    endpoint: Endpoint,
+    access: Access,
     /// `/vX.Y` as the daemon asked at `/_ping`, or empty.
     version_prefix: String,
 }
 
 impl Daemon {
-    /// Pings the daemon at `endpoint` for the API version to speak.
-    pub fn connect(endpoint: Endpoint) -> Result<Daemon, String> {
+    /// Pings the daemon `access` reaches for the API version to speak.
+    pub fn connect(access: Access) -> Result<Daemon, String> {
         let mut daemon = Daemon {
-            endpoint,
+            access,
             version_prefix: String::new(),
         };
         let ping = daemon.request("GET", "/_ping", None)?;
@@ -116,7 +164,7 @@ impl Daemon {
         path: &str,
         body: Option<&mut dyn Read>,
     ) -> Result<Answer, String> {
-        let mut stream = self.endpoint.connect()?;
+        let mut stream = self.access.connect()?;
         let target = match path {
             "/_ping" => path.to_owned(),
             _ => format!("{}{path}", self.version_prefix),
@@ -174,10 +222,9 @@ pub fn archive_reference(image: &DaemonImage) -> Option<&skopeo_core::reference:
     }
 }
 
-/// Streams the image `image` out of the daemon `host` (or the default one) into `into`.
-pub fn save(host: Option<&str>, image: &DaemonImage, into: &Path) -> Result<(), String> {
-    let daemon = Daemon::connect(Endpoint::choose(host)?)?;
-    daemon.save_into(image, into)
+/// Streams the image `image` out of the daemon `access` reaches into `into`.
+pub fn save(access: Access, image: &DaemonImage, into: &Path) -> Result<(), String> {
+    Daemon::connect(access)?.save_into(image, into)
 }
 
 /// An image being loaded into the daemon (`POST /images/load`) from the docker archive a
@@ -186,11 +233,11 @@ pub struct Load {
     worker: std::thread::JoinHandle<Result<(), String>>,
 }
 
-/// Starts loading an image into the daemon `host` (or the default one): the archive the
-/// copy writes is streamed into the request as it is written. An archive dropped before it
-/// ends is not sent whole: the request breaks off and the daemon loads nothing.
-pub fn start_load(host: Option<&str>) -> Result<(ArchiveWriter, Load), String> {
-    let daemon = Daemon::connect(Endpoint::choose(host)?)?;
+/// Starts loading an image into the daemon `access` reaches: the archive the copy writes is
+/// streamed into the request as it is written. An archive dropped before it ends is not sent
+/// whole: the request breaks off and the daemon loads nothing.
+pub fn start_load(access: Access) -> Result<(ArchiveWriter, Load), String> {
+    let daemon = Daemon::connect(access)?;
     let (reader, writer) = std::io::pipe().map_err(|e| format!("making a pipe: {e}"))?;
     let ended = Arc::new(AtomicBool::new(false));
     let pipe = std::fs::File::from(std::os::fd::OwnedFd::from(writer));
@@ -338,8 +385,12 @@ mod tests {
             Ok(Endpoint::Unix("/run/d.sock".into()))
         );
         assert_eq!(
-            Endpoint::parse("tcp://127.0.0.1:2375"),
-            Ok(Endpoint::Tcp("127.0.0.1:2375".into()))
+            Endpoint::parse("tcp://127.0.0.1:2376"),
+            Ok(Endpoint::Tls("127.0.0.1:2376".into()))
+        );
+        assert_eq!(
+            Endpoint::parse("http://127.0.0.1:2375/"),
+            Ok(Endpoint::Plain("127.0.0.1:2375".into()))
         );
         assert!(Endpoint::parse("ftp://x").is_err());
     }

@@ -69,7 +69,12 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
         }
         ImageName::Sif { path } => inspect_sif(&path, name, &opts)?,
         ImageName::DockerDaemon(image) => {
-            inspect_daemon(&image, args.daemon_host.as_deref(), name, &opts)?
+            let access = crate::daemon::Access::from_flags(
+                args.daemon_host.as_deref(),
+                args.docker.cert_dir.as_deref(),
+                args.docker.tls_verify,
+            )?;
+            inspect_daemon(&image, access, name, &opts)?
         }
         parsed => {
             let fs = NativeFs;
@@ -138,12 +143,12 @@ fn inspect_archive(
 /// directory that goes away afterwards.
 fn inspect_daemon(
     image: &skopeo_core::transport::DaemonImage,
-    host: Option<&str>,
+    access: crate::daemon::Access,
     name: &str,
     opts: &InspectOptions,
 ) -> Result<Vec<u8>, String> {
     let scratch = ScratchDir::new("inspect-daemon")?;
-    crate::daemon::save(host, image, &scratch.0)
+    crate::daemon::save(access, image, &scratch.0)
         .map_err(|e| format!("Error parsing image name {name:?}: {e}"))?;
     let fs = NativeFs;
     pollster::block_on(async {

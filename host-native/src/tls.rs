@@ -109,8 +109,28 @@ impl TlsSettings {
         Ok(())
     }
 
+    /// Reads a Docker client's certificate directory (`--*-cert-dir` for `docker-daemon:`):
+    /// `ca.pem`, and the client pair `cert.pem` + `key.pem`, each when present.
+    pub fn read_docker_cert_dir(&mut self, dir: &Path) -> Result<(), String> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(format!("{}: {e}", path.display())),
+            }
+        };
+        if let Some(ca) = read("ca.pem")? {
+            self.extra_roots.extend(parse_certs(&ca));
+        }
+        if let (Some(cert), Some(key)) = (read("cert.pem")?, read("key.pem")?) {
+            self.client = Some((parse_certs(&cert), parse_key(&key, &dir.join("key.pem"))?));
+        }
+        Ok(())
+    }
+
     /// The rustls configuration: system roots and the extra CAs, verified as Go verifies.
-    fn client_config(&self) -> Result<ClientConfig, String> {
+    pub fn client_config(&self) -> Result<ClientConfig, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(rustls::ALL_VERSIONS)

@@ -19,6 +19,49 @@ impl DockerEngine {
     /// Starts one under `dir`; `None` (with the reason printed) where this machine cannot
     /// run one: not root, or dockerd missing.
     pub fn start(dir: &Path) -> Option<DockerEngine> {
+        DockerEngine::start_with(dir, &[])
+    }
+
+    /// Starts one that also listens on `tcp://127.0.0.1:PORT` with TLS, verifying clients:
+    /// the engine, that address, and a client certificate directory (`ca.pem`, `cert.pem`,
+    /// `key.pem`) made for it.
+    pub fn start_tls(dir: &Path) -> Option<(DockerEngine, String, PathBuf)> {
+        let certs = dir.join("daemon-certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        let script = "openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 -keyout ca-key.pem -out ca.pem -subj '/CN=Daemon CA' && \
+             openssl req -newkey rsa:2048 -nodes -sha256 -keyout server-key.pem -out server.csr -subj /CN=127.0.0.1 && \
+             printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext && \
+             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -sha256 -days 30 -extfile server.ext -out server-cert.pem && \
+             openssl req -newkey rsa:2048 -nodes -sha256 -keyout key.pem -out client.csr -subj /CN=client && \
+             printf 'extendedKeyUsage=clientAuth\n' > client.ext && \
+             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -sha256 -days 30 -extfile client.ext -out cert.pem";
+        let made = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&certs)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("run openssl");
+        assert!(made.success(), "making the daemon's certificates");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("tcp://127.0.0.1:{port}");
+        let c = |name: &str| certs.join(name).display().to_string();
+        let args = [
+            "--tlsverify".to_owned(),
+            format!("--tlscacert={}", c("ca.pem")),
+            format!("--tlscert={}", c("server-cert.pem")),
+            format!("--tlskey={}", c("server-key.pem")),
+            format!("-H={addr}"),
+        ];
+        let engine = DockerEngine::start_with(dir, &args)?;
+        Some((engine, addr, certs))
+    }
+
+    fn start_with(dir: &Path, extra: &[String]) -> Option<DockerEngine> {
         if !rustix::process::geteuid().is_root() {
             eprintln!("skipping: dockerd needs root");
             return None;
@@ -38,6 +81,7 @@ impl DockerEngine {
             .arg(format!("--exec-root={}", root.join("exec").display()))
             .arg(format!("--pidfile={}", root.join("pid").display()))
             .arg(format!("-H=unix://{}", socket.display()))
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

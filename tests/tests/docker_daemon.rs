@@ -260,3 +260,64 @@ fn podmans_docker_compatible_service_takes_and_gives_images_as_skopeo_does() {
     ];
     assert_eq!(run(&ours, &args, &tmp.0), run(&reference, &args, &tmp.0));
 }
+
+#[test]
+fn a_daemon_on_tcp_is_spoken_to_over_tls_with_the_cert_dirs_keys() {
+    let tmp = TempDir::new("daemon-tls");
+    let Some((engine, addr, certs)) = DockerEngine::start_tls(&tmp.0) else {
+        return;
+    };
+    let ours = our_skopeo();
+    let example = example_layout(&tmp.0);
+    let src = format!("oci:{}:demo", example.display());
+    let certs = certs.display().to_string();
+    let with_certs = [
+        "--insecure-policy",
+        "copy",
+        "-q",
+        "--dest-daemon-host",
+        &addr,
+        "--dest-cert-dir",
+        &certs,
+        &src,
+        "docker-daemon:tls/app:v1",
+    ];
+    let r = run(&ours, &with_certs, &tmp.0);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(engine.image_id("tls/app:v1").is_some());
+    // Back out through the same TLS, as skopeo reads it.
+    let out = tmp.0.join("out");
+    let read = [
+        "--insecure-policy",
+        "copy",
+        "-q",
+        "--src-daemon-host",
+        &addr,
+        "--src-cert-dir",
+        &certs,
+        "docker-daemon:tls/app:v1",
+        &format!("dir:{}", out.display()),
+    ];
+    let r = run(&ours, &read, &tmp.0);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    if let Some(reference) = reference_skopeo() {
+        let theirs = tmp.0.join("theirs");
+        let mut args = read.to_vec();
+        let dest = format!("dir:{}", theirs.display());
+        *args.last_mut().unwrap() = &dest;
+        let r = run(&reference, &args, &tmp.0);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(tree(&out), tree(&theirs));
+    }
+    // Without the certificate directory the daemon's certificate is not trusted.
+    let r = run(
+        &ours,
+        &with_certs[..5]
+            .iter()
+            .chain(&with_certs[7..])
+            .copied()
+            .collect::<Vec<_>>(),
+        &tmp.0,
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
