@@ -5,6 +5,7 @@
 # of 60 layers of MANY_KIB KiB each (default 256) pushed; and one uncompressed layer of real
 # files (a tar of the system's shared libraries) compressed to gzip and to zstd into dir:, with the sizes written.
 # And the same ~1 GB pull through the fault proxy, every layer cut once at half its size.
+# And that image into a private dockerd and back out (docker-daemon:), when dockerd is there.
 # Median of RUNS (default 3) interleaved runs, and peak RSS.
 # Usage: [ROWS=REGEX] scripts/bench-copy.sh [RUNS] [LAYER_MB] [MANY_KIB]  (ROWS picks rows by label)
 set -euo pipefail
@@ -19,8 +20,15 @@ tmp=$(mktemp -d)
 # make_layout DIR COUNT KIB: an OCI layout tagged "big" of COUNT gzip layers of KIB KiB each.
 make_layout() {
 python3 - "$1" "$2" "$3" <<'PY'
-import gzip, hashlib, json, os, sys
+import gzip, hashlib, io, json, os, sys, tarfile
 root, count, kib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def layer_tar(size):
+    # One file of random bytes, as a tar: a layer an engine can apply.
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as t:
+        info = tarfile.TarInfo("random.bin"); info.size = size; info.mtime = 0
+        t.addfile(info, io.BytesIO(os.urandom(size)))
+    return out.getvalue()
 os.makedirs(f"{root}/blobs/sha256")
 def put(b):
     d = hashlib.sha256(b).hexdigest()
@@ -28,7 +36,7 @@ def put(b):
     return d
 layers, diffs = [], []
 for i in range(count):
-    raw = os.urandom(kib << 10)
+    raw = layer_tar(kib << 10)
     diffs.append("sha256:" + hashlib.sha256(raw).hexdigest())
     gz = gzip.compress(raw, compresslevel=1, mtime=0)
     layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": "sha256:" + put(gz), "size": len(gz)})
@@ -179,4 +187,43 @@ print(json.dumps([{"match": "^GET /v2/bench/src/blobs/" + l["digest"] + "$", "co
   printf '%-30s ours %6d ms (clean %6d, %.2fx, %d/%d failed)  skopeo %6d ms (clean %6d, %.2fx, %d/%d failed)\n' \
     "pull cut at 50% (via proxy)" "$xo" "$co" "$(echo "$xo/$co" | bc -l)" "$of" "$runs" \
     "$xr" "$cr" "$(echo "$xr/$cr" | bc -l)" "$rf" "$runs"
+fi
+
+# docker-daemon: the ~1 GB image from the registry into a private dockerd (vfs) and back out
+# to dir: (as the daemon gives it) and to oci: (gzipped on the way), next to skopeo; the
+# image is removed from the daemon before each copy in.
+if { selected "into docker-daemon:" || selected "docker-daemon: to dir:" || selected "docker-daemon: to oci:"; } && [ -x /usr/sbin/dockerd ] && [ "$(id -u)" = 0 ]; then
+  dd=$tmp/dockerd; mkdir -p "$dd"
+  dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --log-level=error \
+    --data-root "$dd/data" --exec-root "$dd/exec" --pidfile "$dd/pid" -H "unix://$dd/sock" 2> "$dd/log" &
+  dockerd_pid=$!
+  reg_pids="$reg_pids $dockerd_pid"
+  for _ in $(seq 100); do curl -sf --unix-socket "$dd/sock" http://d/_ping >/dev/null && break; sleep 0.2; done
+  host=unix://$dd/sock
+  rmi() { curl -sf --unix-socket "$dd/sock" -X DELETE "http://d/images/bench/daemon:v1?force=1" >/dev/null || true; }
+  # time_daemon BIN ARGS...: milliseconds for one copy (after removing the daemon's copy when writing).
+  time_daemon() {
+    local bin=$1 s e; shift
+    sync; s=$(date +%s%N); "$bin" "${flags[@]}" --src-daemon-host "$host" --dest-daemon-host "$host" "$@" >/dev/null; e=$(date +%s%N)
+    echo $(( (e - s) / 1000000 ))
+  }
+  daemon_row() { # daemon_row LABEL PREP SRC DEST
+    local label=$1 prep=$2 src=$3 dest=$4 a b ra rb
+    selected "$label" || return 0
+    : > "$tmp/a"; : > "$tmp/b"
+    for i in $(seq "$runs"); do
+      $prep; time_daemon "$ours" "$src" "$dest" >> "$tmp/a"
+      $prep; time_daemon "$ref" "$src" "$dest" >> "$tmp/b"
+    done
+    a=$(median < "$tmp/a"); b=$(median < "$tmp/b")
+    $prep; ra=$(/usr/bin/time -f %M "$ours" "${flags[@]}" --src-daemon-host "$host" --dest-daemon-host "$host" "$src" "$dest" 2>&1 >/dev/null | tail -1)
+    $prep; rb=$(/usr/bin/time -f %M "$ref" "${flags[@]}" --src-daemon-host "$host" --dest-daemon-host "$host" "$src" "$dest" 2>&1 >/dev/null | tail -1)
+    printf '%-30s ours %6d ms  skopeo %6d ms  ratio %.2f   RSS ours %7d KB  skopeo %7d KB  ratio %.2f\n' \
+      "$label" "$a" "$b" "$(echo "$a/$b" | bc -l)" "$ra" "$rb" "$(echo "$ra/$rb" | bc -l)"
+  }
+  clear_out() { rm -rf "$tmp/out-daemon"; }
+  daemon_row "into docker-daemon:" rmi "docker://$addr/bench/src:v1" "docker-daemon:bench/daemon:v1"
+  "$ref" "${flags[@]}" --dest-daemon-host "$host" "docker://$addr/bench/src:v1" "docker-daemon:bench/daemon:v1" >/dev/null
+  daemon_row "docker-daemon: to dir:" clear_out "docker-daemon:bench/daemon:v1" "dir:$tmp/out-daemon"
+  daemon_row "docker-daemon: to oci:" clear_out "docker-daemon:bench/daemon:v1" "oci:$tmp/out-daemon:x"
 fi

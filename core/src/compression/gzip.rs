@@ -110,8 +110,38 @@ fn deflate_job(
     Box::new(move || deflate(level, &dictionary, &block, last))
 }
 
+/// Bits per byte above which a block is taken to be incompressible (already compressed or
+/// random data): deflate would spend its time finding nothing, so the block is stored.
+const INCOMPRESSIBLE_ENTROPY: f64 = 7.99;
+
+/// Whether `block`'s bytes are spread so evenly (their order-0 entropy) that deflating it
+/// would gain nothing worth the time.
+fn looks_incompressible(block: &[u8]) -> bool {
+    if block.len() < 16 * 1024 {
+        return false;
+    }
+    let mut counts = [0u32; 256];
+    for &b in block {
+        counts[usize::from(b)] += 1;
+    }
+    let n = block.len() as f64;
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum();
+    entropy > INCOMPRESSIBLE_ENTROPY
+}
+
 /// `block` as raw deflate: ended with a sync flush, or as the stream's final block.
 fn deflate(level: u32, dictionary: &[u8], block: &[u8], last: bool) -> Deflated {
+    let level = match looks_incompressible(block) {
+        true => 0,
+        false => level,
+    };
     let mut compress = Compress::new(Compression::new(level), false);
     if !dictionary.is_empty() {
         compress.set_dictionary(dictionary).map_err(Error::other)?;
@@ -218,6 +248,27 @@ mod tests {
         let grown = encode(&repeated, BLOCK, Workers::default()).len()
             - encode(&one, BLOCK, Workers::default()).len();
         assert!(grown < 500, "{grown}");
+    }
+
+    #[test]
+    fn incompressible_blocks_are_stored_and_the_rest_deflated() {
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let random: Vec<u8> = (0..2 * BLOCK)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect();
+        assert!(looks_incompressible(&random[..BLOCK]));
+        assert!(!looks_incompressible(&sample(BLOCK)));
+        let data = [random.clone(), sample(BLOCK)].concat();
+        let gz = encode(&data, BLOCK, Workers::default());
+        assert_eq!(gunzip(&gz), data);
+        // Stored blocks cost a few bytes each; the letters still shrink to about half.
+        let overhead = gz.len() as i64 - (2 * BLOCK + BLOCK / 2) as i64;
+        assert!(overhead.abs() < (BLOCK / 10) as i64, "{}", gz.len());
     }
 
     #[test]
