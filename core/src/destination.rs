@@ -67,7 +67,8 @@ pub trait ImageDestination {
     }
 
     /// Whether the last [`ImageDestination::put_layer`] of `key` failed part-way in a way
-    /// another attempt can finish (a registry upload cut, or its session lost).
+    /// another attempt can finish (a registry upload cut, or its session lost); asked once
+    /// per failure.
     fn resumes_layer(&self, key: &Digest) -> bool {
         let _ = key;
         false

@@ -686,9 +686,15 @@ pub fn copy_one(
             .await
         });
         // The destination is gone (its archive ended, or cut off): the daemon has answered.
+        use crate::daemon::LoadFailure;
         match (copied, loading.take().map(crate::daemon::Load::wait)) {
             (copied, None | Some(Ok(()))) => copied,
-            (_, Some(Err(e))) => Err(skopeo_core::Error::Invalid(format!(
+            // The copy failed first and its error says why; the daemon got no whole image.
+            (Err(e), Some(Err(LoadFailure::Unfinished))) => Err(e),
+            (Ok(_), Some(Err(LoadFailure::Unfinished))) => Err(skopeo_core::Error::Invalid(
+                format!("writing to destination {dest}: the archive was not sent whole"),
+            )),
+            (_, Some(Err(LoadFailure::Daemon(e)))) => Err(skopeo_core::Error::Invalid(format!(
                 "writing to destination {dest}: {e}"
             ))),
         }

@@ -179,14 +179,15 @@ impl Daemon {
         let failed = |e: std::io::Error| format!("talking to the Docker daemon: {e}");
         stream.write_all(head.as_bytes()).map_err(failed)?;
         if let Some(body) = body {
-            let mut buf = vec![0u8; 256 << 10];
-            loop {
-                let n = body.read(&mut buf).map_err(failed)?;
-                write!(stream, "{n:x}\r\n").map_err(failed)?;
-                stream.write_all(&buf[..n]).map_err(failed)?;
-                stream.write_all(b"\r\n").map_err(failed)?;
-                if n == 0 {
-                    break;
+            match send_chunked(&mut stream, body) {
+                Ok(()) => {}
+                Err(Sending::Body(e)) => return Err(failed(e)),
+                // The daemon stopped reading: what it answered says why, if it did.
+                Err(Sending::Daemon(e)) => {
+                    return match read_answer(stream) {
+                        Ok(answer) if answer.status >= 400 => Err(answer.error()),
+                        _ => Err(failed(e)),
+                    }
                 }
             }
         }
@@ -230,8 +231,20 @@ pub fn save(access: Access, image: &DaemonImage, into: &Path) -> Result<(), Stri
 /// An image being loaded into the daemon (`POST /images/load`) from the docker archive a
 /// copy writes into the pipe [`start_load`] gave.
 pub struct Load {
-    worker: std::thread::JoinHandle<Result<(), String>>,
+    worker: std::thread::JoinHandle<Result<(), LoadFailure>>,
 }
+
+/// Why a load did not happen.
+#[derive(Debug)]
+pub enum LoadFailure {
+    /// The archive was dropped before it ended (the copy failed: its error tells why).
+    Unfinished,
+    /// The daemon refused it, or could not be reached: its words.
+    Daemon(String),
+}
+
+/// What the pipe's reader says when the archive was dropped before its end.
+const UNFINISHED: &str = "the image was not written whole";
 
 /// Starts loading an image into the daemon `access` reaches: the archive the copy writes is
 /// streamed into the request as it is written. An archive dropped before it ends is not sent
@@ -244,17 +257,27 @@ pub fn start_load(access: Access) -> Result<(ArchiveWriter, Load), String> {
     let archive = ArchiveWriter::into_pipe(pipe, "the docker engine", Arc::clone(&ended));
     let worker = std::thread::spawn(move || {
         let mut body = WholeArchive { reader, ended };
-        let mut answer = daemon.request("POST", "/images/load?quiet=1", Some(&mut body))?;
+        let daemon_said = LoadFailure::Daemon;
+        let mut answer = match daemon.request("POST", "/images/load?quiet=1", Some(&mut body)) {
+            Ok(answer) => answer,
+            Err(e) if e.ends_with(UNFINISHED) => return Err(LoadFailure::Unfinished),
+            Err(e) => return Err(daemon_said(e)),
+        };
         if answer.status != 200 {
-            return Err(answer.error());
+            return Err(daemon_said(answer.error()));
         }
         // The answer is a stream of JSON messages; a failure is one with an `error`.
         let mut text = String::new();
-        let _ = answer.body.by_ref().take(1 << 20).read_to_string(&mut text);
+        answer
+            .body
+            .by_ref()
+            .take(1 << 20)
+            .read_to_string(&mut text)
+            .map_err(|e| daemon_said(format!("reading the Docker daemon's answer: {e}")))?;
         for line in text.lines() {
             let message: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
             if let Some(e) = message["error"].as_str() {
-                return Err(format!("Error response from daemon: {e}"));
+                return Err(daemon_said(format!("Error response from daemon: {e}")));
             }
         }
         Ok(())
@@ -264,10 +287,12 @@ pub fn start_load(access: Access) -> Result<(ArchiveWriter, Load), String> {
 
 impl Load {
     /// Waits for the daemon's answer.
-    pub fn wait(self) -> Result<(), String> {
-        self.worker
-            .join()
-            .unwrap_or_else(|_| Err("loading the image into the docker engine failed".into()))
+    pub fn wait(self) -> Result<(), LoadFailure> {
+        self.worker.join().unwrap_or_else(|_| {
+            Err(LoadFailure::Daemon(
+                "loading the image into the docker engine failed".into(),
+            ))
+        })
     }
 }
 
@@ -281,9 +306,29 @@ impl Read for WholeArchive {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.reader.read(buf)?;
         if n == 0 && !buf.is_empty() && !self.ended.load(Ordering::SeqCst) {
-            return Err(std::io::Error::other("the image was not written whole"));
+            return Err(std::io::Error::other(UNFINISHED));
         }
         Ok(n)
+    }
+}
+
+/// Why a chunked body stopped: its source failed, or the daemon stopped taking it.
+enum Sending {
+    Body(std::io::Error),
+    Daemon(std::io::Error),
+}
+
+/// Sends `body` in chunks, ending with the empty one only once `body` ended well.
+fn send_chunked(stream: &mut Box<dyn Stream>, body: &mut dyn Read) -> Result<(), Sending> {
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = body.read(&mut buf).map_err(Sending::Body)?;
+        write!(stream, "{n:x}\r\n").map_err(Sending::Daemon)?;
+        stream.write_all(&buf[..n]).map_err(Sending::Daemon)?;
+        stream.write_all(b"\r\n").map_err(Sending::Daemon)?;
+        if n == 0 {
+            return Ok(());
+        }
     }
 }
 

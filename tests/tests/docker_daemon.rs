@@ -205,6 +205,8 @@ fn the_daemons_refusals_are_skopeos_and_a_failed_copy_loads_nothing() {
         &tmp.0,
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
+    // The copy's own failure is what is reported, not the load it cut off.
+    assert!(r.stderr.contains("digest mismatch"), "{}", r.stderr);
     assert_eq!(engine.image_id("broken/app:v1"), None);
     let (_, listed) = engine.docker(&["images", "--format", "{{.Repository}}"]);
     assert!(!listed.contains("broken"), "{listed}");

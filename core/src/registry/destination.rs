@@ -20,8 +20,9 @@ pub struct DockerDestination<'c, 'h, H> {
     mount_from: Option<String>,
     /// The digest of the top-level manifest pushed, once it is.
     pushed: Option<Digest>,
-    /// Uploads cut part-way, by the copy's layer key, for the copy's next attempt.
-    interrupted: std::cell::RefCell<std::collections::HashMap<Digest, UploadSession>>,
+    /// Uploads cut part-way, by the copy's layer key, for the copy's next attempt; `true`
+    /// until the copy asks ([`ImageDestination::resumes_layer`] answers once per cut).
+    interrupted: std::cell::RefCell<std::collections::HashMap<Digest, (UploadSession, bool)>>,
 }
 
 impl<'c, 'h, H: HttpClient + Clock> DockerDestination<'c, 'h, H> {
@@ -119,19 +120,24 @@ impl<H: HttpClient + Clock> ImageDestination for DockerDestination<'_, '_, H> {
         size: Option<u64>,
     ) -> Result<StoredBlob> {
         let taken = self.interrupted.borrow_mut().remove(key);
-        let mut session = taken.unwrap_or_default();
+        let mut session = taken.map(|(s, _)| s).unwrap_or_default();
         let result = self
             .client
             .upload_blob_resuming(self.reference.path(), stream, digest, size, &mut session)
             .await;
         if result.is_err() && session.resumable() {
-            self.interrupted.borrow_mut().insert(key.clone(), session);
+            self.interrupted
+                .borrow_mut()
+                .insert(key.clone(), (session, true));
         }
         result
     }
 
     fn resumes_layer(&self, key: &Digest) -> bool {
-        self.interrupted.borrow().contains_key(key)
+        match self.interrupted.borrow_mut().get_mut(key) {
+            Some((_, unasked)) => std::mem::take(unasked),
+            None => false,
+        }
     }
 
     async fn put_manifest(

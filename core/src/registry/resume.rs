@@ -31,6 +31,8 @@ pub struct ResumingBlob<'c, 'h, H: HttpClient> {
     fruitless: u32,
     /// Bytes since the last resume (a resume after progress asks again at once).
     since_resume: u64,
+    /// The registry said nothing is left: the stream is at its end.
+    ended: bool,
 }
 
 impl<'c, 'h, H: HttpClient + Clock> ResumingBlob<'c, 'h, H> {
@@ -53,6 +55,7 @@ impl<'c, 'h, H: HttpClient + Clock> ResumingBlob<'c, 'h, H> {
             own_digester: None,
             fruitless: 0,
             since_resume: 0,
+            ended: false,
         }
     }
 
@@ -122,6 +125,13 @@ impl<'c, 'h, H: HttpClient + Clock> ResumingBlob<'c, 'h, H> {
                 other => EffectError::new(EffectErrorKind::Other, other.to_string()),
             })?;
         match res.status().as_u16() {
+            // Nothing is left past the offset (the cut came after the last byte).
+            416 if content_range_total(&res) == Some(self.offset) => {
+                self.length = Some(self.offset);
+                self.body = res.into_body();
+                self.own_digester = carried;
+                self.ended = true;
+            }
             206 => {
                 let start = content_range_start(&res);
                 if start != Some(self.offset) {
@@ -170,6 +180,9 @@ impl<'c, 'h, H: HttpClient + Clock> ResumingBlob<'c, 'h, H> {
 
 impl<H: HttpClient + Clock> ByteStream for ResumingBlob<'_, '_, H> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
+        if buf.is_empty() || self.ended {
+            return Ok(0);
+        }
         loop {
             let outcome = self.body.read(buf).await;
             if self.settle(outcome.clone()).await? {
@@ -181,6 +194,9 @@ impl<H: HttpClient + Clock> ByteStream for ResumingBlob<'_, '_, H> {
     }
 
     async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
+        if self.ended {
+            return Ok(Vec::new());
+        }
         loop {
             let outcome = self.body.read_chunk().await;
             let standing = outcome.as_ref().map(Vec::len).map_err(Clone::clone);
@@ -215,6 +231,12 @@ fn header<'r, T>(res: &'r Response<T>, name: &str) -> Option<&'r str> {
 
 fn content_length<T>(res: &Response<T>) -> Option<u64> {
     header(res, "content-length").and_then(|v| v.trim().parse().ok())
+}
+
+/// The whole length a `Content-Range: bytes */TOTAL` (or `START-END/TOTAL`) answer names.
+fn content_range_total<T>(res: &Response<T>) -> Option<u64> {
+    let value = header(res, "content-range")?.trim();
+    value.rsplit_once('/')?.1.trim().parse().ok()
 }
 
 /// The first byte a `Content-Range: bytes START-END/TOTAL` answer holds.

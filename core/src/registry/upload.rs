@@ -64,7 +64,16 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
             None => "writing blob".to_owned(),
         };
         let held = match std::mem::take(session) {
-            UploadSession::Cut(loc) => self.upload_offset(&loc, &scopes).await,
+            UploadSession::Cut(loc) => {
+                let held = self.upload_offset(&loc, &scopes).await;
+                if held.is_none() {
+                    // Starting over: the old session is not wanted any more.
+                    let _ = self
+                        .request(Method::DELETE, &loc, &[], Vec::new(), &scopes)
+                        .await;
+                }
+                held
+            }
             _ => None,
         };
         let (loc, offset) = match held {
@@ -100,7 +109,12 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
                 *session = UploadSession::Cut(loc.clone());
                 return Err(Error::Effect(e));
             }
-            other => other,
+            // The source or the request failed: that is the error, not what the check saw.
+            Err(e) => {
+                cancel().await;
+                return Err(e);
+            }
+            Ok(patched) => patched,
         };
         let stored = match verifying.finish() {
             Ok(stored) => stored,
@@ -109,7 +123,6 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
                 return Err(Error::Verification(format!("{what}: {e}")));
             }
         };
-        let patched = patched?;
         match patched.status().as_u16() {
             202 => {}
             404 => {
@@ -172,8 +185,9 @@ impl<H: HttpClient + Clock> RegistryClient<'_, H> {
         if res.status() != 204 {
             return None;
         }
-        let range = res.headers().get("range")?.to_str().ok()?;
-        let end: u64 = range.trim().strip_prefix("0-")?.parse().ok()?;
+        let range = res.headers().get("range")?.to_str().ok()?.trim();
+        let range = range.strip_prefix("bytes=").unwrap_or(range);
+        let end: u64 = range.strip_prefix("0-")?.parse().ok()?;
         if end == 0 {
             return None;
         }
