@@ -212,9 +212,11 @@ pub fn templates(data: &[u8]) {
     let _ = template::is_json_format(format);
     // Nested ranges, and ranges over integers, multiply the work (as in Go's templates): a
     // few bytes can ask for billions of steps, which is the user's to ask for, not a finding.
-    let over_integer = format
-        .match_indices("range")
-        .any(|(i, _)| format[i + 5..].trim_start().starts_with(|c: char| c.is_ascii_digit()));
+    let over_integer = format.match_indices("range").any(|(i, _)| {
+        format[i + 5..]
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_digit())
+    });
     if format.matches("range").count() > 2 || over_integer {
         return;
     }

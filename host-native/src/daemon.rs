@@ -71,18 +71,17 @@ impl Access {
     }
 
     fn connect(&self) -> Result<Box<dyn Stream>, String> {
+        // The Docker client's words, whatever the reason.
+        let unreachable = |host: String| {
+            format!("Cannot connect to the Docker daemon at {host}. Is the docker daemon running?")
+        };
         let tcp = |addr: &str| {
-            std::net::TcpStream::connect(addr)
-                .map_err(|e| format!("Cannot connect to the Docker daemon at tcp://{addr}: {e}"))
+            std::net::TcpStream::connect(addr).map_err(|_| unreachable(format!("tcp://{addr}")))
         };
         match &self.endpoint {
             Endpoint::Unix(path) => std::os::unix::net::UnixStream::connect(path)
                 .map(|s| Box::new(s) as Box<dyn Stream>)
-                .map_err(|e| {
-                    format!(
-                        "Cannot connect to the Docker daemon at unix://{path}. Is the docker daemon running? ({e})"
-                    )
-                }),
+                .map_err(|_| unreachable(format!("unix://{path}"))),
             Endpoint::Plain(addr) => tcp(addr).map(|s| Box::new(s) as Box<dyn Stream>),
             Endpoint::Tls(addr) => {
                 let mut settings = crate::tls::TlsSettings {
@@ -225,7 +224,9 @@ pub fn archive_reference(image: &DaemonImage) -> Option<&skopeo_core::reference:
 
 /// Streams the image `image` out of the daemon `access` reaches into `into`.
 pub fn save(access: Access, image: &DaemonImage, into: &Path) -> Result<(), String> {
-    Daemon::connect(access)?.save_into(image, into)
+    let daemon =
+        Daemon::connect(access).map_err(|e| format!("loading image from docker engine: {e}"))?;
+    daemon.save_into(image, into)
 }
 
 /// An image being loaded into the daemon (`POST /images/load`) from the docker archive a

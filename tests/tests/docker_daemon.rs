@@ -176,6 +176,16 @@ fn the_daemons_refusals_are_skopeos_and_a_failed_copy_loads_nothing() {
             copy(&ours, &engine.host, missing, &dest, &tmp.0),
             copy(&reference, &engine.host, missing, &dest, &tmp.0)
         );
+        let gone = "unix:///nonexistent/docker.sock";
+        assert_eq!(
+            copy(&ours, gone, missing, &dest, &tmp.0),
+            copy(&reference, gone, missing, &dest, &tmp.0)
+        );
+        let inspect = ["inspect", "--daemon-host", gone, missing];
+        assert_eq!(
+            run(&ours, &inspect, &tmp.0),
+            run(&reference, &inspect, &tmp.0)
+        );
         let by_id =
             "docker-daemon:sha256:0000000000000000000000000000000000000000000000000000000000000000";
         assert_eq!(
