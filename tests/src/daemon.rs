@@ -62,63 +62,73 @@ impl DockerEngine {
     }
 
     fn start_with(dir: &Path, extra: &[String]) -> Option<DockerEngine> {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("skipping: dockerd needs root");
-            return None;
-        }
-        if !Path::new("/usr/sbin/dockerd").exists() {
-            eprintln!("skipping: /usr/sbin/dockerd is not installed (Debian's docker.io)");
-            return None;
-        }
-        let root = dir.join("dockerd");
-        std::fs::create_dir_all(&root).unwrap();
-        let socket = root.join("docker.sock");
-        let log = std::fs::File::create(root.join("log")).unwrap();
-        let child = Command::new("/usr/sbin/dockerd")
-            .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
-            .args(["--storage-driver=vfs", "--log-level=warn"])
-            .arg(format!("--data-root={}", root.join("data").display()))
-            .arg(format!("--exec-root={}", root.join("exec").display()))
-            .arg(format!("--pidfile={}", root.join("pid").display()))
-            .arg(format!("-H=unix://{}", socket.display()))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start dockerd");
-        let engine = DockerEngine {
-            child,
-            root,
-            host: format!("unix://{}", socket.display()),
-        };
-        engine.wait_ready();
-        Some(engine)
+        DockerEngine::launch(
+            dir,
+            "/usr/sbin/dockerd",
+            "Debian's docker.io",
+            |root, socket| {
+                let mut args: Vec<String> = [
+                    "--iptables=false",
+                    "--ip6tables=false",
+                    "--bridge=none",
+                    "--storage-driver=vfs",
+                    "--log-level=warn",
+                ]
+                .map(str::to_owned)
+                .to_vec();
+                args.push(format!("--data-root={}", root.join("data").display()));
+                args.push(format!("--exec-root={}", root.join("exec").display()));
+                args.push(format!("--pidfile={}", root.join("pid").display()));
+                args.push(format!("-H=unix://{}", socket.display()));
+                args.extend(extra.iter().cloned());
+                args
+            },
+        )
     }
 
     /// Starts podman's Docker-compatible API service under `dir` (a vfs store of its own);
     /// `None` (with the reason printed) where this machine cannot: not root, or no podman.
     pub fn start_podman(dir: &Path) -> Option<DockerEngine> {
+        DockerEngine::launch(dir, "/usr/bin/podman", "Debian's podman", |root, socket| {
+            vec![
+                format!("--root={}", root.join("store").display()),
+                format!("--runroot={}", root.join("run").display()),
+                "--storage-driver=vfs".into(),
+                "system".into(),
+                "service".into(),
+                "--time=0".into(),
+                format!("unix://{}", socket.display()),
+            ]
+        })
+    }
+
+    /// Runs `program` with the arguments `args` gives for its private root and socket under
+    /// `dir`, and waits until it answers.
+    fn launch(
+        dir: &Path,
+        program: &str,
+        package: &str,
+        args: impl FnOnce(&Path, &Path) -> Vec<String>,
+    ) -> Option<DockerEngine> {
         if !rustix::process::geteuid().is_root() {
-            eprintln!("skipping: the podman service here needs root");
+            eprintln!("skipping: {program} needs root here");
             return None;
         }
-        if !Path::new("/usr/bin/podman").exists() {
-            eprintln!("skipping: /usr/bin/podman is not installed");
+        if !Path::new(program).exists() {
+            eprintln!("skipping: {program} is not installed ({package})");
             return None;
         }
-        let root = dir.join("podman");
+        let name = Path::new(program).file_name().unwrap();
+        let root = dir.join(name);
         std::fs::create_dir_all(&root).unwrap();
-        let socket = root.join("podman.sock");
+        let socket = root.join("engine.sock");
         let log = std::fs::File::create(root.join("log")).unwrap();
-        let child = Command::new("/usr/bin/podman")
-            .arg(format!("--root={}", root.join("store").display()))
-            .arg(format!("--runroot={}", root.join("run").display()))
-            .args(["--storage-driver=vfs", "system", "service", "--time=0"])
-            .arg(format!("unix://{}", socket.display()))
+        let child = Command::new(program)
+            .args(args(&root, &socket))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("start the podman service");
+            .unwrap_or_else(|e| panic!("start {program}: {e}"));
         let engine = DockerEngine {
             child,
             root,
