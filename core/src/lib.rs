@@ -9,6 +9,7 @@ pub mod compression;
 pub mod concurrent;
 pub mod config;
 pub mod config_cache;
+pub mod containers_storage;
 pub mod convert;
 pub mod copy;
 pub mod destination;

@@ -410,6 +410,11 @@ fn parse_storage(within: &str) -> Result<StorageImage, ImageNameError> {
             rest = &rest[..split];
         }
     }
+    // A whole name that is a full image ID names the image by it.
+    if id.is_none() && grammar::is_identifier(rest) {
+        id = Some(rest.to_owned());
+        rest = "";
+    }
     let reference = if rest.is_empty() {
         None
     } else {

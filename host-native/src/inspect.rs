@@ -68,6 +68,28 @@ pub fn run(global: &GlobalOptions, args: InspectArgs) -> Result<(), String> {
             inspect_archive(&parsed, name, &opts)?
         }
         ImageName::Sif { path } => inspect_sif(&path, name, &opts)?,
+        ImageName::ContainersStorage(image) => {
+            let wrap = |e: String| format!("Error parsing image name {name:?}: {e}");
+            let store = crate::storage::store(image.store.as_ref()).map_err(wrap)?;
+            let fs = NativeFs;
+            pollster::block_on(async {
+                use skopeo_core::containers_storage as cs;
+                let src = cs::StorageSource::open(&fs, &store, &image)
+                    .await
+                    .map_err(|e| {
+                        if e.to_string() == cs::NAME_AND_ID_DISAGREE {
+                            skopeo_std_effects::log::error_with(
+                                &cs::no_match_line(&store, &image),
+                                &[],
+                            );
+                        }
+                        wrap(e.to_string())
+                    })?;
+                inspect::run(&src, &opts, async || Ok(Some(Vec::new())))
+                    .await
+                    .map_err(|e| e.to_string())
+            })?
+        }
         ImageName::DockerDaemon(image) => {
             let access = crate::daemon::Access::from_flags(
                 args.daemon_host.as_deref(),

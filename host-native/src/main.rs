@@ -23,6 +23,7 @@ mod retry;
 mod sif;
 mod signing;
 mod standalone;
+mod storage;
 mod sync;
 mod sync_reuse;
 mod sync_sources;
