@@ -76,7 +76,8 @@ pub fn registry_headers(data: &[u8]) {
     }
 }
 
-/// Fuzz target `config_files`: The configuration files users already have: auth.json /
+/// Fuzz target `config_files`: The configuration files users already have (and the image
+/// store's `storage.conf` and `images.json`): auth.json /
 /// docker config.json, registries.conf, registries.d, policy.json and sync's YAML. The
 /// first byte picks the file.
 pub fn config_files(data: &[u8]) {
@@ -86,7 +87,7 @@ pub fn config_files(data: &[u8]) {
         return;
     };
     let text = String::from_utf8_lossy(bytes);
-    match pick % 6 {
+    match pick % 7 {
         0 => {
             let _ = auth_file::lookup(bytes, false, "registry.example/ns/repo");
             let _ = auth_file::lookup(bytes, true, "docker.io/library/busybox");
@@ -118,8 +119,19 @@ pub fn config_files(data: &[u8]) {
         4 => {
             let _ = Policy::parse(bytes, "policy.json");
         }
-        _ => {
+        5 => {
             let _ = YamlSource::parse("sync.yaml", &text);
+        }
+        _ => {
+            use skopeo_core::containers_storage::{parse_images, Store};
+            let _ = Store::resolve(None, Some(&text), |_| false);
+            if let Ok(images) = parse_images(bytes) {
+                let wanted = skopeo_core::transport::StorageImage {
+                    id: Some("abc".into()),
+                    ..Default::default()
+                };
+                let _ = skopeo_core::containers_storage::find(&images, &wanted);
+            }
         }
     }
 }
