@@ -59,7 +59,7 @@ pub fn manifests(data: &[u8]) {
 /// Fuzz target `registry_headers`: What a registry answers in headers: `WWW-Authenticate`
 /// challenges, `Link` pagination and `Retry-After`. One header value per line.
 pub fn registry_headers(data: &[u8]) {
-    use skopeo_core::registry::{challenge, client, retry};
+    use skopeo_core::registry::{challenge, link, retry};
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -69,7 +69,7 @@ pub fn registry_headers(data: &[u8]) {
         let _ = challenge.param("scope");
     }
     for line in text.lines() {
-        if let Some(path) = client::next_page_path(line) {
+        if let Some(path) = link::next_page_path(line) {
             assert!(path.starts_with('/'), "{path:?} from Link {line:?}");
         }
         let _ = retry::retry_after(line, 1_800_000_000);

@@ -707,7 +707,7 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
                 .headers()
                 .get("link")
                 .and_then(|v| v.to_str().ok())
-                .and_then(next_page_path);
+                .and_then(super::link::next_page_path);
             match next {
                 Some(p) => path = p,
                 None => return Ok(tags),
@@ -765,29 +765,6 @@ impl<'h, H: HttpClient + Clock> RegistryClient<'h, H> {
         }
         Ok(digest)
     }
-}
-
-/// The path (and query) of the next page from a `Link: <URL>; rel="next"` header; `None`
-/// when the header names no path on the registry.
-pub fn next_page_path(link: &str) -> Option<String> {
-    let target = link
-        .split(';')
-        .next()?
-        .trim()
-        .trim_matches(|c| c == '<' || c == '>');
-    if target.is_empty() {
-        return None;
-    }
-    let without_origin = match target.find("://") {
-        Some(i) => {
-            let rest = &target[i + 3..];
-            &rest[rest.find('/').unwrap_or(rest.len())..]
-        }
-        None => target,
-    };
-    without_origin
-        .starts_with('/')
-        .then(|| without_origin.to_owned())
 }
 
 fn clone_request(r: &Request<Vec<u8>>) -> Request<Vec<u8>> {

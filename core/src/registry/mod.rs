@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod client;
 pub mod destination;
 pub mod errors;
+pub mod link;
 pub mod lookaside;
 pub mod resume;
 pub mod retry;

@@ -465,21 +465,6 @@ fn requests_started_together_share_one_ping_and_one_token() {
 }
 
 #[test]
-fn link_headers() {
-    assert_eq!(
-        next_page_path(r#"</v2/x/tags/list?n=1&last=a>; rel="next""#).as_deref(),
-        Some("/v2/x/tags/list?n=1&last=a")
-    );
-    assert_eq!(
-        next_page_path(r#"<https://h:5000/v2/x/tags/list?last=b>; rel="next""#).as_deref(),
-        Some("/v2/x/tags/list?last=b")
-    );
-    assert_eq!(next_page_path(""), None);
-    assert_eq!(next_page_path("Basic"), None);
-    assert_eq!(next_page_path("<https://h:5000>; rel=\"next\""), None);
-}
-
-#[test]
 fn an_answer_over_https_keeps_insecure_registries_on_https() {
     // HTTPS works but lacks the tag; plain HTTP would answer. The speculation must not
     // settle on HTTP: the ping finds HTTPS, and the missing tag is reported from it.
