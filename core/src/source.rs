@@ -25,6 +25,17 @@ pub trait ImageSource {
     ) -> Result<Vec<crate::signature::Signature>> {
         Ok(Vec::new())
     }
+
+    /// The layers a copy reads in place of those the manifest (of `instance`) names, in the
+    /// manifest's order, when the source cannot give the named blobs themselves: a store that
+    /// keeps only the uncompressed layers (containers/image's `LayerInfosForCopy`). The copy
+    /// then writes a manifest naming these.
+    async fn layers_for_copy(
+        &self,
+        _instance: Option<&Digest>,
+    ) -> Result<Option<Vec<crate::manifest::types::Descriptor>>> {
+        Ok(None)
+    }
 }
 
 /// An image source that can stream its blobs (what copy needs beyond inspect).

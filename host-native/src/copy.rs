@@ -542,6 +542,22 @@ pub fn copy_one(
         let config = registries_d.as_ref().expect("loaded for docker references");
         Lookaside::new(config, reference, write).map_err(skopeo_core::Error::Invalid)
     };
+    // A store is resolved once; messages name it as resolved.
+    let src_store = match &src {
+        ImageName::ContainersStorage(image) => {
+            let store = crate::storage::store(image.store.as_ref())
+                .map_err(|e| format!("initializing source {src}: {e}"))?;
+            Some((
+                skopeo_core::containers_storage::transport_name(&store, image),
+                store,
+            ))
+        }
+        _ => None,
+    };
+    let src_shown = match &src_store {
+        Some((name, _)) => name.clone(),
+        None => src.to_string(),
+    };
     let fs = NativeFs;
     let attempt = || {
         // The daemon's answer to a load this attempt started.
@@ -591,6 +607,23 @@ pub fn copy_one(
                         .await
                         .map(|s| Source::Docker(Box::new(s), signatures))
                 }
+                (ImageName::ContainersStorage(image), _) => {
+                    use skopeo_core::containers_storage as cs;
+                    let (_, store) = src_store
+                        .as_ref()
+                        .expect("resolved for containers-storage:");
+                    cs::StorageSource::open(&fs, store, image)
+                        .await
+                        .inspect_err(|e| {
+                            if e.to_string() == cs::NAME_AND_ID_DISAGREE {
+                                skopeo_std_effects::log::error_with(
+                                    &cs::no_match_line(store, image),
+                                    &[],
+                                );
+                            }
+                        })
+                        .map(|s| Source::Storage(Box::new(s)))
+                }
                 (ImageName::Oci { .. }, _) => {
                     open_source_sharing(&fs, &src_layout, args.src_shared_blob_dir.as_deref())
                         .await
@@ -598,7 +631,7 @@ pub fn copy_one(
                 }
                 _ => open_source(&fs, &src_layout).await.map(Source::Local),
             }
-            .map_err(|e| e.context(format!("initializing source {src}")))?;
+            .map_err(|e| e.context(format!("initializing source {src_shown}")))?;
             if let Some(policy) = &policy {
                 policy.allows(&src).map_err(|e| {
                     skopeo_core::Error::Invalid(format!("Source image rejected: {e}"))

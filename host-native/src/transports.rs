@@ -3,6 +3,7 @@
 
 use crate::http::NativeHttp;
 use crate::lookaside::Lookaside;
+use skopeo_core::containers_storage::{StorageBlob, StorageSource};
 use skopeo_core::destination::{ImageDestination, LayerCompression, StoredBlob};
 use skopeo_core::digest::Digest;
 use skopeo_core::docker_archive::{DockerArchiveDestination, DockerArchiveSource};
@@ -26,6 +27,7 @@ pub enum Source<'a> {
     DockerArchive(Box<DockerArchiveSource<'a, NativeFs>>),
     /// With where its signatures are kept (none: the signatures are not wanted).
     Docker(Box<DockerSource<'a, 'a, NativeHttp>>, Option<Lookaside>),
+    Storage(Box<StorageSource<'a, NativeFs>>),
 }
 
 /// A blob from any source.
@@ -33,6 +35,7 @@ pub enum Blob<'a> {
     File(FileStream),
     ArchiveLayer(skopeo_core::docker_archive::LayerStream<FileStream>),
     Http(Box<ResumingBlob<'a, 'a, NativeHttp>>),
+    Storage(StorageBlob<'a, NativeFs>),
 }
 
 impl ByteStream for Blob<'_> {
@@ -41,6 +44,7 @@ impl ByteStream for Blob<'_> {
             Blob::File(f) => f.read(buf).await,
             Blob::ArchiveLayer(l) => l.read(buf).await,
             Blob::Http(h) => h.read(buf).await,
+            Blob::Storage(l) => l.read(buf).await,
         }
     }
 
@@ -49,6 +53,7 @@ impl ByteStream for Blob<'_> {
             Blob::File(f) => f.read_chunk().await,
             Blob::ArchiveLayer(l) => l.read_chunk().await,
             Blob::Http(h) => h.read_chunk().await,
+            Blob::Storage(l) => l.read_chunk().await,
         }
     }
 
@@ -57,6 +62,7 @@ impl ByteStream for Blob<'_> {
             Blob::File(f) => f.hash_ahead(algorithm),
             Blob::ArchiveLayer(l) => l.hash_ahead(algorithm),
             Blob::Http(h) => h.hash_ahead(algorithm),
+            Blob::Storage(l) => l.hash_ahead(algorithm),
         }
     }
 
@@ -65,6 +71,7 @@ impl ByteStream for Blob<'_> {
             Blob::File(f) => f.hashed(),
             Blob::ArchiveLayer(l) => l.hashed(),
             Blob::Http(h) => h.hashed(),
+            Blob::Storage(l) => l.hashed(),
         }
     }
 }
@@ -75,6 +82,7 @@ impl ImageSource for Source<'_> {
             Source::Local(s) => s.manifest(instance).await,
             Source::DockerArchive(s) => s.manifest(instance).await,
             Source::Docker(s, _) => s.manifest(instance).await,
+            Source::Storage(s) => s.manifest(instance).await,
         }
     }
 
@@ -83,6 +91,7 @@ impl ImageSource for Source<'_> {
             Source::Local(s) => s.small_blob(digest, size).await,
             Source::DockerArchive(s) => s.small_blob(digest, size).await,
             Source::Docker(s, _) => s.small_blob(digest, size).await,
+            Source::Storage(s) => s.small_blob(digest, size).await,
         }
     }
 
@@ -91,6 +100,7 @@ impl ImageSource for Source<'_> {
             Source::Local(s) => s.docker_reference(),
             Source::DockerArchive(s) => s.docker_reference(),
             Source::Docker(s, _) => s.docker_reference(),
+            Source::Storage(s) => s.docker_reference(),
         }
     }
 
@@ -101,6 +111,7 @@ impl ImageSource for Source<'_> {
         match self {
             Source::Local(s) => s.signatures(instance).await,
             Source::DockerArchive(s) => s.signatures(instance).await,
+            Source::Storage(s) => s.signatures(instance).await,
             Source::Docker(s, Some(lookaside)) => {
                 let digest = match instance {
                     Some(d) => d.clone(),
@@ -119,6 +130,16 @@ impl ImageSource for Source<'_> {
             Source::Docker(s, None) => s.signatures(instance).await,
         }
     }
+
+    async fn layers_for_copy(
+        &self,
+        instance: Option<&Digest>,
+    ) -> Result<Option<Vec<skopeo_core::manifest::Descriptor>>> {
+        match self {
+            Source::Storage(s) => s.layers_for_copy(instance).await,
+            _ => Ok(None),
+        }
+    }
 }
 
 impl<'a> BlobSource for Source<'a> {
@@ -129,6 +150,7 @@ impl<'a> BlobSource for Source<'a> {
             Source::Local(s) => Blob::File(s.blob(digest, size).await?),
             Source::DockerArchive(s) => Blob::ArchiveLayer(s.blob(digest, size).await?),
             Source::Docker(s, _) => Blob::Http(Box::new(s.blob(digest, size).await?)),
+            Source::Storage(s) => Blob::Storage(s.blob(digest, size).await?),
         })
     }
 }

@@ -7,12 +7,17 @@ use skopeo_integration_tests::*;
 use std::path::Path;
 use std::process::Command;
 
-/// Runs podman on the store at `root`; its standard output.
+/// Runs podman on the vfs store at `root`; its standard output.
 fn podman(root: &Path, args: &[&str]) -> Option<String> {
+    podman_on(root, "vfs", args)
+}
+
+/// Runs podman on the store at `root` with `driver`; its standard output.
+fn podman_on(root: &Path, driver: &str, args: &[&str]) -> Option<String> {
     let out = Command::new("/usr/bin/podman")
         .arg(format!("--root={}", root.join("graph").display()))
         .arg(format!("--runroot={}", root.join("run").display()))
-        .arg("--storage-driver=vfs")
+        .arg(format!("--storage-driver={driver}"))
         .args(args)
         .output()
         .ok()?;
@@ -105,4 +110,176 @@ fn images_podman_stored_inspect_as_skopeo_inspects_them() {
         run_with_env(&ours, &args, &tmp.0, &env),
         run_with_env(&reference, &args, &tmp.0, &env)
     );
+}
+
+/// A layer tar of `entries`: (path, kind, contents) with kind `f` file, `d` directory, `l`
+/// symlink to the contents, `h` hard link to the contents.
+fn layer_tar(entries: &[(&str, char, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, kind, contents) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_mtime(1_700_000_000);
+        header.set_uid(0);
+        header.set_gid(0);
+        let (entry_type, mode, data): (_, _, &[u8]) = match kind {
+            'f' => (tar::EntryType::Regular, 0o644, contents),
+            'd' => (tar::EntryType::Directory, 0o755, b""),
+            'l' => (tar::EntryType::Symlink, 0o777, b""),
+            _ => (tar::EntryType::Link, 0o644, b""),
+        };
+        header.set_entry_type(entry_type);
+        header.set_mode(mode);
+        header.set_size(data.len() as u64);
+        if matches!(kind, 'l' | 'h') {
+            header
+                .set_link_name(std::str::from_utf8(contents).unwrap())
+                .unwrap();
+        }
+        builder.append_data(&mut header, path, data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+/// Layers a store keeps only unpacked come out as containers/image gives them: produced again
+/// from their files and tar-split metadata, uncompressed, with the manifest naming them. To
+/// `dir:` that is skopeo 1.9.3's tree byte for byte, and the layers are the ones `podman image
+/// inspect` lists; a file changed in the store fails the copy by name.
+#[test]
+fn images_podman_stored_on_vfs_copy_out_as_skopeo_copies_them() {
+    copy_out_matches_skopeo("vfs");
+}
+
+/// The same on the overlay driver, where a layer's directory holds only its own changes.
+#[test]
+fn images_podman_stored_on_overlay_copy_out_as_skopeo_copies_them() {
+    let supported = std::fs::read_to_string("/proc/filesystems")
+        .is_ok_and(|f| f.lines().any(|l| l.ends_with("\toverlay")));
+    if !supported {
+        eprintln!("skipping: this kernel has no overlay filesystem");
+        return;
+    }
+    copy_out_matches_skopeo("overlay");
+}
+
+fn copy_out_matches_skopeo(driver: &str) {
+    if !rustix::process::geteuid().is_root() || !Path::new("/usr/bin/podman").exists() {
+        eprintln!("skipping: needs root and /usr/bin/podman");
+        return;
+    }
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new(&format!("cs-{driver}"));
+    let store = tmp.0.join("store");
+    let big = noise(3 << 20, 7);
+    let base = layer_tar(&[
+        ("etc/", 'd', b""),
+        ("etc/motd", 'f', b"base\n"),
+        ("etc/os-release", 'f', b"ID=test\n"),
+        ("opt/", 'd', b""),
+        ("opt/data.bin", 'f', &big),
+        ("opt/again.bin", 'h', b"opt/data.bin"),
+        ("usr/", 'd', b""),
+        ("usr/lib/", 'd', b""),
+        ("usr/lib/os-release", 'l', b"../../etc/os-release"),
+        ("empty", 'f', b""),
+    ]);
+    let top = layer_tar(&[
+        ("etc/", 'd', b""),
+        ("etc/.wh.motd", 'f', b""),
+        ("etc/greeting", 'f', b"hello from the top layer\n"),
+        ("opt/", 'd', b""),
+        ("opt/.wh..wh..opq", 'f', b""),
+        ("opt/new.txt", 'f', b"new\n"),
+    ]);
+    let layers = [
+        TestLayer::gzip_stored(&base),
+        TestLayer::plain(top, "application/vnd.oci.image.layer.v1.tar"),
+    ];
+    let layout = tmp.0.join("layout");
+    write_layout(&layout, "two", &layers);
+    let pulled = podman_on(
+        &store,
+        driver,
+        &["pull", "-q", &format!("oci:{}:two", layout.display())],
+    );
+    podman_on(&store, driver, &["tag", pulled.unwrap().trim(), "two:v1"]);
+    let spec = format!(
+        "[{driver}@{}+{}]",
+        store.join("graph").display(),
+        store.join("run").display()
+    );
+    let name = format!("containers-storage:{spec}localhost/two:v1");
+    let ours = our_skopeo();
+    let (our_dir, their_dir) = (tmp.0.join("ours"), tmp.0.join("theirs"));
+    for (bin, dir) in [(&ours, &our_dir), (&reference, &their_dir)] {
+        let out = run(
+            bin,
+            &["copy", "-q", &name, &format!("dir:{}", dir.display())],
+            &tmp.0,
+        );
+        assert_eq!(out.code, 0, "{bin:?}: {}", out.stderr);
+    }
+    assert_eq!(tree(&our_dir), tree(&their_dir));
+    // The layers are the ones podman lists, and they are the layers as they were pulled.
+    let listed = podman_on(
+        &store,
+        driver,
+        &[
+            "image",
+            "inspect",
+            "--format",
+            "{{json .RootFS.Layers}}",
+            "two:v1",
+        ],
+    )
+    .unwrap();
+    let listed: Vec<String> = serde_json::from_str(listed.trim()).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(our_dir.join("manifest.json")).unwrap()).unwrap();
+    let named: Vec<String> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(named, listed);
+    let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.clone()).collect();
+    assert_eq!(named, diff_ids);
+    // To a layout the layers are compressed again; skopeo reads the result back.
+    let oci = format!("oci:{}:out", tmp.0.join("oci").display());
+    let out = run(&ours, &["copy", "-q", &name, &oci], &tmp.0);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let back = format!("dir:{}", tmp.0.join("back").display());
+    let out = run(&reference, &["copy", "-q", &oci, &back], &tmp.0);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    // A file of the store that no longer matches its tar-split checksum is named.
+    let graph = store.join("graph");
+    let (layers_root, files) = match driver {
+        "vfs" => ("vfs/dir", "opt/data.bin"),
+        _ => ("overlay", "diff/opt/data.bin"),
+    };
+    for dir in std::fs::read_dir(graph.join(layers_root)).unwrap() {
+        let file = dir.unwrap().path().join(files);
+        if file.exists() {
+            let mut bytes = std::fs::read(&file).unwrap();
+            bytes[1000] ^= 1;
+            std::fs::write(&file, bytes).unwrap();
+        }
+    }
+    let broken = tmp.0.join("broken");
+    let out = run(
+        &ours,
+        &["copy", "-q", &name, &format!("dir:{}", broken.display())],
+        &tmp.0,
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("file integrity checksum failed for")
+            && out.stderr.contains("opt/data.bin"),
+        "{}",
+        out.stderr
+    );
+    assert!(!broken.join("manifest.json").exists());
 }

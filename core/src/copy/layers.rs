@@ -364,3 +364,40 @@ pub(super) fn apply_layer_changes(
         ))),
     }
 }
+
+/// `manifest` (of `media_type`) naming `replacements` as its layers, in order: the layers a
+/// source reads in place of the named ones ([`ImageSource::layers_for_copy`]).
+///
+/// [`ImageSource::layers_for_copy`]: crate::source::ImageSource::layers_for_copy
+pub(super) fn replace_layers(
+    manifest: &[u8],
+    media_type: &str,
+    replacements: &[Descriptor],
+) -> Result<Vec<u8>> {
+    let replace = |media: &mut String, size: &mut i64, digest: &mut String, with: &Descriptor| {
+        *media = with.media_type.clone();
+        *size = with.size;
+        *digest = with.digest.to_string();
+    };
+    match media_type {
+        mime::DOCKER_V2_SCHEMA2 => {
+            let mut m = decode_schema2(manifest)?;
+            for (l, with) in m.layers.iter_mut().flatten().zip(replacements) {
+                replace(&mut l.media_type, &mut l.size, &mut l.digest, with);
+                l.urls = None;
+            }
+            Ok(document::encode(&m))
+        }
+        mime::OCI_MANIFEST => {
+            let mut m = decode_oci(manifest)?;
+            for (l, with) in m.layers.iter_mut().flatten().zip(replacements) {
+                replace(&mut l.media_type, &mut l.size, &mut l.digest, with);
+                l.urls = None;
+            }
+            Ok(document::encode(&m))
+        }
+        other => Err(Error::Unsupported(format!(
+            "changing layers of a {other} manifest is not supported"
+        ))),
+    }
+}

@@ -401,6 +401,7 @@ async fn copy_one<S: BlobSource, D: ImageDestination>(
     )
     .await?;
     let unmodifiable = opts.unmodifiable_with(&signatures);
+    let image = with_layers_for_copy(src, image, unmodifiable).await?;
     let (written, written_type) = copy_blobs(src, dest, &image, unmodifiable, opts, report).await?;
     let mut signatures = signatures;
     let digest = manifest_digest(&written).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -419,6 +420,32 @@ async fn copy_one<S: BlobSource, D: ImageDestination>(
         media_type: written_type,
         digest,
     })
+}
+
+/// `image` naming the layers the source reads in place of the manifest's, when it has such
+/// ([`ImageSource::layers_for_copy`]); a manifest that may not change is refused then.
+async fn with_layers_for_copy<S: BlobSource>(
+    src: &S,
+    image: SourceImage,
+    unmodifiable: Option<Unmodifiable>,
+) -> Result<SourceImage> {
+    let Some(replacements) = src.layers_for_copy(image.instance.as_ref()).await? else {
+        return Ok(image);
+    };
+    if let Some(why) = unmodifiable {
+        return Err(Error::Invalid(format!(
+            "Copying this image would require changing layer representation, which we cannot do: {:?}",
+            why.reason()
+        )));
+    }
+    let bytes = layers::replace_layers(&image.bytes, &image.media_type, &replacements)?;
+    let manifest = parse(&bytes, &image.media_type)?;
+    Ok(SourceImage::new(
+        bytes,
+        image.media_type,
+        manifest,
+        image.instance,
+    ))
 }
 
 /// Copies an image's layers and config; returns the manifest the destination should get
