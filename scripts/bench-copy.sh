@@ -227,3 +227,15 @@ if { selected "into docker-daemon:" || selected "docker-daemon: to dir:" || sele
   daemon_row "docker-daemon: to dir:" clear_out "docker-daemon:bench/daemon:v1" "dir:$tmp/out-daemon"
   daemon_row "docker-daemon: to oci:" clear_out "docker-daemon:bench/daemon:v1" "oci:$tmp/out-daemon:x"
 fi
+# containers-storage: the ~1 GB image written into a private store (vfs, and overlay where the
+# kernel has it) by skopeo, then copied out to dir: (the uncompressed layers) and to oci:.
+if [ "$(id -u)" = 0 ]; then
+  for driver in vfs overlay; do
+    { selected "containers-storage: ($driver) to dir:" || selected "containers-storage: ($driver) to oci:"; } || continue
+    [ $driver = overlay ] && ! grep -qw overlay /proc/filesystems && continue
+    store="[$driver@$tmp/cs-$driver/graph+$tmp/cs-$driver/run]"
+    "$ref" "${flags[@]}" "docker://$addr/bench/src:v1" "containers-storage:${store}bench/src:v1" >/dev/null
+    bench "containers-storage: ($driver) to dir:" "$tmp/out-cs" "containers-storage:${store}bench/src:v1" "dir:$tmp/out-cs"
+    bench "containers-storage: ($driver) to oci:" "$tmp/out-cs" "containers-storage:${store}bench/src:v1" "oci:$tmp/out-cs:x"
+  done
+fi
