@@ -237,5 +237,7 @@ if [ "$(id -u)" = 0 ]; then
     "$ref" "${flags[@]}" "docker://$addr/bench/src:v1" "containers-storage:${store}bench/src:v1" >/dev/null
     bench "containers-storage: ($driver) to dir:" "$tmp/out-cs" "containers-storage:${store}bench/src:v1" "dir:$tmp/out-cs"
     bench "containers-storage: ($driver) to oci:" "$tmp/out-cs" "containers-storage:${store}bench/src:v1" "oci:$tmp/out-cs:x"
+    # containers/storage leaves the overlay driver's home mounted on itself.
+    umount "$tmp/cs-$driver/graph/overlay" 2>/dev/null || true
   done
 fi

@@ -77,7 +77,7 @@ pub fn registry_headers(data: &[u8]) {
 }
 
 /// Fuzz target `config_files`: The configuration files users already have (and the image
-/// store's `storage.conf` and `images.json`): auth.json /
+/// store's `storage.conf`, `images.json`, `layers.json` and tar-split files): auth.json /
 /// docker config.json, registries.conf, registries.d, policy.json and sync's YAML. The
 /// first byte picks the file.
 pub fn config_files(data: &[u8]) {
@@ -132,6 +132,13 @@ pub fn config_files(data: &[u8]) {
                 };
                 let _ = skopeo_core::containers_storage::find(&images, &wanted);
             }
+            use skopeo_core::containers_storage::{layers, tar_split};
+            if let Ok(stored) = layers::parse_layers(bytes) {
+                if let Some(top) = stored.first() {
+                    let _ = layers::chain(&stored, &top.id);
+                }
+            }
+            let _ = tar_split::decompress(bytes);
         }
     }
 }
