@@ -283,3 +283,73 @@ fn copy_out_matches_skopeo(driver: &str) {
     );
     assert!(!broken.join("manifest.json").exists());
 }
+
+/// Signatures kept in a store (here written by skopeo 1.9.3 with `--sign-by`) are read: a copy
+/// that would have to change the signed manifest is refused as skopeo refuses it, and with
+/// `--remove-signatures` both copy the same tree.
+#[test]
+fn signed_images_in_a_store_are_refused_unless_signatures_are_removed() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipping: needs root");
+        return;
+    }
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("cs-signed");
+    let Some(gpg) = skopeo_integration_tests::gnupg::GnuPg::new(&tmp.0) else {
+        return;
+    };
+    let fingerprint = gpg.generate(
+        "signer@example.test",
+        "default",
+        "default",
+        "never",
+        "",
+        None,
+    );
+    let layout = example_layout(&tmp.0);
+    let spec = format!(
+        "[vfs@{}+{}]",
+        tmp.0.join("graph").display(),
+        tmp.0.join("run").display()
+    );
+    let name = format!("containers-storage:{spec}signed/app:v1");
+    let env = [gpg.env()];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let source = format!("oci:{}:demo", layout.display());
+    let signed = run_with_env(
+        &reference,
+        &["copy", "-q", "--sign-by", &fingerprint, &source, &name],
+        &tmp.0,
+        &env,
+    );
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    let ours = our_skopeo();
+    let refused: Vec<_> = [&ours, &reference]
+        .iter()
+        .map(|bin| {
+            let dest = format!("dir:{}", tmp.0.join("kept").display());
+            run(bin, &["copy", "-q", &name, &dest], &tmp.0)
+        })
+        .collect();
+    assert_ne!(refused[0].code, 0);
+    assert_eq!(refused[0].code, refused[1].code);
+    assert!(refused[0]
+        .stderr
+        .contains("Copying this image would require changing layer representation"));
+    // The same line, past the time stamp.
+    let message = |s: &str| s[s.find("level=").unwrap_or(0)..].to_owned();
+    assert_eq!(message(&refused[0].stderr), message(&refused[1].stderr));
+    let (our_dir, their_dir) = (tmp.0.join("ours"), tmp.0.join("theirs"));
+    for (bin, dir) in [(&ours, &our_dir), (&reference, &their_dir)] {
+        let dest = format!("dir:{}", dir.display());
+        let out = run(
+            bin,
+            &["copy", "-q", "--remove-signatures", &name, &dest],
+            &tmp.0,
+        );
+        assert_eq!(out.code, 0, "{bin:?}: {}", out.stderr);
+    }
+    assert_eq!(tree(&our_dir), tree(&their_dir));
+}

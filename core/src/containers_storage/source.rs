@@ -23,6 +23,18 @@ pub struct StorageSource<'a, F: Filesystem> {
     reference: Option<Reference>,
     manifest: (Vec<u8>, String),
     top_layer: Option<String>,
+    metadata: SignatureSizes,
+}
+
+/// Where an image's signatures are in its big data: the sizes of the signatures stored one
+/// after another, for the image (key `signatures`) and per manifest digest
+/// (`signature-HEX`), as containers/image records them in the image's metadata.
+#[derive(Debug, Default, serde::Deserialize)]
+struct SignatureSizes {
+    #[serde(default, rename = "signature-sizes")]
+    image: Vec<usize>,
+    #[serde(default, rename = "signatures-sizes")]
+    by_digest: std::collections::HashMap<String, Vec<usize>>,
 }
 
 /// Reads `path`, or `None` when it does not exist.
@@ -82,6 +94,14 @@ impl<'a, F: Filesystem> StorageSource<'a, F> {
             reference,
             manifest: (bytes, mime),
             top_layer: image.layer.clone().filter(|l| !l.is_empty()),
+            metadata: image
+                .metadata
+                .as_deref()
+                .filter(|m| !m.is_empty())
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| Error::Invalid(format!("metadata of image {}: {e}", image.id)))?
+                .unwrap_or_default(),
         })
     }
 
@@ -149,6 +169,60 @@ impl<F: Filesystem> ImageSource for StorageSource<'_, F> {
 
     fn docker_reference(&self) -> Option<&Reference> {
         self.reference.as_ref()
+    }
+
+    async fn signatures(
+        &self,
+        instance: Option<&Digest>,
+    ) -> Result<Vec<crate::signature::Signature>> {
+        let (sizes, key, shown): (&[usize], _, _) = match instance {
+            None => (
+                &self.metadata.image,
+                "signatures".to_owned(),
+                "default instance".to_owned(),
+            ),
+            Some(d) => (
+                self.metadata
+                    .by_digest
+                    .get(&d.to_string())
+                    .map_or(&[], Vec::as_slice),
+                format!("signature-{}", d.hex()),
+                d.hex().to_owned(),
+            ),
+        };
+        if sizes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let blobs = self
+            .fs
+            .read_file(&join_path(&self.dir, &big_data_file_name(&key)))
+            .await
+            .map_err(|e| {
+                Error::from(e).context(format!("looking up signatures data for image ({shown})"))
+            })?;
+        let mut offset = 0;
+        let mut signatures = Vec::new();
+        for &size in sizes {
+            let blob = blobs.get(offset..offset + size).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "looking up signatures data for image ({shown}): expected at least {} bytes, only found {}",
+                    offset + size,
+                    blobs.len()
+                ))
+            })?;
+            let signature = crate::signature::Signature::from_blob(blob).map_err(|e| {
+                Error::Invalid(format!("parsing signature at ({offset}, {size}): {e}"))
+            })?;
+            signatures.push(signature);
+            offset += size;
+        }
+        if offset != blobs.len() {
+            return Err(Error::Invalid(format!(
+                "signatures data ({shown}) contained {} extra bytes",
+                blobs.len() - offset
+            )));
+        }
+        Ok(signatures)
     }
 
     async fn layers_for_copy(&self, instance: Option<&Digest>) -> Result<Option<Vec<Descriptor>>> {
