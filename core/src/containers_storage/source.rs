@@ -24,6 +24,8 @@ pub struct StorageSource<'a, F: Filesystem> {
     manifest: (Vec<u8>, String),
     top_layer: Option<String>,
     metadata: SignatureSizes,
+    /// `layers.json`, read when a layer is first needed.
+    layers: std::cell::OnceCell<Vec<StoredLayer>>,
 }
 
 /// Where an image's signatures are in its big data: the sizes of the signatures stored one
@@ -102,15 +104,20 @@ impl<'a, F: Filesystem> StorageSource<'a, F> {
                 .transpose()
                 .map_err(|e| Error::Invalid(format!("metadata of image {}: {e}", image.id)))?
                 .unwrap_or_default(),
+            layers: std::cell::OnceCell::new(),
         })
     }
 
-    async fn layers(&self) -> Result<Vec<StoredLayer>> {
-        let path = join_path(&super::layers::layers_dir(&self.store), "layers.json");
-        match read_if_there(self.fs, &path).await? {
-            Some(bytes) => parse_layers(&bytes),
-            None => Ok(Vec::new()),
+    async fn layers(&self) -> Result<&[StoredLayer]> {
+        if let Some(layers) = self.layers.get() {
+            return Ok(layers);
         }
+        let path = join_path(&super::layers::layers_dir(&self.store), "layers.json");
+        let read = match read_if_there(self.fs, &path).await? {
+            Some(bytes) => parse_layers(&bytes)?,
+            None => Vec::new(),
+        };
+        Ok(self.layers.get_or_init(|| read))
     }
 }
 
@@ -235,7 +242,7 @@ impl<F: Filesystem> ImageSource for StorageSource<'_, F> {
         };
         let layers = self.layers().await?;
         let physical = match &self.top_layer {
-            Some(top) => chain(&layers, top)?,
+            Some(top) => chain(layers, top)?,
             None => Vec::new(),
         };
         if named.len() != physical.len() {

@@ -6,7 +6,6 @@
 use crate::effects::{ByteStream, EffectError, EffectErrorKind, Filesystem};
 use crate::source::join_path;
 use crate::{Error, Result};
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// Go's `hash/crc64` with the ISO table, which tar-split sums file contents with.
@@ -81,11 +80,6 @@ impl Entry {
         line.push(b'\n');
         line
     }
-}
-
-/// The CRC-64 of `bytes` as tar-split stores it.
-pub fn checksum(bytes: &[u8]) -> Vec<u8> {
-    CRC64.checksum(bytes).to_be_bytes().to_vec()
 }
 
 /// Reads the entry starting at `offset` of `metadata`; `None` at the end. Returns the entry
@@ -250,14 +244,15 @@ pub fn decompress(gzipped: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Encodes bytes as tar-split's JSON does.
-pub fn base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+
+    /// The CRC-64 of `bytes` as tar-split stores it.
+    fn checksum(bytes: &[u8]) -> Vec<u8> {
+        CRC64.checksum(bytes).to_be_bytes().to_vec()
+    }
 
     #[test]
     fn checksums_are_go_crc64_iso() {
