@@ -55,6 +55,12 @@ impl GoTime {
         }
     }
 
+    /// This time with its nanoseconds set to `nanos` (below one second).
+    pub fn with_nanos(mut self, nanos: u32) -> Self {
+        self.nanos = nanos % 1_000_000_000;
+        self
+    }
+
     /// `secs` after the epoch as shown in a zone `offset` seconds east of UTC (Go writes a
     /// zero offset as `Z`, whatever the zone's name).
     pub fn from_unix_in_zone(secs: i64, offset: i32) -> Self {

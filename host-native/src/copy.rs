@@ -554,6 +554,17 @@ pub fn copy_one(
         }
         _ => None,
     };
+    let dest_store = match &dest {
+        ImageName::ContainersStorage(image) => {
+            let store = crate::storage::store(image.store.as_ref())
+                .map_err(|e| format!("initializing destination {dest}: {e}"))?;
+            Some((
+                skopeo_core::containers_storage::transport_name(&store, image),
+                store,
+            ))
+        }
+        _ => None,
+    };
     let src_shown = match &src_store {
         Some((name, _)) => name.clone(),
         None => src.to_string(),
@@ -701,6 +712,17 @@ pub fn copy_one(
                         DockerDestination::new(client, reference.clone(), source_ref),
                         lookaside(reference, true).map_err(init_dest)?,
                     )
+                }
+                (ImageName::ContainersStorage(image), _) => {
+                    let (shown, store) = dest_store.as_ref().expect("resolved for the store");
+                    let d = skopeo_core::containers_storage::StorageDestination::open(
+                        &crate::store_fs::StoreFs,
+                        store,
+                        image,
+                    )
+                    .await
+                    .map_err(|e| e.context(format!("initializing destination {shown}")))?;
+                    Destination::Storage(Box::new(d))
                 }
                 (other, _) => {
                     return Err(skopeo_core::Error::Unsupported(format!(

@@ -24,6 +24,7 @@ mod sif;
 mod signing;
 mod standalone;
 mod storage;
+mod store_fs;
 mod sync;
 mod sync_reuse;
 mod sync_sources;

@@ -3,7 +3,7 @@
 
 use crate::http::NativeHttp;
 use crate::lookaside::Lookaside;
-use skopeo_core::containers_storage::{StorageBlob, StorageSource};
+use skopeo_core::containers_storage::{StorageBlob, StorageDestination, StorageSource};
 use skopeo_core::destination::{ImageDestination, LayerCompression, StoredBlob};
 use skopeo_core::digest::Digest;
 use skopeo_core::docker_archive::{DockerArchiveDestination, DockerArchiveSource};
@@ -162,6 +162,7 @@ pub enum Destination<'a> {
     /// With where signatures are stored.
     Docker(DockerDestination<'a, 'a, NativeHttp>, Lookaside),
     DockerArchive(DockerArchiveDestination<'a, NativeFs, crate::archive_writer::ArchiveWriter>),
+    Storage(Box<StorageDestination<'a, crate::store_fs::StoreFs>>),
 }
 
 /// Runs `$body` with `$d` bound to whichever destination `$self` holds.
@@ -172,6 +173,7 @@ macro_rules! each_destination {
             Destination::Oci($d) => $body,
             Destination::Docker($d, _) => $body,
             Destination::DockerArchive($d) => $body,
+            Destination::Storage($d) => $body,
         }
     };
 }

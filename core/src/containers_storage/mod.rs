@@ -2,11 +2,17 @@
 //! the store's on-disk formats (images, layers, tar-split metadata) read and written as
 //! containers/storage reads and writes them. The host does the file work and takes the locks.
 
+pub mod apply;
+mod dest;
 mod images;
 pub mod layers;
+mod records;
 mod source;
+pub mod store_write;
+pub mod tar_reader;
 pub mod tar_split;
 
+pub use dest::StorageDestination;
 pub use images::{big_data_file_name, find, parse_images, StoredImage};
 pub use source::{no_match_line, transport_name, StorageBlob, StorageSource, NAME_AND_ID_DISAGREE};
 

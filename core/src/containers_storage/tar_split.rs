@@ -244,6 +244,17 @@ pub fn decompress(gzipped: &[u8]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Gzips tar-split lines into a `.tar-split.gz` file's bytes (fastest level, as
+/// containers/storage writes them).
+pub fn compress(lines: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder
+        .write_all(lines)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| Error::Invalid(format!("tar-split metadata: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
