@@ -721,7 +721,13 @@ pub fn copy_one(
                         image,
                     )
                     .await
-                    .map_err(|e| e.context(format!("initializing destination {shown}")))?;
+                    .map_err(|e| match e {
+                        // The store is made when containers/image parses the name.
+                        skopeo_core::Error::Effect(_) => {
+                            e.context(format!("Invalid destination name {dest_name}"))
+                        }
+                        _ => e.context(format!("initializing destination {shown}")),
+                    })?;
                     Destination::Storage(Box::new(d))
                 }
                 (other, _) => {

@@ -4,6 +4,7 @@
 pub mod daemon;
 pub mod faults;
 pub mod gnupg;
+pub mod podman;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

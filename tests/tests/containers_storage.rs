@@ -3,28 +3,13 @@
 //! store named in the image name or found through `CONTAINERS_STORAGE_CONF`, the output is
 //! skopeo 1.9.3's byte for byte and the digest is the one podman reports.
 
+use skopeo_integration_tests::podman::{layer_tar, podman_on};
 use skopeo_integration_tests::*;
 use std::path::Path;
-use std::process::Command;
 
 /// Runs podman on the vfs store at `root`; its standard output.
 fn podman(root: &Path, args: &[&str]) -> Option<String> {
     podman_on(root, "vfs", args)
-}
-
-/// Runs podman on the store at `root` with `driver`; its standard output.
-fn podman_on(root: &Path, driver: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new("/usr/bin/podman")
-        .arg(format!("--root={}", root.join("graph").display()))
-        .arg(format!("--runroot={}", root.join("run").display()))
-        .arg(format!("--storage-driver={driver}"))
-        .args(args)
-        .output()
-        .ok()?;
-    match out.status.success() {
-        true => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
-        false => panic!("podman {args:?}: {}", String::from_utf8_lossy(&out.stderr)),
-    }
 }
 
 #[test]
@@ -112,34 +97,6 @@ fn images_podman_stored_inspect_as_skopeo_inspects_them() {
     );
 }
 
-/// A layer tar of `entries`: (path, kind, contents) with kind `f` file, `d` directory, `l`
-/// symlink to the contents, `h` hard link to the contents.
-fn layer_tar(entries: &[(&str, char, &[u8])]) -> Vec<u8> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (path, kind, contents) in entries {
-        let mut header = tar::Header::new_gnu();
-        header.set_mtime(1_700_000_000);
-        header.set_uid(0);
-        header.set_gid(0);
-        let (entry_type, mode, data): (_, _, &[u8]) = match kind {
-            'f' => (tar::EntryType::Regular, 0o644, contents),
-            'd' => (tar::EntryType::Directory, 0o755, b""),
-            'l' => (tar::EntryType::Symlink, 0o777, b""),
-            _ => (tar::EntryType::Link, 0o644, b""),
-        };
-        header.set_entry_type(entry_type);
-        header.set_mode(mode);
-        header.set_size(data.len() as u64);
-        if matches!(kind, 'l' | 'h') {
-            header
-                .set_link_name(std::str::from_utf8(contents).unwrap())
-                .unwrap();
-        }
-        builder.append_data(&mut header, path, data).unwrap();
-    }
-    builder.into_inner().unwrap()
-}
-
 /// Layers a store keeps only unpacked come out as containers/image gives them: produced again
 /// from their files and tar-split metadata, uncompressed, with the manifest naming them. To
 /// `dir:` that is skopeo 1.9.3's tree byte for byte, and the layers are the ones `podman image
@@ -152,13 +109,9 @@ fn images_podman_stored_on_vfs_copy_out_as_skopeo_copies_them() {
 /// The same on the overlay driver, where a layer's directory holds only its own changes.
 #[test]
 fn images_podman_stored_on_overlay_copy_out_as_skopeo_copies_them() {
-    let supported = std::fs::read_to_string("/proc/filesystems")
-        .is_ok_and(|f| f.lines().any(|l| l.ends_with("\toverlay")));
-    if !supported {
-        eprintln!("skipping: this kernel has no overlay filesystem");
-        return;
+    if skopeo_integration_tests::podman::overlay_supported() {
+        copy_out_matches_skopeo("overlay");
     }
-    copy_out_matches_skopeo("overlay");
 }
 
 fn copy_out_matches_skopeo(driver: &str) {

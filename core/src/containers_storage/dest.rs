@@ -67,6 +67,14 @@ impl<'a, W: StoreWrite> StorageDestination<'a, W> {
             "vfs" => dirs.extend([join_path(graph, "vfs"), join_path(graph, "vfs/dir")]),
             _ => dirs.push(join_path(graph, "overlay")),
         }
+        for root in [graph, &store.run_root] {
+            if w.lstat_is_dir(root).await? == Some(false) {
+                return Err(Error::Effect(crate::effects::EffectError::new(
+                    crate::effects::EffectErrorKind::Other,
+                    format!("mkdir {root}: not a directory"),
+                )));
+            }
+        }
         if !w.exists(&store.run_root).await? {
             w.create_dir_all(&store.run_root).await?;
         }
