@@ -361,3 +361,144 @@ fn copy_in_matches_skopeo(driver: &str) {
     }
     assert_eq!(tree(&our_dir), tree(&their_dir));
 }
+
+/// Names and stores that cannot be written are refused before anything is written, in
+/// skopeo's words where skopeo has them; a copy that fails or is killed part-way leaves the
+/// store as podman needs it: the other images listed and running, the partial one not listed,
+/// and the next copy of it completes.
+#[test]
+fn bad_destinations_are_refused_and_broken_copies_leave_the_store_usable() {
+    if !available() {
+        return;
+    }
+    let Some(reference) = reference_skopeo() else {
+        return;
+    };
+    let tmp = TempDir::new("csw-bad");
+    let Some(busybox) = busybox_layer() else {
+        eprintln!("skipping: no static /bin/busybox to run (Debian's busybox-static)");
+        return;
+    };
+    let ours = our_skopeo();
+    let greeting = layer_tar(&[("etc/", 'd', b""), ("etc/greeting", 'f', b"still here\n")]);
+    let good = write_layout(
+        &tmp.0.join("good"),
+        "good",
+        &[
+            TestLayer::gzip_stored(&busybox),
+            TestLayer::plain(greeting, "application/vnd.oci.image.layer.v1.tar"),
+        ],
+    );
+    let message = |s: &str| s[s.find("level=").unwrap_or(0)..].to_owned();
+
+    // Not a store, not a valid name: as skopeo says it.
+    std::fs::write(tmp.0.join("file"), b"not a store").unwrap();
+    let not_a_store = format!(
+        "containers-storage:[vfs@{}+{}]x:v1",
+        tmp.0.join("file").display(),
+        tmp.0.join("run-x").display()
+    );
+    let store = tmp.0.join("store");
+    let bad_name = format!(
+        "containers-storage:{}Bad/Name:v1",
+        store_spec(&store, "vfs")
+    );
+    for dest in [&not_a_store, &bad_name] {
+        let a = run(&ours, &["copy", "-q", &good, dest], &tmp.0);
+        assert_eq!(a.code, 1, "{}", a.stderr);
+        assert!(
+            !store.exists(),
+            "nothing is made for a name that is refused"
+        );
+        let b = run(&reference, &["copy", "-q", &good, dest], &tmp.0);
+        assert_eq!(message(&a.stderr), message(&b.stderr));
+    }
+    // A driver this store writer does not write is named.
+    let btrfs = format!(
+        "containers-storage:{}x:v1",
+        store_spec(&tmp.0.join("b"), "btrfs")
+    );
+    let out = run(&ours, &["copy", "-q", &good, &btrfs], &tmp.0);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains(r#"storage driver \"btrfs\" is not supported"#),
+        "{}",
+        out.stderr
+    );
+
+    let into = |name: &str| format!("containers-storage:{}{name}", store_spec(&store, "vfs"));
+    let out = run(&ours, &["copy", "-q", &good, &into("good:v1")], &tmp.0);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let still_usable = || {
+        let listed = podman_on(&store, "vfs", &["images", "--format", "{{.Repository}}"]);
+        assert_eq!(listed.unwrap().trim(), "docker.io/library/good");
+        let (code, out) = podman_run(&store, "vfs", "good:v1", &["cat", "/etc/greeting"]);
+        assert_eq!((code, out.as_str()), (0, "still here\n"));
+    };
+    still_usable();
+
+    // A layer whose blob is what the manifest says, but no tar: the copy fails on it.
+    let not_tar = TestLayer::gzip_stored(&noise(5000, 3));
+    let broken = write_layout(
+        &tmp.0.join("broken"),
+        "broken",
+        &[TestLayer::gzip_stored(&busybox), not_tar],
+    );
+    let out = run(&ours, &["copy", "-q", &broken, &into("broken:v1")], &tmp.0);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("archive/tar: invalid tar header"),
+        "{}",
+        out.stderr
+    );
+    still_usable();
+
+    // Killed while a large layer is being applied.
+    let big = layer_tar(&[("big/", 'd', b""), ("big/data", 'f', &noise(64 << 20, 9))]);
+    let large = write_layout(
+        &tmp.0.join("large"),
+        "large",
+        &[
+            TestLayer::gzip_stored(&busybox),
+            TestLayer::gzip_stored(&big),
+        ],
+    );
+    let mut child = std::process::Command::new(&ours)
+        .args(["copy", "-q", &large, &into("large:v1")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let staging = store.join("graph/tmp");
+    let applying = || {
+        std::fs::read_dir(&staging)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|copy| {
+                std::fs::read_dir(copy.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("layer-"))
+            })
+    };
+    let started = std::time::Instant::now();
+    while !applying() && child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the copy never started applying"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let killed_in_time = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(killed_in_time, "the copy ended before it could be killed");
+    still_usable();
+    let out = run(&ours, &["copy", "-q", &large, &into("large:v1")], &tmp.0);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (code, out) = podman_run(&store, "vfs", "large:v1", &["ls", "-l", "/big/data"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&(64u64 << 20).to_string()), "{out}");
+}
