@@ -228,11 +228,31 @@ if { selected "into docker-daemon:" || selected "docker-daemon: to dir:" || sele
   daemon_row "docker-daemon: to oci:" clear_out "docker-daemon:bench/daemon:v1" "oci:$tmp/out-daemon:x"
 fi
 # containers-storage: the ~1 GB image written into a private store (vfs, and overlay where the
-# kernel has it) by skopeo, then copied out to dir: (the uncompressed layers) and to oci:.
+# kernel has it), each run into an empty one; then, in a store skopeo filled, copied out to
+# dir: (the uncompressed layers) and to oci:.
+# drop_store DIR: removes a store (containers/storage leaves overlay's home mounted on itself).
+drop_store() { umount "$1/graph/overlay" 2>/dev/null || true; rm -rf "$1"; }
+store_row() { # store_row LABEL DRIVER
+  local label=$1 driver=$2 a b ra rb dest
+  selected "$label" || return 0
+  dest="containers-storage:[$driver@$tmp/csin/graph+$tmp/csin/run]bench/in:v1"
+  : > "$tmp/a"; : > "$tmp/b"
+  for i in $(seq "$runs"); do
+    drop_store "$tmp/csin"; time_one "$ours" "$tmp/none" "docker://$addr/bench/src:v1" "$dest" >> "$tmp/a"
+    drop_store "$tmp/csin"; time_one "$ref" "$tmp/none" "docker://$addr/bench/src:v1" "$dest" >> "$tmp/b"
+  done
+  a=$(median < "$tmp/a"); b=$(median < "$tmp/b")
+  drop_store "$tmp/csin"; ra=$(rss "$tmp/none" "$ours" "${flags[@]}" "docker://$addr/bench/src:v1" "$dest")
+  drop_store "$tmp/csin"; rb=$(rss "$tmp/none" "$ref" "${flags[@]}" "docker://$addr/bench/src:v1" "$dest")
+  drop_store "$tmp/csin"
+  printf '%-30s ours %6d ms  skopeo %6d ms  ratio %.2f   RSS ours %7d KB  skopeo %7d KB  ratio %.2f\n' \
+    "$label" "$a" "$b" "$(echo "$a/$b" | bc -l)" "$ra" "$rb" "$(echo "$ra/$rb" | bc -l)"
+}
 if [ "$(id -u)" = 0 ]; then
   for driver in vfs overlay; do
-    { selected "containers-storage: ($driver) to dir:" || selected "containers-storage: ($driver) to oci:"; } || continue
     [ $driver = overlay ] && ! grep -qw overlay /proc/filesystems && continue
+    store_row "into containers-storage: ($driver)" $driver
+    { selected "containers-storage: ($driver) to dir:" || selected "containers-storage: ($driver) to oci:"; } || continue
     store="[$driver@$tmp/cs-$driver/graph+$tmp/cs-$driver/run]"
     "$ref" "${flags[@]}" "docker://$addr/bench/src:v1" "containers-storage:${store}bench/src:v1" >/dev/null
     bench "containers-storage: ($driver) to dir:" "$tmp/out-cs" "containers-storage:${store}bench/src:v1" "dir:$tmp/out-cs"

@@ -85,6 +85,13 @@ pub trait ImageDestination {
         self.put_blob(stream, Some(digest), size).await
     }
 
+    /// Told before the layers are copied: their digests in the source, in the order they
+    /// apply (a destination that builds each layer on the one below, a store, can then
+    /// start on a layer as soon as the ones below it are in). By default nothing is done.
+    fn plan_layers(&self, layers: &[Digest]) {
+        let _ = layers;
+    }
+
     /// Whether blobs must be stored one after another (a destination that streams them into
     /// one file); by default several are stored at once.
     fn one_blob_at_a_time(&self) -> bool {

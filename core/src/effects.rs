@@ -86,6 +86,32 @@ pub trait ByteStream {
     }
 }
 
+/// A stream borrowed is a stream: whoever holds it reads from the one it points at.
+impl<S: ByteStream + ?Sized> ByteStream for &mut S {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, EffectError> {
+        (**self).read(buf).await
+    }
+
+    async fn read_chunk(&mut self) -> Result<Vec<u8>, EffectError> {
+        (**self).read_chunk().await
+    }
+
+    fn hash_ahead(&mut self, algorithm: crate::digest::Algorithm) -> bool {
+        (**self).hash_ahead(algorithm)
+    }
+
+    fn hash_ahead_from(
+        &mut self,
+        digester: crate::digest::Digester,
+    ) -> Option<crate::digest::Digester> {
+        (**self).hash_ahead_from(digester)
+    }
+
+    fn hashed(&mut self) -> Option<crate::digest::Digester> {
+        (**self).hashed()
+    }
+}
+
 /// The size of the pieces [`ByteStream::read_chunk`] reads by default.
 pub const DEFAULT_CHUNK: usize = 256 * 1024;
 

@@ -231,6 +231,10 @@ impl ImageDestination for Destination<'_> {
         each_destination!(self, d => d.one_blob_at_a_time())
     }
 
+    fn plan_layers(&self, layers: &[Digest]) {
+        each_destination!(self, d => d.plan_layers(layers))
+    }
+
     async fn put_manifest(
         &mut self,
         manifest: &[u8],

@@ -16,7 +16,7 @@ use crate::compression::{self, Peeked, Transcoded};
 use crate::destination::{write_verified, ImageDestination, StoredBlob};
 use crate::digest::Digest;
 use crate::effects::{ByteStream, Filesystem, FilesystemWrite};
-use crate::manifest::types::{Descriptor, Manifest};
+use crate::manifest::types::Manifest;
 use crate::manifest::{manifest_digest, mime};
 use crate::signature::Signature;
 use crate::source::join_path;
@@ -46,6 +46,32 @@ pub struct StorageDestination<'a, W: StoreWrite> {
     signature_sizes: Vec<usize>,
     per_instance: BTreeMap<Digest, (Vec<u8>, Vec<usize>)>,
     writes: Cell<u64>,
+    /// The layers' digests in the source, bottom first ([`ImageDestination::plan_layers`]).
+    order: RefCell<Vec<Digest>>,
+    /// Layers copied and not yet committed, by their digest in the source.
+    ready: RefCell<HashMap<Digest, Ready>>,
+    /// The IDs of the layers committed so far, bottom first, and the digests they came as.
+    committed: RefCell<Vec<(String, Digest)>>,
+    /// Whether a layer is being committed (or applied in its turn) right now.
+    committing: Cell<bool>,
+}
+
+/// A layer copied in, waiting for the ones below it.
+enum Ready {
+    /// Its blob is staged (under the digest given).
+    Staged(Digest),
+    /// Applied already (overlay layers are applied as they arrive; vfs ones in their turn).
+    Applied(Digest, PreApplied),
+}
+
+/// A layer applied into a scratch directory as it was copied.
+struct PreApplied {
+    scratch: String,
+    applied: Applied,
+    compression: Option<compression::Algorithm>,
+    size: u64,
+    /// The layer it was applied on (vfs copies it first).
+    parent: Option<String>,
 }
 
 impl<'a, W: StoreWrite> StorageDestination<'a, W> {
@@ -108,6 +134,10 @@ impl<'a, W: StoreWrite> StorageDestination<'a, W> {
             signature_sizes: Vec::new(),
             per_instance: BTreeMap::new(),
             writes: Cell::new(0),
+            order: RefCell::default(),
+            ready: RefCell::default(),
+            committed: RefCell::default(),
+            committing: Cell::new(false),
         })
     }
 
@@ -133,12 +163,19 @@ impl<'a, W: StoreWrite> StorageDestination<'a, W> {
         Ok(())
     }
 
-    /// Puts the layer `blob` on top of `parent`, reusing one already there; its ID.
-    async fn commit_layer(&self, parent: Option<&str>, blob: &Descriptor) -> Result<String> {
+    /// Puts the layer `digest` on top of `parent` (applied already into `pre`, or from its
+    /// staged blob, or produced again from a layer of the store with the same contents),
+    /// reusing one already there; its ID.
+    async fn commit_layer(
+        &self,
+        parent: Option<&str>,
+        digest: &Digest,
+        pre: Option<PreApplied>,
+    ) -> Result<String> {
         let lock_path = join_path(&layers_dir(&self.store), "layers.lock");
         let mut lock = self.w.lock_file(&lock_path).await?;
         let mut layers = read_layers(self.w, &self.store).await?;
-        let blob_digest = blob.digest.to_string();
+        let blob_digest = digest.to_string();
         let known = layers
             .iter()
             .find(|l| {
@@ -155,16 +192,21 @@ impl<'a, W: StoreWrite> StorageDestination<'a, W> {
                 return Ok(id);
             }
         }
-        let staged = self.staged_paths.borrow().get(&blob.digest).cloned();
-        let scratch = self.scratch_path("layer");
-        let (applied, compression, compressed_size) = match (staged, &known) {
-            (Some(path), _) => {
+        let staged = self.staged_paths.borrow().get(digest).cloned();
+        let pre = pre.filter(|p| p.parent.as_deref() == parent || self.store.driver == "overlay");
+        let scratch = match &pre {
+            Some(p) => p.scratch.clone(),
+            None => self.scratch_path("layer"),
+        };
+        let (applied, compression, compressed_size) = match (pre, staged, &known) {
+            (Some(pre), _, _) => (pre.applied, pre.compression, pre.size),
+            (None, Some(path), _) => {
                 let size = self.w.size(&path).await?;
                 let file = self.w.open(&path).await?;
                 let (applied, compression) = self.apply_blob(parent, &scratch, file).await?;
                 (applied, compression, size)
             }
-            (None, Some(layer)) => {
+            (None, None, Some(layer)) => {
                 // The layer's tar produced again from the one with the same contents.
                 let metadata = self
                     .w
@@ -177,7 +219,7 @@ impl<'a, W: StoreWrite> StorageDestination<'a, W> {
                 let size = applied.diff_size;
                 (applied, None, size)
             }
-            (None, None) => {
+            (None, None, None) => {
                 return Err(Error::Invalid(format!(
                     "locating layer for blob {blob_digest:?}: not in this copy nor in the store"
                 )))
@@ -448,6 +490,20 @@ impl<W: StoreWrite> ImageDestination for StorageDestination<'_, W> {
         Ok(stored)
     }
 
+    fn plan_layers(&self, layers: &[Digest]) {
+        *self.order.borrow_mut() = layers.to_vec();
+    }
+
+    async fn put_layer<S: ByteStream>(
+        &self,
+        key: &Digest,
+        stream: &mut S,
+        digest: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        self.put_planned_layer(key, stream, digest, size).await
+    }
+
     async fn put_manifest(
         &mut self,
         manifest: &[u8],
@@ -513,11 +569,121 @@ impl<W: StoreWrite> StorageDestination<'_, W> {
             Manifest::Schema2(m) | Manifest::Oci(m) => m.layers.clone(),
             _ => return Err(Error::Unsupported("this manifest type in a store".into())),
         };
+        self.commit_ready().await?;
+        let committed = self.committed.borrow().clone();
+        let as_planned = committed.len() == layers.len()
+            && committed.iter().zip(&layers).all(|((_, d), l)| *d == l.digest);
+        if as_planned {
+            return self
+                .commit_image(&manifest, committed.last().map(|(id, _)| id.as_str()))
+                .await;
+        }
+        // The manifest names other layers than those planned (a conversion changed them):
+        // each is found by its digest, staged or in the store.
         let mut top: Option<String> = None;
         for layer in &layers {
-            top = Some(self.commit_layer(top.as_deref(), layer).await?);
+            top = Some(self.commit_layer(top.as_deref(), &layer.digest, None).await?);
         }
         self.commit_image(&manifest, top.as_deref()).await
+    }
+
+    /// Commits, bottom up, every layer whose turn has come and that is there: copied in, or
+    /// found in the store. One commit runs at a time; whoever runs it takes the later ones too.
+    async fn commit_ready(&self) -> Result<()> {
+        if self.committing.replace(true) {
+            return Ok(());
+        }
+        let result = loop {
+            let (index, parent) = {
+                let committed = self.committed.borrow();
+                (committed.len(), committed.last().map(|(id, _)| id.clone()))
+            };
+            let Some(key) = self.order.borrow().get(index).cloned() else {
+                break Ok(());
+            };
+            let ready = self.ready.borrow_mut().remove(&key);
+            let (digest, pre) = match ready {
+                Some(Ready::Staged(d)) => (d, None),
+                Some(Ready::Applied(d, pre)) => (d, Some(pre)),
+                None if self.in_store(&key) => (key, None),
+                None => break Ok(()),
+            };
+            match self.commit_layer(parent.as_deref(), &digest, pre).await {
+                Ok(id) => self.committed.borrow_mut().push((id, digest)),
+                Err(e) => break Err(e),
+            }
+        };
+        self.committing.set(false);
+        result
+    }
+
+    /// Whether the layer `key` needs no copy: the store had it, or this copy committed it.
+    fn in_store(&self, key: &Digest) -> bool {
+        let wanted = key.to_string();
+        let stored = self.known_layers.iter().any(|l| {
+            l.compressed_digest.as_deref() == Some(wanted.as_str())
+                || l.uncompressed_digest.as_deref() == Some(wanted.as_str())
+        });
+        stored || self.committed.borrow().iter().any(|(_, d)| d == key)
+    }
+
+    /// Copies the layer `key` in: applied at once when it can be (overlay always; vfs when
+    /// the layers below are in), else staged; then commits what is ready.
+    async fn put_planned_layer<S: ByteStream>(
+        &self,
+        key: &Digest,
+        stream: &mut S,
+        digest: Option<&Digest>,
+        size: Option<u64>,
+    ) -> Result<StoredBlob> {
+        let index = self.order.borrow().iter().position(|d| d == key);
+        let in_turn = index == Some(self.committed.borrow().len()) && !self.committing.get();
+        let overlay = self.store.driver == "overlay";
+        if !(overlay || in_turn) {
+            let stored = self.put_blob(stream, digest, size).await?;
+            self.ready
+                .borrow_mut()
+                .insert(key.clone(), Ready::Staged(stored.digest.clone()));
+            self.commit_ready().await?;
+            return Ok(stored);
+        }
+        let parent = match overlay {
+            true => None,
+            false => {
+                self.committing.set(true);
+                self.committed.borrow().last().map(|(id, _)| id.clone())
+            }
+        };
+        let scratch = self.scratch_path("layer");
+        let mut verifying = crate::destination::Verifying::new(stream, digest, size);
+        let applied = self
+            .apply_blob(parent.as_deref(), &scratch, &mut verifying)
+            .await;
+        if !overlay {
+            self.committing.set(false);
+        }
+        let verified = verifying
+            .finish()
+            .map_err(|e| Error::Verification(format!("{key}: {e}")));
+        let ((applied, compression), stored) = match (applied, verified) {
+            (Ok(a), Ok(v)) => (a, v),
+            (Err(e), _) | (_, Err(e)) => {
+                let _ = self.w.remove_dir_all(&scratch).await;
+                return Err(e);
+            }
+        };
+        let pre = PreApplied {
+            scratch,
+            applied,
+            compression,
+            size: stored.size,
+            parent,
+        };
+        self.ready
+            .borrow_mut()
+            .insert(key.clone(), Ready::Applied(stored.digest.clone(), pre));
+        self.commit_ready().await?;
+        Ok(stored)
     }
 }
 

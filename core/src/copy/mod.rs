@@ -510,6 +510,7 @@ async fn copy_blobs<S: BlobSource, D: ImageDestination>(
             .unwrap_or_else(|| dest.desired_layer_compression()),
     };
     let dest_ref = &*dest;
+    dest_ref.plan_layers(&layers.iter().map(|l| l.digest.clone()).collect::<Vec<_>>());
     let parallelism = match dest.one_blob_at_a_time() {
         true => 1,
         false => opts.parallelism(),
