@@ -69,3 +69,8 @@ fn templates() {
 fn signatures() {
     run_regressions("signatures", fuzz_bodies::signatures);
 }
+
+#[test]
+fn layers() {
+    run_regressions("layers", fuzz_bodies::layers);
+}

@@ -220,6 +220,20 @@ pub fn archives(data: &[u8]) {
     }
 }
 
+/// Fuzz target `layers`: a layer's tar as a store applies it (headers, PAX records, GNU long
+/// names, whiteouts, links), for both whiteout styles: nothing may be made, removed or
+/// linked outside the layer's directory (the in-memory tree panics if it is).
+pub fn layers(data: &[u8]) {
+    use skopeo_core::containers_storage::apply::{apply_layer, Whiteouts};
+    use skopeo_core::containers_storage::memory_tree::MemoryTree;
+    use skopeo_core::effects::VecStream;
+    for whiteouts in [Whiteouts::Removed, Whiteouts::Overlay] {
+        let tree = MemoryTree::new("/layer");
+        let stream = VecStream::new(data.to_vec());
+        let _ = pollster::block_on(apply_layer(&tree, "/layer", stream, whiteouts));
+    }
+}
+
 /// Fuzz target `templates`: `inspect --format` Go templates, rendered against an image's
 /// inspect values.
 pub fn templates(data: &[u8]) {

@@ -405,3 +405,132 @@ impl<S: ByteStream> ByteStream for Contents<'_, S> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::containers_storage::memory_tree::{Entry, MemoryTree};
+    use crate::effects::VecStream;
+
+    fn tar_of(entries: &[(&str, tar::EntryType, &[u8], &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, kind, data, link) in entries {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(*kind);
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            header.set_mtime(1_700_000_000);
+            if !link.is_empty() {
+                builder.append_link(&mut header, path, link).unwrap();
+            } else {
+                builder.append_data(&mut header, path, *data).unwrap();
+            }
+        }
+        builder.into_inner().unwrap()
+    }
+
+    fn apply(tree: &MemoryTree, tar: &[u8], whiteouts: Whiteouts) -> Result<Applied> {
+        pollster::block_on(apply_layer(
+            tree,
+            "/l",
+            VecStream::new(tar.to_vec()),
+            whiteouts,
+        ))
+    }
+
+    #[test]
+    fn tar_split_and_the_files_give_the_layer_back_byte_for_byte() {
+        use tar::EntryType::*;
+        let long = format!("deep/{}/file", "d".repeat(120));
+        let tar = tar_of(&[
+            ("etc/", Directory, b"", ""),
+            ("etc/motd", Regular, b"hello\n", ""),
+            (&long, Regular, &[7; 3000], ""),
+            ("etc/link", Symlink, b"", "motd"),
+            ("etc/hard", Link, b"", "etc/motd"),
+        ]);
+        let tree = MemoryTree::new("/l");
+        let applied = apply(&tree, &tar, Whiteouts::Overlay).unwrap();
+        assert_eq!(applied.diff_digest, Digest::sha256_of(&tar));
+        assert_eq!(applied.diff_size, tar.len() as u64);
+        let mut again = Vec::new();
+        for line in applied
+            .tar_split
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
+            let entry: tar_split::Entry = serde_json::from_slice(line).unwrap();
+            match entry.kind {
+                tar_split::SEGMENT => again.extend(entry.payload.unwrap()),
+                _ if entry.size > 0 => {
+                    match &tree.entries.borrow()[&format!("/l/{}", entry.file_name())] {
+                        Entry::File(bytes) => again.extend(bytes),
+                        other => panic!("{other:?}"),
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(again, tar);
+        assert!(tree.entries.borrow().contains_key(&format!("/l/{long}")));
+    }
+
+    #[test]
+    fn whiteouts_remove_on_vfs_and_become_devices_and_xattrs_on_overlay() {
+        use tar::EntryType::*;
+        let top = tar_of(&[
+            ("etc/.wh.motd", Regular, b"", ""),
+            ("opt/", Directory, b"", ""),
+            ("opt/.wh..wh..opq", Regular, b"", ""),
+            ("opt/new", Regular, b"n", ""),
+        ]);
+        let vfs = MemoryTree::new("/l");
+        let base = tar_of(&[
+            ("etc/motd", Regular, b"m", ""),
+            ("etc/keep", Regular, b"k", ""),
+            ("opt/old/x", Regular, b"o", ""),
+        ]);
+        apply(&vfs, &base, Whiteouts::Removed).unwrap();
+        apply(&vfs, &top, Whiteouts::Removed).unwrap();
+        let paths: Vec<String> = vfs.entries.borrow().keys().cloned().collect();
+        assert_eq!(
+            paths,
+            ["/l", "/l/etc", "/l/etc/keep", "/l/opt", "/l/opt/new"]
+        );
+        let overlay = MemoryTree::new("/l");
+        apply(&overlay, &top, Whiteouts::Overlay).unwrap();
+        let entries = overlay.entries.borrow();
+        assert_eq!(
+            entries["/l/etc/motd"],
+            Entry::Other("CharDevice(0, 0)".into())
+        );
+        assert!(!entries.contains_key("/l/opt/.wh..wh..opq"));
+    }
+
+    #[test]
+    fn names_and_links_that_leave_the_layer_are_refused() {
+        use tar::EntryType::*;
+        let mut escape = tar::Header::new_old();
+        escape.as_old_mut().name[..9].copy_from_slice(b"../escape");
+        escape.set_size(0);
+        escape.set_cksum();
+        let mut outside = escape.as_bytes().to_vec();
+        outside.extend([0; 1024]);
+        let cases = [
+            outside,
+            tar_of(&[("a", Symlink, b"", "../../../etc/passwd")]),
+            tar_of(&[("a", Link, b"", "../../etc/passwd")]),
+        ];
+        for tar in cases {
+            let tree = MemoryTree::new("/l");
+            let refused = apply(&tree, &tar, Whiteouts::Overlay)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                refused.contains("outside") || refused.contains("invalid"),
+                "{refused}"
+            );
+            assert_eq!(tree.entries.borrow().len(), 1, "nothing was made");
+        }
+    }
+}

@@ -572,7 +572,10 @@ impl<W: StoreWrite> StorageDestination<'_, W> {
         self.commit_ready().await?;
         let committed = self.committed.borrow().clone();
         let as_planned = committed.len() == layers.len()
-            && committed.iter().zip(&layers).all(|((_, d), l)| *d == l.digest);
+            && committed
+                .iter()
+                .zip(&layers)
+                .all(|((_, d), l)| *d == l.digest);
         if as_planned {
             return self
                 .commit_image(&manifest, committed.last().map(|(id, _)| id.as_str()))
@@ -582,7 +585,10 @@ impl<W: StoreWrite> StorageDestination<'_, W> {
         // each is found by its digest, staged or in the store.
         let mut top: Option<String> = None;
         for layer in &layers {
-            top = Some(self.commit_layer(top.as_deref(), &layer.digest, None).await?);
+            top = Some(
+                self.commit_layer(top.as_deref(), &layer.digest, None)
+                    .await?,
+            );
         }
         self.commit_image(&manifest, top.as_deref()).await
     }

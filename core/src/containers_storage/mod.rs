@@ -6,6 +6,7 @@ pub mod apply;
 mod dest;
 mod images;
 pub mod layers;
+pub mod memory_tree;
 mod records;
 mod source;
 pub mod store_write;
