@@ -372,7 +372,7 @@ impl SplitWriter {
 /// The current entry's contents as a stream, summed for tar-split as they pass.
 struct Contents<'r, S> {
     reader: &'r mut TarReader<S>,
-    crc: crc::Digest<'static, u64>,
+    crc: tar_split::Crc64Digest,
     pending: Vec<u8>,
 }
 

@@ -490,6 +490,12 @@ impl<W: StoreWrite> ImageDestination for StorageDestination<'_, W> {
         Ok(stored)
     }
 
+    /// vfs builds each layer on a copy of the one below, so its layers are copied in order,
+    /// each applied as it streams in (staging them instead would write every layer twice).
+    fn one_blob_at_a_time(&self) -> bool {
+        self.store.driver == "vfs"
+    }
+
     fn plan_layers(&self, layers: &[Digest]) {
         *self.order.borrow_mut() = layers.to_vec();
     }
