@@ -192,7 +192,7 @@ fi
 # docker-daemon: the ~1 GB image from the registry into a private dockerd (vfs) and back out
 # to dir: (as the daemon gives it) and to oci: (gzipped on the way), next to skopeo; the
 # image is removed from the daemon before each copy in.
-if { selected "into docker-daemon:" || selected "docker-daemon: to dir:" || selected "docker-daemon: to oci:"; } && [ -x /usr/sbin/dockerd ] && [ "$(id -u)" = 0 ]; then
+if { selected "into docker-daemon:" || selected "docker-daemon: to dir:" || selected "docker-daemon: to oci:" || selected "daemon floor"; } && [ -x /usr/sbin/dockerd ] && [ "$(id -u)" = 0 ]; then
   dd=$tmp/dockerd; mkdir -p "$dd"
   dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs --log-level=error \
     --data-root "$dd/data" --exec-root "$dd/exec" --pidfile "$dd/pid" -H "unix://$dd/sock" 2> "$dd/log" &
@@ -226,6 +226,20 @@ if { selected "into docker-daemon:" || selected "docker-daemon: to dir:" || sele
   "$ref" "${flags[@]}" --dest-daemon-host "$host" "docker://$addr/bench/src:v1" "docker-daemon:bench/daemon:v1" >/dev/null
   daemon_row "docker-daemon: to dir:" clear_out "docker-daemon:bench/daemon:v1" "dir:$tmp/out-daemon"
   daemon_row "docker-daemon: to oci:" clear_out "docker-daemon:bench/daemon:v1" "oci:$tmp/out-daemon:x"
+  # The daemon's own floor: the same archive loaded and saved by the docker CLI, which does
+  # nothing but stream it (a client cannot be faster than the daemon's side of the work).
+  if selected "daemon floor" && command -v docker >/dev/null; then
+    "$ours" "${flags[@]}" "docker://$addr/bench/src:v1" "docker-archive:$tmp/floor.tar:bench/daemon:v1" >/dev/null
+    : > "$tmp/a"; : > "$tmp/b"
+    for i in $(seq "$runs"); do
+      rmi; sync; s=$(date +%s%N); docker -H "$host" load -q -i "$tmp/floor.tar" >/dev/null; e=$(date +%s%N)
+      echo $(( (e - s) / 1000000 )) >> "$tmp/a"
+      rm -f "$tmp/saved.tar"; sync; s=$(date +%s%N); docker -H "$host" save -o "$tmp/saved.tar" bench/daemon:v1; e=$(date +%s%N)
+      echo $(( (e - s) / 1000000 )) >> "$tmp/b"
+    done
+    printf '%-30s docker load %6d ms  docker save %6d ms\n' "daemon floor (docker CLI)" "$(median < "$tmp/a")" "$(median < "$tmp/b")"
+    rm -f "$tmp/floor.tar" "$tmp/saved.tar"
+  fi
 fi
 # containers-storage: the ~1 GB image written into a private store (vfs, and overlay where the
 # kernel has it), each run into an empty one; then, in a store skopeo filled, copied out to
