@@ -19,6 +19,7 @@ pub mod effects;
 pub mod error;
 pub mod gojson;
 pub mod gotime;
+pub mod hash_on_workers;
 pub mod inspect;
 pub mod layout;
 pub mod manifest;

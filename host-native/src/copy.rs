@@ -633,7 +633,7 @@ pub fn copy_one(
                                 );
                             }
                         })
-                        .map(|s| Source::Storage(Box::new(s)))
+                        .map(|s| Source::Storage(Box::new(s.hashing_on(Workers::new(Cores)))))
                 }
                 (ImageName::Oci { .. }, _) => {
                     open_source_sharing(&fs, &src_layout, args.src_shared_blob_dir.as_deref())

@@ -26,6 +26,8 @@ pub struct StorageSource<'a, F: Filesystem> {
     metadata: SignatureSizes,
     /// `layers.json`, read when a layer is first needed.
     layers: std::cell::OnceCell<Vec<StoredLayer>>,
+    /// Where the layers produced again may be hashed ([`StorageSource::hashing_on`]).
+    workers: Option<crate::effects::Workers>,
 }
 
 /// Where an image's signatures are in its big data: the sizes of the signatures stored one
@@ -105,7 +107,15 @@ impl<'a, F: Filesystem> StorageSource<'a, F> {
                 .map_err(|e| Error::Invalid(format!("metadata of image {}: {e}", image.id)))?
                 .unwrap_or_default(),
             layers: std::cell::OnceCell::new(),
+            workers: None,
         })
+    }
+
+    /// Lets the layers this source produces again be hashed on `workers` (when the copy
+    /// verifying them asks), beside their reading.
+    pub fn hashing_on(mut self, workers: crate::effects::Workers) -> Self {
+        self.workers = Some(workers);
+        self
     }
 
     async fn layers(&self) -> Result<&[StoredLayer]> {
@@ -294,6 +304,20 @@ impl<F: Filesystem> ByteStream for StorageBlob<'_, F> {
             StorageBlob::Layer(l) => l.read(buf).await,
         }
     }
+
+    fn hash_ahead(&mut self, algorithm: crate::digest::Algorithm) -> bool {
+        match self {
+            StorageBlob::File(f) => f.hash_ahead(algorithm),
+            StorageBlob::Layer(l) => l.hash_ahead(algorithm),
+        }
+    }
+
+    fn hashed(&mut self) -> Option<crate::digest::Digester> {
+        match self {
+            StorageBlob::File(f) => f.hashed(),
+            StorageBlob::Layer(l) => l.hashed(),
+        }
+    }
 }
 
 impl<'a, F: Filesystem> BlobSource for StorageSource<'a, F> {
@@ -319,8 +343,7 @@ impl<'a, F: Filesystem> BlobSource for StorageSource<'a, F> {
                 Error::from(e).context(format!("reading tar-split metadata of layer {}", layer.id))
             })?;
         let metadata = tar_split::decompress(&gzipped)?;
-        Ok(StorageBlob::Layer(Box::new(Regenerated::new(
-            self.fs, root, metadata,
-        ))))
+        let layer = Regenerated::new(self.fs, root, metadata).hashing_on(self.workers.clone());
+        Ok(StorageBlob::Layer(Box::new(layer)))
     }
 }

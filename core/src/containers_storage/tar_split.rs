@@ -3,7 +3,9 @@
 //! either a raw segment of the tar (headers, padding, the end blocks) or a file whose contents
 //! are read from the layer's directory and checked against a CRC-64 (ISO) of them.
 
-use crate::effects::{ByteStream, EffectError, EffectErrorKind, Filesystem};
+use crate::digest::{Algorithm, Digester};
+use crate::effects::{ByteStream, EffectError, EffectErrorKind, Filesystem, Workers};
+use crate::hash_on_workers::HashOnWorkers;
 use crate::source::join_path;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -132,6 +134,11 @@ pub struct Regenerated<'a, F: Filesystem> {
     segment: Vec<u8>,
     segment_at: usize,
     file: Option<OpenFile<F::Reader>>,
+    /// Where a reader's hashing may go ([`Regenerated::hashing_on`]).
+    workers: Option<Workers>,
+    /// The reader's hashing, when it was handed to the workers.
+    hashing: Option<HashOnWorkers>,
+    started: bool,
 }
 
 impl<'a, F: Filesystem> Regenerated<'a, F> {
@@ -145,7 +152,17 @@ impl<'a, F: Filesystem> Regenerated<'a, F> {
             segment: Vec::new(),
             segment_at: 0,
             file: None,
+            workers: None,
+            hashing: None,
+            started: false,
         }
+    }
+
+    /// Lets a reader that asks ([`ByteStream::hash_ahead`]) have the tar hashed on `workers`,
+    /// beside the reading and checksumming of the files.
+    pub fn hashing_on(mut self, workers: Option<Workers>) -> Self {
+        self.workers = workers;
+        self
     }
 
     fn invalid(message: String) -> EffectError {
@@ -199,6 +216,33 @@ impl<'a, F: Filesystem> Regenerated<'a, F> {
 
 impl<F: Filesystem> ByteStream for Regenerated<'_, F> {
     async fn read(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
+        self.started = true;
+        let n = self.produce(buf).await?;
+        if let Some(hashing) = &mut self.hashing {
+            match n {
+                0 => hashing.finish().await,
+                n => hashing.feed(&buf[..n]).await,
+            }
+        }
+        Ok(n)
+    }
+
+    fn hash_ahead(&mut self, algorithm: Algorithm) -> bool {
+        if self.started || self.hashing.is_some() {
+            return false;
+        }
+        self.hashing = HashOnWorkers::offered(self.workers.as_ref(), algorithm);
+        self.hashing.is_some()
+    }
+
+    fn hashed(&mut self) -> Option<Digester> {
+        self.hashing.as_mut()?.digester()
+    }
+}
+
+impl<F: Filesystem> Regenerated<'_, F> {
+    /// The next bytes of the tar.
+    async fn produce(&mut self, buf: &mut [u8]) -> std::result::Result<usize, EffectError> {
         loop {
             if self.segment_at < self.segment.len() {
                 let n = buf.len().min(self.segment.len() - self.segment_at);
