@@ -543,28 +543,8 @@ pub fn copy_one(
         Lookaside::new(config, reference, write).map_err(skopeo_core::Error::Invalid)
     };
     // A store is resolved once; messages name it as resolved.
-    let src_store = match &src {
-        ImageName::ContainersStorage(image) => {
-            let store = crate::storage::store(image.store.as_ref())
-                .map_err(|e| format!("initializing source {src}: {e}"))?;
-            Some((
-                skopeo_core::containers_storage::transport_name(&store, image),
-                store,
-            ))
-        }
-        _ => None,
-    };
-    let dest_store = match &dest {
-        ImageName::ContainersStorage(image) => {
-            let store = crate::storage::store(image.store.as_ref())
-                .map_err(|e| format!("initializing destination {dest}: {e}"))?;
-            Some((
-                skopeo_core::containers_storage::transport_name(&store, image),
-                store,
-            ))
-        }
-        _ => None,
-    };
+    let src_store = resolve_store(&src, "source")?;
+    let dest_store = resolve_store(&dest, "destination")?;
     let src_shown = match &src_store {
         Some((name, _)) => name.clone(),
         None => src.to_string(),
@@ -633,7 +613,8 @@ pub fn copy_one(
                                 );
                             }
                         })
-                        .map(|s| Source::Storage(Box::new(s.hashing_on(Workers::new(Cores)))))
+                        .map(|s| s.hashing_on(opts.compression.encoders.workers.clone()))
+                        .map(|s| Source::Storage(Box::new(s)))
                 }
                 (ImageName::Oci { .. }, _) => {
                     open_source_sharing(&fs, &src_layout, args.src_shared_blob_dir.as_deref())
@@ -771,6 +752,21 @@ pub fn copy_one(
 
 /// What a conversion to schema 1 writes besides the image: a fresh throwaway signing key
 /// and the time (the core takes the repository and tag from `dest`).
+/// The store a `containers-storage:` name uses, and the name as resolved in it (as messages
+/// show it); `None` for other transports. `side` is "source" or "destination".
+fn resolve_store(
+    name: &ImageName,
+    side: &str,
+) -> Result<Option<(String, skopeo_core::containers_storage::Store)>, String> {
+    let ImageName::ContainersStorage(image) = name else {
+        return Ok(None);
+    };
+    let store = crate::storage::store(image.store.as_ref())
+        .map_err(|e| format!("initializing {side} {name}: {e}"))?;
+    let shown = skopeo_core::containers_storage::transport_name(&store, image);
+    Ok(Some((shown, store)))
+}
+
 fn schema1_target(dest: &ImageName) -> Result<Schema1Target, String> {
     let mut key_seed = [0u8; 32];
     getrandom::fill(&mut key_seed).map_err(|e| format!("reading random bytes for a key: {e}"))?;

@@ -469,11 +469,7 @@ impl<W: StoreWrite> ImageDestination for StorageDestination<'_, W> {
     }
 
     async fn has_blob(&self, digest: &Digest) -> Result<bool> {
-        let digest = digest.to_string();
-        let wanted = Some(digest.as_str());
-        Ok(self.known_layers.iter().any(|l| {
-            l.compressed_digest.as_deref() == wanted || l.uncompressed_digest.as_deref() == wanted
-        }))
+        Ok(self.stored_before(digest))
     }
 
     async fn put_blob<S: ByteStream>(
@@ -631,12 +627,16 @@ impl<W: StoreWrite> StorageDestination<'_, W> {
 
     /// Whether the layer `key` needs no copy: the store had it, or this copy committed it.
     fn in_store(&self, key: &Digest) -> bool {
-        let wanted = key.to_string();
-        let stored = self.known_layers.iter().any(|l| {
-            l.compressed_digest.as_deref() == Some(wanted.as_str())
-                || l.uncompressed_digest.as_deref() == Some(wanted.as_str())
-        });
-        stored || self.committed.borrow().iter().any(|(_, d)| d == key)
+        self.stored_before(key) || self.committed.borrow().iter().any(|(_, d)| d == key)
+    }
+
+    /// Whether the store had a layer with `digest` (compressed or not) when the copy began.
+    fn stored_before(&self, digest: &Digest) -> bool {
+        let digest = digest.to_string();
+        let wanted = Some(digest.as_str());
+        self.known_layers.iter().any(|l| {
+            l.compressed_digest.as_deref() == wanted || l.uncompressed_digest.as_deref() == wanted
+        })
     }
 
     /// Copies the layer `key` in: applied at once when it can be (overlay always; vfs when
